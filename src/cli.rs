@@ -1,0 +1,188 @@
+//! The command line: `check`, `rules`, `explain`.
+
+use crate::diagnostic::Severity;
+use crate::engine::{self, CheckOptions};
+use crate::report::{self, Format};
+use crate::rules;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "preflight",
+    version,
+    about = "Stop a deploy before terraform apply or an ArgoCD sync breaks it",
+    long_about = "preflight reads a platform repository (Terraform, ArgoCD/Kubernetes YAML, IAM policies) \
+and reports the mistakes that break a deploy, with the file, line and fix.\n\n\
+Exit codes: 0 no finding at or above --fail-on; 1 findings at or above it; 2 usage, configuration or I/O error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a repository, or some of its folders.
+    Check(CheckArgs),
+    /// List every rule: id, default severity, summary.
+    Rules,
+    /// Print a rule's page: what it catches, why it breaks deploys, an example, the fix.
+    Explain {
+        /// The rule id, e.g. `ungated-data-source`.
+        rule: String,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Note,
+    /// Always exit 0 when checking succeeded.
+    Never,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Folders or files to check (default: the current directory). References are followed
+    /// across the whole repository.
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Configuration file (default: preflight.toml at the repository root).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Glob of files to skip, relative to the repository root (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Terraform variable value, as `terraform -var` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Terraform variable file, as `terraform -var-file` (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// Check one pass declared in `[terraform.passes]`.
+    #[arg(long)]
+    pub pass: Option<String>,
+    /// Run the live AWS checks (read-only calls with the standard credential chain).
+    #[arg(long)]
+    pub aws: bool,
+    /// Write the report to a file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also say what the models could not inspect (external modules, remote charts).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Rules => {
+            let mut out = std::io::stdout().lock();
+            for r in rules::all() {
+                let m = r.meta();
+                let _ = writeln!(out, "{:<28} {:<8} {}", m.id, m.default_severity, m.summary);
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Explain { rule } => match rules::find(&rule) {
+            Some(r) => {
+                print!("{}", r.meta().doc);
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("error: unknown rule `{rule}`; `preflight rules` lists them");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let mut vars = Vec::new();
+    for v in &args.vars {
+        match v.split_once('=') {
+            Some((k, val)) if !k.trim().is_empty() => {
+                vars.push((k.trim().to_string(), val.to_string()))
+            }
+            _ => {
+                eprintln!("error: --var takes NAME=VALUE, got `{v}`");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let options = CheckOptions {
+        paths: args.paths.clone(),
+        config: args.config.clone(),
+        excludes: args.exclude.clone(),
+        vars,
+        var_files: args.var_files.clone(),
+        pass: args.pass.clone(),
+        aws: args.aws,
+        verbose: args.verbose,
+    };
+    let outcome = match engine::check(options) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.verbose
+        && let Ok(log) = outcome.session.log.lock()
+    {
+        for line in log.iter() {
+            eprintln!("preflight: {line}");
+        }
+    }
+    let color = args.format == Format::Human
+        && args.output.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let result = match &args.output {
+        Some(path) => std::fs::File::create(path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            report::render(&outcome, args.format, false, &mut w)?;
+            w.flush()
+        }),
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            report::render(&outcome, args.format, color, &mut w).and_then(|_| w.flush())
+        }
+    };
+    if let Err(e) = result {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("error: cannot write the report: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if args.output.is_some() && args.format != Format::Human {
+        eprintln!("{}", report::summary_line(&outcome));
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Note => Some(Severity::Note),
+        FailOn::Never => None,
+    };
+    match threshold {
+        Some(t) if outcome.findings.iter().any(|f| f.severity >= t) => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    }
+}

@@ -1,0 +1,277 @@
+//! `preflight.toml`: rule selection and severities, excludes, per-rule options, and the
+//! settings the models need (Terraform passes, GitOps repository URLs, IAM, teardown).
+//!
+//! Unknown keys and bad values are errors that name the file and line.
+
+use crate::diagnostic::Severity;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+pub const FILE_NAME: &str = "preflight.toml";
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 10 * 1024 * 1024;
+
+/// A `[rules.RULE]` table with the position of every key and value.
+pub type RuleTable = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Globs (relative to the repository root) of files never read.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// Files larger than this are skipped with a note.
+    pub max_file_bytes: Option<u64>,
+    /// Per-rule settings, keyed by rule id.
+    #[serde(default)]
+    pub rules: BTreeMap<Spanned<String>, Spanned<RuleTable>>,
+    #[serde(default)]
+    pub terraform: TerraformConfig,
+    #[serde(default)]
+    pub gitops: GitopsConfig,
+    #[serde(default)]
+    pub iam: IamConfig,
+    #[serde(default)]
+    pub teardown: TeardownConfig,
+    /// Where the configuration was read from (not a key).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+    /// The configuration's text, for positions in later errors.
+    #[serde(skip)]
+    text: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerraformConfig {
+    /// Staged applies of the same root: pass name → variable overrides.
+    #[serde(default)]
+    pub passes: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    /// Extra `-var-file`s, relative to the repository root.
+    #[serde(default)]
+    pub var_files: Vec<String>,
+    /// Extra `-var` values.
+    #[serde(default)]
+    pub vars: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitopsConfig {
+    /// Repository URLs that mean "this repository" in Application sources.
+    #[serde(default)]
+    pub repo_urls: Vec<String>,
+    /// Objects that exist outside the repository: kind → names.
+    #[serde(default)]
+    pub provided: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IamConfig {
+    /// The documented CI policy, relative to the repository root.
+    pub ci_policy: Option<String>,
+    /// The CI role's name, for the live drift check.
+    pub ci_role: Option<String>,
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub partition: Option<String>,
+    /// Run the live drift check without `--aws`.
+    #[serde(default)]
+    pub live: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeardownConfig {
+    /// Globs the teardown scripts discover resources by.
+    #[serde(default)]
+    pub name_patterns: Vec<String>,
+    /// Tags every created resource must carry.
+    #[serde(default)]
+    pub required_tags: Vec<String>,
+}
+
+/// A configuration error: message, file and 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.path.display(), self.line, self.message)
+    }
+}
+
+/// The kind of value a rule option takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptionKind {
+    Bool,
+    Integer,
+    String,
+    StringList,
+}
+
+/// An option a rule accepts in its `[rules.RULE]` table.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub kind: OptionKind,
+    pub doc: &'static str,
+}
+
+/// The settings of one rule after validation.
+#[derive(Debug, Clone, Default)]
+pub struct RuleSettings {
+    pub enabled: Option<bool>,
+    pub severity: Option<Severity>,
+    pub options: BTreeMap<String, toml::Value>,
+}
+
+impl Config {
+    /// Read and parse a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_path_buf(),
+            line: 1,
+            message: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let err_at = |offset: Option<usize>, message: String| ConfigError {
+            path: path.to_path_buf(),
+            line: offset.map_or(1, |o| text[..o.min(text.len())].matches('\n').count() + 1),
+            message,
+        };
+        let mut config: Config = toml::from_str(text)
+            .map_err(|e| err_at(e.span().map(|s| s.start), e.message().to_string()))?;
+        config.path = Some(path.to_path_buf());
+        config.text = text.to_string();
+        Ok(config)
+    }
+
+    /// Validate `[rules.*]` against the known rules and their options.
+    pub fn rule_settings(
+        &self,
+        rule_exists: impl Fn(&str) -> Option<&'static [OptionSpec]>,
+    ) -> Result<BTreeMap<String, RuleSettings>, ConfigError> {
+        let path = self
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(FILE_NAME));
+        let text = &self.text;
+        let line_of = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let err = |offset: usize, message: String| ConfigError {
+            path: path.clone(),
+            line: line_of(offset),
+            message,
+        };
+        let mut out = BTreeMap::new();
+        for (id, table) in &self.rules {
+            let Some(specs) = rule_exists(id.get_ref()) else {
+                return Err(err(
+                    id.span().start,
+                    format!("unknown rule `{}` (see `preflight rules`)", id.get_ref()),
+                ));
+            };
+            let mut settings = RuleSettings::default();
+            for (key, value) in table.get_ref() {
+                let at = value.span().start;
+                match (key.get_ref().as_str(), value.get_ref()) {
+                    ("enabled", toml::Value::Boolean(b)) => settings.enabled = Some(*b),
+                    ("enabled", _) => return Err(err(at, "`enabled` takes true or false".into())),
+                    ("severity", toml::Value::String(s)) => match Severity::parse(s) {
+                        Some(sev) => settings.severity = Some(sev),
+                        None => {
+                            return Err(err(
+                                at,
+                                format!("severity `{s}` is not one of error, warning, note"),
+                            ));
+                        }
+                    },
+                    ("severity", _) => {
+                        return Err(err(
+                            at,
+                            "`severity` takes \"error\", \"warning\" or \"note\"".into(),
+                        ));
+                    }
+                    (name, v) => {
+                        let Some(spec) = specs.iter().find(|s| s.name == name) else {
+                            let known: Vec<_> = ["enabled", "severity"]
+                                .into_iter()
+                                .chain(specs.iter().map(|s| s.name))
+                                .collect();
+                            return Err(err(
+                                key.span().start,
+                                format!(
+                                    "unknown key `{name}` for rule `{}`; known keys: {}",
+                                    id.get_ref(),
+                                    known.join(", ")
+                                ),
+                            ));
+                        };
+                        let ok = match spec.kind {
+                            OptionKind::Bool => v.is_bool(),
+                            OptionKind::Integer => v.is_integer(),
+                            OptionKind::String => v.is_str(),
+                            OptionKind::StringList => {
+                                v.as_array().is_some_and(|a| a.iter().all(|x| x.is_str()))
+                            }
+                        };
+                        if !ok {
+                            return Err(err(
+                                at,
+                                format!("`{name}` takes {:?}", spec.kind).to_lowercase(),
+                            ));
+                        }
+                        settings.options.insert(name.to_string(), v.clone());
+                    }
+                }
+            }
+            out.insert(id.get_ref().clone(), settings);
+        }
+        Ok(out)
+    }
+
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("preflight.toml"))
+    }
+
+    #[test]
+    fn unknown_top_level_key_names_the_line() {
+        let err = parse("exclude = []\n\nexlcude = [\"x\"]\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("exlcude"), "{}", err.message);
+    }
+
+    #[test]
+    fn unknown_section_key_is_an_error() {
+        let err = parse("[terraform]\npasses = {}\nvar_file = []\n").unwrap_err();
+        assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn passes_and_gitops_parse() {
+        let c = parse(
+            "[terraform.passes]\npass1 = { enable_k8s_resources = false }\npass2 = { enable_k8s_resources = true }\n[gitops]\nrepo_urls = [\"https://github.com/acme/infra.git\"]\n[gitops.provided]\nClusterIssuer = [\"letsencrypt-prod\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.terraform.passes.len(), 2);
+        assert_eq!(c.gitops.provided["ClusterIssuer"], ["letsencrypt-prod"]);
+    }
+}

@@ -1,0 +1,106 @@
+//! Findings: what a rule reports.
+
+use crate::source::Span;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Note,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        match s {
+            "note" => Some(Severity::Note),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secondary location that explains a finding ("the cluster is created here").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub message: String,
+}
+
+/// One finding of one rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// Where the problem is; the primary span of the rendered snippet.
+    pub span: Span,
+    /// Optional text shown at the primary span.
+    pub span_label: Option<String>,
+    pub labels: Vec<Label>,
+    /// The concrete fix.
+    pub help: String,
+    /// A stable address that survives unrelated edits (Terraform block address, YAML key
+    /// path, Application name). Used by baselines; empty when the file alone identifies it.
+    pub address: String,
+}
+
+impl Finding {
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            rule,
+            severity,
+            message: message.into(),
+            span,
+            span_label: None,
+            labels: Vec::new(),
+            help: String::new(),
+            address: String::new(),
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Finding {
+        self.help = help.into();
+        self
+    }
+
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Finding {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn with_span_label(mut self, message: impl Into<String>) -> Finding {
+        self.span_label = Some(message.into());
+        self
+    }
+
+    pub fn with_address(mut self, address: impl Into<String>) -> Finding {
+        self.address = address.into();
+        self
+    }
+}

@@ -1,0 +1,205 @@
+//! Which files make up the repository, and where its root is.
+//!
+//! The repository root is the nearest folder, from the named paths upwards, that holds
+//! `.git` or `preflight.toml` (so a platform folder with its own `preflight.toml` inside a
+//! larger monorepo is checked on its own); failing both, the current directory (or the named
+//! folder itself when it is not below the current directory).
+//!
+//! Inside git, the files are those git tracks plus untracked files git does not ignore: a
+//! committed `terraform.tfvars` that `.gitignore` names is still part of the repository.
+//! Outside git, every file. `.git/` and `.terraform/` are never read.
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Find the repository root for the given paths (absolute).
+pub fn find_root(paths: &[PathBuf], cwd: &Path) -> PathBuf {
+    let start = paths.first().cloned().unwrap_or_else(|| cwd.to_path_buf());
+    let start = if start.is_file() {
+        start.parent().map(Path::to_path_buf).unwrap_or(start)
+    } else {
+        start
+    };
+    let mut dir = Some(start.as_path());
+    while let Some(d) = dir {
+        if d.join(".git").exists() || d.join(crate::config::FILE_NAME).is_file() {
+            return d.to_path_buf();
+        }
+        dir = d.parent();
+    }
+    if start.starts_with(cwd) {
+        cwd.to_path_buf()
+    } else {
+        start
+    }
+}
+
+/// How the file list was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    Git,
+    Walk,
+}
+
+/// List the repository's files, relative to `root`, with `/` separators, sorted.
+pub fn list_files(root: &Path) -> (Vec<String>, Listing) {
+    if let Some(files) = git_files(root) {
+        return (files, Listing::Git);
+    }
+    (walk_files(root), Listing::Walk)
+}
+
+fn git_files(root: &Path) -> Option<Vec<String>> {
+    // Only ask git when the root is inside a work tree. The repository's own git settings
+    // that could run a program (fsmonitor hooks) are switched off.
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "core.untrackedCache=false",
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--deduplicate",
+            "--",
+            ".",
+        ])
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let mut files: Vec<String> = output
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| std::str::from_utf8(p).ok())
+        .map(str::to_owned)
+        .filter(|p| !is_never_read(p))
+        .collect();
+    files.sort();
+    files.dedup();
+    Some(files)
+}
+
+fn walk_files(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    let walker = ignore::WalkBuilder::new(root)
+        .standard_filters(false)
+        .hidden(false)
+        .follow_links(false)
+        .filter_entry(|e| {
+            let name = e.file_name();
+            name != ".git" && name != ".terraform"
+        })
+        .build();
+    for entry in walker.flatten() {
+        if entry
+            .file_type()
+            .is_some_and(|t| t.is_file() || t.is_symlink())
+            && let Ok(rel) = entry.path().strip_prefix(root)
+            && let Some(s) = rel.to_str()
+        {
+            files.push(s.replace('\\', "/"));
+        }
+    }
+    files.sort();
+    files
+}
+
+fn is_never_read(rel: &str) -> bool {
+    rel.split('/')
+        .any(|seg| seg == ".git" || seg == ".terraform")
+}
+
+/// Exclusion globs from the configuration and the command line.
+pub struct Excludes {
+    set: GlobSet,
+}
+
+impl Excludes {
+    pub fn new(globs: &[String]) -> Result<Excludes, String> {
+        let mut b = GlobSetBuilder::new();
+        for g in globs {
+            let glob = Glob::new(g).map_err(|e| format!("bad exclude glob `{g}`: {e}"))?;
+            b.add(glob);
+            // `dir` or `dir/` excludes everything below it too.
+            let trimmed = g.trim_end_matches('/');
+            if !trimmed.contains('*') {
+                b.add(Glob::new(&format!("{trimmed}/**")).map_err(|e| e.to_string())?);
+            }
+        }
+        Ok(Excludes {
+            set: b.build().map_err(|e| e.to_string())?,
+        })
+    }
+
+    pub fn is_excluded(&self, rel: &str) -> bool {
+        self.set.is_match(rel)
+    }
+}
+
+/// Helm chart templates are not manifests: `templates/` beside a `Chart.yaml`, and `*.tpl`.
+pub fn is_helm_template(rel: &str, files: &std::collections::HashSet<&str>) -> bool {
+    if rel.ends_with(".tpl") {
+        return true;
+    }
+    let mut parts: Vec<&str> = rel.split('/').collect();
+    parts.pop();
+    while let Some(seg) = parts.pop() {
+        if seg == "templates" {
+            let chart_dir = parts.join("/");
+            let chart = if chart_dir.is_empty() {
+                "Chart.yaml".to_string()
+            } else {
+                format!("{chart_dir}/Chart.yaml")
+            };
+            if files.contains(chart.as_str()) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helm_templates_are_recognised_by_their_chart() {
+        let files: std::collections::HashSet<&str> = [
+            "charts/app/Chart.yaml",
+            "charts/app/templates/deploy.yaml",
+            "k8s/templates/x.yaml",
+        ]
+        .into();
+        assert!(is_helm_template("charts/app/templates/deploy.yaml", &files));
+        assert!(is_helm_template("charts/app/templates/sub/x.yaml", &files));
+        assert!(!is_helm_template("k8s/templates/x.yaml", &files));
+        assert!(is_helm_template("charts/_helpers.tpl", &files));
+    }
+
+    #[test]
+    fn excludes_match_directories_and_globs() {
+        let ex = Excludes::new(&["vendor".into(), "**/*.generated.yaml".into()]).unwrap();
+        assert!(ex.is_excluded("vendor/a/b.tf"));
+        assert!(ex.is_excluded("x/y.generated.yaml"));
+        assert!(!ex.is_excluded("envs/dev/main.tf"));
+    }
+
+    #[test]
+    fn never_reads_git_or_terraform_dirs() {
+        assert!(is_never_read("envs/dev/.terraform/modules/x/main.tf"));
+        assert!(!is_never_read("envs/dev/main.tf"));
+    }
+}

@@ -1,0 +1,20 @@
+//! preflight: stop a deploy before `terraform apply` or an ArgoCD sync breaks it.
+//!
+//! Layers, one direction only: `cli` → `engine` → (`source`, `parse`, `model`, `rules`,
+//! `report`). A rule asks the models questions; it never parses text. A reporter only
+//! formats.
+
+pub mod cli;
+pub mod config;
+pub mod diagnostic;
+pub mod discover;
+pub mod engine;
+pub mod parse;
+pub mod repo;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod suppress;
+
+#[cfg(test)]
+pub mod testing;

@@ -1,0 +1,630 @@
+//! YAML with byte spans on every node.
+//!
+//! Built from `saphyr-parser`'s event stream into an arena per document. Unlike a
+//! map-based loader this keeps duplicate keys (the last one silently wins in Kubernetes and
+//! ArgoCD, so a rule must see both), keeps key spans, and stores aliases as references to
+//! their anchor instead of copying the anchored subtree, so an alias bomb costs nothing to
+//! load. Readers that follow aliases do so one hop at a time.
+
+use crate::source::{FileId, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+
+/// Index of a node inside its [`YamlDoc`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId(u32);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    Literal,
+    Folded,
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeKind {
+    Scalar {
+        value: String,
+        style: Style,
+    },
+    Seq(Vec<NodeId>),
+    /// Key/value pairs in document order, duplicates kept.
+    Map(Vec<(NodeId, NodeId)>),
+    /// An alias; `None` when the anchor is unknown.
+    Alias(Option<NodeId>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub start: u32,
+    pub end: u32,
+    pub kind: NodeKind,
+    pub tag: Option<String>,
+}
+
+/// One document of a YAML stream.
+#[derive(Debug, Clone)]
+pub struct YamlDoc {
+    pub file: FileId,
+    nodes: Vec<Node>,
+    root: NodeId,
+    /// For YAML embedded in a scalar: maps offsets of the embedded text to file offsets.
+    offset_map: Option<OffsetMap>,
+}
+
+/// A parse failure with its byte offset in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    pub offset: usize,
+    pub message: String,
+}
+
+/// Maps byte offsets of an embedded text (a block scalar's content) back to the file.
+#[derive(Debug, Clone)]
+struct OffsetMap {
+    /// (offset in embedded text where the line starts, offset in file of the same char)
+    lines: Vec<(usize, usize)>,
+}
+
+impl OffsetMap {
+    fn map(&self, offset: usize) -> usize {
+        let i = match self.lines.binary_search_by_key(&offset, |&(e, _)| e) {
+            Ok(i) => i,
+            Err(0) => 0,
+            Err(i) => i - 1,
+        };
+        let (e, f) = self.lines[i];
+        f + (offset - e)
+    }
+}
+
+/// Parse a YAML stream into its documents. `text` is the whole file.
+pub fn parse_stream(file: FileId, text: &str) -> Result<Vec<YamlDoc>, YamlError> {
+    let conv = CharToByte::new(text);
+    build(file, text, &|c| conv.byte(c), None)
+}
+
+/// Parse YAML held in a scalar of `doc` (e.g. ArgoCD `helm.values: |`), keeping positions
+/// in the enclosing file: literal and folded block scalars map line by line; other scalar
+/// styles map every node to the scalar's own start.
+pub fn parse_embedded(
+    doc: &YamlDoc,
+    id: NodeId,
+    file_text: &str,
+) -> Result<Vec<YamlDoc>, YamlError> {
+    let node = doc.node(id);
+    let NodeKind::Scalar { value, style } = &node.kind else {
+        return Ok(Vec::new());
+    };
+    let start = doc.file_offset(node.start as usize);
+    let map = match style {
+        Style::Literal | Style::Folded => block_scalar_map(value, file_text, start),
+        _ => OffsetMap {
+            lines: vec![(0, start)],
+        },
+    };
+    let map = match &doc.offset_map {
+        // Embedded in embedded text: compose (rare; keep the outer start).
+        Some(_) => OffsetMap {
+            lines: vec![(0, start)],
+        },
+        None => map,
+    };
+    let conv = CharToByte::new(value);
+    let mut docs = build(doc.file, value, &|c| conv.byte(c), Some(&map))?;
+    for d in &mut docs {
+        d.offset_map = Some(map.clone());
+    }
+    Ok(docs)
+}
+
+/// Line map for a block scalar whose span starts at `start` in `file_text` (saphyr puts it
+/// at the `|` header or at the content, depending on the version and the chomping
+/// indicators): the first content line is the first line at or after `start`'s line whose
+/// text begins with the scalar's first non-blank line.
+fn block_scalar_map(value: &str, file_text: &str, start: usize) -> OffsetMap {
+    let fallback = OffsetMap {
+        lines: vec![(0, start)],
+    };
+    let content: Vec<&str> = value.split_inclusive('\n').collect();
+    let Some(first_nonblank) = content.iter().position(|l| !l.trim().is_empty()) else {
+        return fallback;
+    };
+    let needle = content[first_nonblank].trim_end_matches(['\n', '\r']);
+    let mut line_start = file_text[..start.min(file_text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    // Find the file line holding the first non-blank content line.
+    let found = loop {
+        let end = file_text[line_start..]
+            .find('\n')
+            .map_or(file_text.len(), |i| line_start + i + 1);
+        let line = file_text[line_start..end].trim_end_matches(['\n', '\r']);
+        if line.trim_start() == needle.trim_start() && line.ends_with(needle) {
+            break Some(line_start);
+        }
+        if end >= file_text.len() {
+            break None;
+        }
+        line_start = end;
+    };
+    let Some(mut file_pos) = found else {
+        return fallback;
+    };
+    // Step back over the leading blank content lines.
+    for _ in 0..first_nonblank {
+        file_pos = file_text[..file_pos.saturating_sub(1)]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+    }
+    let mut lines = Vec::new();
+    let mut emb_pos = 0usize;
+    for content_line in content {
+        let file_line_end = file_text[file_pos..]
+            .find('\n')
+            .map_or(file_text.len(), |i| file_pos + i + 1);
+        let file_line = &file_text[file_pos..file_line_end];
+        let stripped = content_line.trim_end_matches(['\n', '\r']);
+        let indent = if stripped.is_empty() {
+            0
+        } else {
+            file_line.rfind(stripped).unwrap_or(0)
+        };
+        lines.push((emb_pos, file_pos + indent));
+        emb_pos += content_line.len();
+        file_pos = file_line_end;
+        if file_pos >= file_text.len() {
+            break;
+        }
+    }
+    if lines.is_empty() {
+        return fallback;
+    }
+    OffsetMap { lines }
+}
+
+#[derive(Default)]
+struct Frame {
+    id: Option<NodeId>,
+    pending_key: Option<NodeId>,
+}
+
+#[derive(Default)]
+struct Builder {
+    nodes: Vec<Node>,
+    stack: Vec<Frame>,
+    anchors: Vec<(usize, NodeId)>,
+    root: Option<NodeId>,
+}
+
+impl Builder {
+    fn push(&mut self, start: usize, end: usize, kind: NodeKind, tag: Option<String>) -> NodeId {
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(Node {
+            start: start as u32,
+            end: end as u32,
+            kind,
+            tag,
+        });
+        id
+    }
+
+    /// Attach a finished node to the open collection (or make it the root).
+    fn attach(&mut self, child: NodeId) {
+        let Some(frame) = self.stack.last_mut() else {
+            self.root.get_or_insert(child);
+            return;
+        };
+        let Some(parent) = frame.id else { return };
+        match &mut self.nodes[parent.0 as usize].kind {
+            NodeKind::Seq(items) => items.push(child),
+            NodeKind::Map(entries) => match frame.pending_key.take() {
+                Some(key) => entries.push((key, child)),
+                None => frame.pending_key = Some(child),
+            },
+            _ => {}
+        }
+    }
+}
+
+fn build(
+    file: FileId,
+    text: &str,
+    byte: &dyn Fn(usize) -> usize,
+    offset_map: Option<&OffsetMap>,
+) -> Result<Vec<YamlDoc>, YamlError> {
+    let mut docs = Vec::new();
+    let mut b = Builder::default();
+    let map_off = |o: usize| offset_map.map_or(o, |m| m.map(o));
+    for event in Parser::new_from_str(text) {
+        let (event, span): (Event, YSpan) = event.map_err(|e| YamlError {
+            offset: map_off(byte(e.marker().index())),
+            message: e.info().to_string(),
+        })?;
+        let (start, end) = (byte(span.start.index()), byte(span.end.index()));
+        let is_map = matches!(event, Event::MappingStart(..));
+        match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentStart(_) => b = Builder::default(),
+            Event::DocumentEnd => {
+                let mut nodes = std::mem::take(&mut b.nodes);
+                if nodes.is_empty() {
+                    nodes.push(Node {
+                        start: start as u32,
+                        end: start as u32,
+                        kind: NodeKind::Scalar {
+                            value: String::new(),
+                            style: Style::Plain,
+                        },
+                        tag: None,
+                    });
+                }
+                docs.push(YamlDoc {
+                    file,
+                    nodes,
+                    root: b.root.take().unwrap_or(NodeId(0)),
+                    offset_map: None,
+                });
+            }
+            Event::Alias(anchor) => {
+                let target = b
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == anchor)
+                    .map(|&(_, n)| n);
+                let id = b.push(start, end, NodeKind::Alias(target), None);
+                b.attach(id);
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let style = match style {
+                    ScalarStyle::Plain => Style::Plain,
+                    ScalarStyle::SingleQuoted => Style::SingleQuoted,
+                    ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+                    ScalarStyle::Literal => Style::Literal,
+                    ScalarStyle::Folded => Style::Folded,
+                };
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let kind = NodeKind::Scalar {
+                    value: value.into_owned(),
+                    style,
+                };
+                let id = b.push(start, end, kind, tag);
+                if anchor > 0 {
+                    b.anchors.push((anchor, id));
+                }
+                b.attach(id);
+            }
+            Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
+                let kind = if is_map {
+                    NodeKind::Map(Vec::new())
+                } else {
+                    NodeKind::Seq(Vec::new())
+                };
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let id = b.push(start, end, kind, tag);
+                if anchor > 0 {
+                    b.anchors.push((anchor, id));
+                }
+                b.stack.push(Frame {
+                    id: Some(id),
+                    pending_key: None,
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(Frame { id: Some(id), .. }) = b.stack.pop() {
+                    let node = &mut b.nodes[id.0 as usize];
+                    node.end = (end as u32).max(node.start);
+                    b.attach(id);
+                }
+            }
+        }
+    }
+    Ok(docs)
+}
+
+/// Converts saphyr's character indices to byte offsets.
+struct CharToByte {
+    /// Byte offset of every character; empty when the text is ASCII.
+    offsets: Vec<u32>,
+    len: usize,
+}
+
+impl CharToByte {
+    fn new(text: &str) -> CharToByte {
+        let offsets = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(i, _)| i as u32).collect()
+        };
+        CharToByte {
+            offsets,
+            len: text.len(),
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        if self.offsets.is_empty() {
+            char_index.min(self.len)
+        } else {
+            self.offsets
+                .get(char_index)
+                .map_or(self.len, |&o| o as usize)
+        }
+    }
+}
+
+/// A borrowed view of one node, with accessors for the questions models ask.
+#[derive(Clone, Copy, Debug)]
+pub struct Yaml<'a> {
+    pub doc: &'a YamlDoc,
+    pub id: NodeId,
+}
+
+impl YamlDoc {
+    pub fn root(&self) -> Yaml<'_> {
+        Yaml {
+            doc: self,
+            id: self.root,
+        }
+        .resolved()
+    }
+
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.0 as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Every node, in document order.
+    pub fn all(&self) -> impl Iterator<Item = Yaml<'_>> {
+        (0..self.nodes.len() as u32).map(move |i| Yaml {
+            doc: self,
+            id: NodeId(i),
+        })
+    }
+
+    /// Map an offset of this document's text to an offset in the file.
+    pub fn file_offset(&self, offset: usize) -> usize {
+        self.offset_map.as_ref().map_or(offset, |m| m.map(offset))
+    }
+
+    /// Whether the document was parsed out of a scalar of another document.
+    pub fn is_embedded(&self) -> bool {
+        self.offset_map.is_some()
+    }
+}
+
+impl<'a> Yaml<'a> {
+    pub fn node(&self) -> &'a Node {
+        self.doc.node(self.id)
+    }
+
+    /// Follow an alias (at most a bounded number of hops).
+    pub fn resolved(self) -> Yaml<'a> {
+        let mut cur = self;
+        for _ in 0..16 {
+            match cur.node().kind {
+                NodeKind::Alias(Some(target)) => {
+                    cur = Yaml {
+                        doc: cur.doc,
+                        id: target,
+                    }
+                }
+                _ => break,
+            }
+        }
+        cur
+    }
+
+    /// The node's span in the file.
+    pub fn span(&self) -> Span {
+        let n = self.node();
+        let start = self.doc.file_offset(n.start as usize);
+        let end = self.doc.file_offset(n.end as usize).max(start);
+        Span::new(self.doc.file, start..end)
+    }
+
+    /// The scalar's text, whatever its style (plain `true` gives "true").
+    pub fn as_str(&self) -> Option<&'a str> {
+        match &self.resolved().node().kind {
+            NodeKind::Scalar { value, .. } => Some(value),
+            _ => None,
+        }
+    }
+
+    /// A non-empty string scalar, not null.
+    pub fn as_string(&self) -> Option<&'a str> {
+        if self.is_null() { None } else { self.as_str() }
+    }
+
+    pub fn style(&self) -> Option<Style> {
+        match &self.resolved().node().kind {
+            NodeKind::Scalar { style, .. } => Some(*style),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        match &self.resolved().node().kind {
+            NodeKind::Scalar {
+                value,
+                style: Style::Plain,
+            } => {
+                matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL")
+            }
+            _ => false,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match &self.resolved().node().kind {
+            NodeKind::Scalar {
+                value,
+                style: Style::Plain,
+            } => match value.as_str() {
+                "true" | "True" | "TRUE" => Some(true),
+                "false" | "False" | "FALSE" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn is_map(&self) -> bool {
+        matches!(self.resolved().node().kind, NodeKind::Map(_))
+    }
+
+    pub fn is_seq(&self) -> bool {
+        matches!(self.resolved().node().kind, NodeKind::Seq(_))
+    }
+
+    /// Key/value pairs of a mapping, duplicates included, in document order. Merge keys
+    /// (`<<: *base`) are returned as written.
+    pub fn entries(self) -> impl Iterator<Item = (Yaml<'a>, Yaml<'a>)> {
+        let doc = self.doc;
+        let entries: &'a [(NodeId, NodeId)] = match &self.resolved().node().kind {
+            NodeKind::Map(e) => e,
+            _ => &[],
+        };
+        entries
+            .iter()
+            .map(move |&(k, v)| (Yaml { doc, id: k }, Yaml { doc, id: v }.resolved()))
+    }
+
+    /// Items of a sequence.
+    pub fn items(self) -> impl Iterator<Item = Yaml<'a>> {
+        let doc = self.doc;
+        let items: &'a [NodeId] = match &self.resolved().node().kind {
+            NodeKind::Seq(i) => i,
+            _ => &[],
+        };
+        items.iter().map(move |&id| Yaml { doc, id }.resolved())
+    }
+
+    /// The value of `key` in a mapping (the last one when duplicated, as Kubernetes reads
+    /// it), looking through merge keys.
+    pub fn get(self, key: &str) -> Option<Yaml<'a>> {
+        self.get_entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and value of `key`.
+    pub fn get_entry(self, key: &str) -> Option<(Yaml<'a>, Yaml<'a>)> {
+        let mut found = None;
+        let mut merged = None;
+        for (k, v) in self.entries() {
+            match k.as_str() {
+                Some(s) if s == key => found = Some((k, v)),
+                Some("<<") if found.is_none() && merged.is_none() => {
+                    merged = v
+                        .get_entry(key)
+                        .or_else(|| v.items().find_map(|m| m.get_entry(key)));
+                }
+                _ => {}
+            }
+        }
+        found.or(merged)
+    }
+
+    /// Follow a path of keys.
+    pub fn path(self, keys: &[&str]) -> Option<Yaml<'a>> {
+        keys.iter().try_fold(self, |node, k| node.get(k))
+    }
+
+    pub fn str_at(self, keys: &[&str]) -> Option<&'a str> {
+        self.path(keys).and_then(|n| n.as_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(text: &str) -> Vec<YamlDoc> {
+        parse_stream(FileId(0), text).expect("parses")
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_even_after_multibyte_text() {
+        let text = "a: \"héllo wörld\"\nb: x\n";
+        let d = &docs(text)[0];
+        let b = d.root().get("b").unwrap();
+        assert_eq!(&text[b.span().range()], "x");
+    }
+
+    #[test]
+    fn multi_document_streams_keep_every_document() {
+        let text = "kind: A\n---\nkind: B\n---\n# only a comment\n";
+        let ds = docs(text);
+        assert_eq!(ds.len(), 3);
+        assert_eq!(ds[1].root().str_at(&["kind"]), Some("B"));
+        assert!(ds[2].root().is_null());
+    }
+
+    #[test]
+    fn duplicate_keys_are_kept_and_get_returns_the_last() {
+        let text = "a: 1\nb: 2\na: 3\n";
+        let d = &docs(text)[0];
+        let keys: Vec<_> = d
+            .root()
+            .entries()
+            .map(|(k, _)| k.as_str().unwrap())
+            .collect();
+        assert_eq!(keys, ["a", "b", "a"]);
+        assert_eq!(d.root().get("a").unwrap().as_str(), Some("3"));
+    }
+
+    #[test]
+    fn aliases_and_merge_keys_resolve_without_copying() {
+        let text = "base: &b\n  x: 1\nuse:\n  <<: *b\n  y: 2\nref: *b\n";
+        let d = &docs(text)[0];
+        assert_eq!(d.root().str_at(&["use", "x"]), Some("1"));
+        assert_eq!(d.root().str_at(&["ref", "x"]), Some("1"));
+    }
+
+    #[test]
+    fn alias_bomb_loads_in_linear_space() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..40 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let d = &docs(&text)[0];
+        assert!(d.len() < 1000);
+    }
+
+    #[test]
+    fn errors_carry_a_byte_offset() {
+        let text = "a: [1, 2\nb: c\n";
+        let err = parse_stream(FileId(0), text).unwrap_err();
+        assert!(err.offset <= text.len());
+        assert!(!err.message.is_empty());
+    }
+
+    #[test]
+    fn embedded_block_scalar_maps_lines_back_to_the_file() {
+        let text = "spec:\n  helm:\n    values: |\n      ingress:\n        annotations:\n          cert-manager.io/cluster-issuer: letsencrypt\n";
+        let d = &docs(text)[0];
+        let values = d.root().path(&["spec", "helm", "values"]).unwrap();
+        let inner = parse_embedded(d, values.id, text).unwrap();
+        let issuer = inner[0]
+            .root()
+            .path(&["ingress", "annotations", "cert-manager.io/cluster-issuer"])
+            .unwrap();
+        assert_eq!(&text[issuer.span().range()], "letsencrypt");
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow_the_stack() {
+        let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        // Either parses or reports an error; never crashes.
+        let _ = parse_stream(FileId(0), &text);
+    }
+}

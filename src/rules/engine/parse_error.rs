@@ -1,0 +1,114 @@
+//! `parse-error`: a Terraform, YAML or JSON file that does not parse.
+
+use crate::diagnostic::{Finding, Severity};
+use crate::parse::Syntax;
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct ParseError;
+
+static META: RuleMeta = RuleMeta {
+    id: "parse-error",
+    default_severity: Severity::Error,
+    summary: "A Terraform, YAML or JSON file does not parse; plan or sync would fail on it too",
+    doc: include_str!("../../../rules/parse-error.md"),
+    options: &[],
+};
+
+impl Rule for ParseError {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let repo = &cx.session.repo;
+        repo.iter()
+            .filter(|(f, _)| cx.session.in_scope(&f.rel_path))
+            .filter_map(|(file, syntax)| match syntax {
+                Syntax::Failed(e) if !e.template => {
+                    let end = (e.offset + 1).min(file.text.len()).max(e.offset);
+                    let end = crate::source::floor_char_boundary(&file.text, end).max(e.offset);
+                    Some(
+                        cx.finding(file.span(e.offset..end), format!("{} does not parse: {}", file.rel_path, e.message))
+                            .with_span_label(e.message.clone())
+                            .with_help(match file.kind {
+                                crate::source::FileKind::Yaml => {
+                                    "fix the YAML syntax at this position (indentation, an unclosed quote or bracket, a tab used for indentation)"
+                                }
+                                crate::source::FileKind::Json => "fix the JSON syntax at this position (a missing comma or quote, a trailing comma)",
+                                _ => "fix the HCL syntax at this position (an unclosed brace or string, a missing `=`)",
+                            }),
+                    )
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{check_rule, expect};
+
+    #[test]
+    fn reports_malformed_terraform_yaml_and_json_with_their_lines() {
+        let findings = check_rule(
+            "parse-error",
+            &[
+                (
+                    "envs/dev/main.tf",
+                    "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \"logs\"\n\n",
+                ),
+                (
+                    "apps/dev/app.yaml",
+                    "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: [broken\n",
+                ),
+                (
+                    "iam/ci.json",
+                    "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n}\n",
+                ),
+                ("envs/dev/ok.tf", "variable \"x\" {}\n"),
+            ],
+        );
+        expect(
+            &findings,
+            &[
+                ("parse-error", "apps/dev/app.yaml", 5),
+                ("parse-error", "envs/dev/main.tf", 3),
+                ("parse-error", "iam/ci.json", 4),
+            ],
+        );
+    }
+
+    #[test]
+    fn valid_files_and_templates_are_not_errors() {
+        let findings = check_rule(
+            "parse-error",
+            &[
+                ("envs/dev/main.tf", "variable \"x\" {\n  default = 1\n}\n"),
+                (
+                    ".github/workflows/ci.yaml",
+                    "on: push\njobs:\n  a:\n    steps:\n      - run: echo ${{ github.sha }}\n",
+                ),
+                ("skeleton/app.yaml", "name: {{ .Name }}\n  bad: [\n"),
+                (
+                    "charts/app/Chart.yaml",
+                    "apiVersion: v2\nname: app\nversion: 1.0.0\n",
+                ),
+                (
+                    "charts/app/templates/deploy.yaml",
+                    "{{- if .Values.x }}\nkind: Deployment\n  :\n",
+                ),
+            ],
+        );
+        expect(&findings, &[]);
+    }
+
+    #[test]
+    fn binary_terraform_file_is_an_error() {
+        let findings = check_rule(
+            "parse-error",
+            &[("modules/x/main.tf", "\u{0}\u{1}\u{2}ELF")],
+        );
+        expect(&findings, &[("parse-error", "modules/x/main.tf", 1)]);
+    }
+}

@@ -1,0 +1,72 @@
+//! `skipped-file`: a file preflight did not check (too large, unreadable, a template).
+
+use crate::diagnostic::{Finding, Severity};
+use crate::parse::Syntax;
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct SkippedFile;
+
+static META: RuleMeta = RuleMeta {
+    id: "skipped-file",
+    default_severity: Severity::Note,
+    summary: "A file was not checked: over the size limit, unreadable, or a template rather than YAML",
+    doc: include_str!("../../../rules/skipped-file.md"),
+    options: &[],
+};
+
+impl Rule for SkippedFile {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let repo = &cx.session.repo;
+        repo.iter()
+            .filter(|(f, _)| cx.session.in_scope(&f.rel_path))
+            .filter_map(|(file, syntax)| {
+                let message = match syntax {
+                    Syntax::Skipped(reason) => format!("{} was not checked: it {reason}", file.rel_path),
+                    Syntax::Failed(e) if e.template => format!(
+                        "{} is a template, not checked: it holds template markers and is not valid YAML ({})",
+                        file.rel_path, e.message
+                    ),
+                    _ => return None,
+                };
+                Some(
+                    cx.finding(file.span(0..0), message)
+                        .with_help("exclude the file in preflight.toml (`exclude = [...]`) to silence this note, or raise `max_file_bytes` if it is large but real"),
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{check_rule, expect};
+
+    #[test]
+    fn template_skeletons_are_notes() {
+        let findings = check_rule(
+            "skipped-file",
+            &[(
+                "skeletons/app/values.yaml",
+                "name: {{ cookiecutter.name }}\nitems: [\n",
+            )],
+        );
+        expect(
+            &findings,
+            &[("skipped-file", "skeletons/app/values.yaml", 1)],
+        );
+        assert_eq!(findings[0].severity, crate::diagnostic::Severity::Note);
+    }
+
+    #[test]
+    fn ordinary_files_are_not_reported() {
+        let findings = check_rule(
+            "skipped-file",
+            &[("a.yaml", "a: 1\n"), ("b.tf", "locals {}\n")],
+        );
+        expect(&findings, &[]);
+    }
+}

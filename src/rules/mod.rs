@@ -1,0 +1,130 @@
+//! Rules: one file per rule, grouped by domain. A rule asks the models questions and
+//! reports findings; it never parses text itself.
+
+pub mod engine;
+
+use crate::config::{OptionSpec, RuleSettings};
+use crate::diagnostic::{Finding, Severity};
+use crate::engine::Session;
+use crate::source::Span;
+
+/// What every rule declares about itself.
+pub struct RuleMeta {
+    /// The stable rule id, e.g. `ungated-data-source`.
+    pub id: &'static str,
+    pub default_severity: Severity,
+    /// One line for `preflight rules`.
+    pub summary: &'static str,
+    /// The user-facing page, `rules/ID.md`, embedded.
+    pub doc: &'static str,
+    /// Options accepted in `[rules.ID]` besides `enabled` and `severity`.
+    pub options: &'static [OptionSpec],
+}
+
+pub trait Rule: Send + Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding>;
+}
+
+/// Every rule preflight has, in a stable order.
+pub fn all() -> Vec<&'static dyn Rule> {
+    vec![
+        &engine::parse_error::ParseError,
+        &engine::skipped_file::SkippedFile,
+        &engine::suppression_without_reason::SuppressionWithoutReason,
+        &engine::unused_suppression::UnusedSuppression,
+    ]
+}
+
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    all().into_iter().find(|r| r.meta().id == id)
+}
+
+/// What a rule sees while it runs: the session (repository, configuration, models) and its
+/// own settings.
+pub struct Context<'a> {
+    pub session: &'a Session,
+    pub meta: &'static RuleMeta,
+    pub settings: &'a RuleSettings,
+}
+
+impl<'a> Context<'a> {
+    /// The rule's severity after configuration.
+    pub fn severity(&self) -> Severity {
+        self.settings.severity.unwrap_or(self.meta.default_severity)
+    }
+
+    /// A finding of this rule at its configured severity.
+    pub fn finding(&self, span: Span, message: impl Into<String>) -> Finding {
+        Finding::new(self.meta.id, self.severity(), span, message)
+    }
+
+    /// A note of this rule: something the model could not decide.
+    pub fn note(&self, span: Span, message: impl Into<String>) -> Finding {
+        Finding::new(self.meta.id, Severity::Note, span, message)
+    }
+
+    pub fn option_bool(&self, name: &str, default: bool) -> bool {
+        self.settings
+            .options
+            .get(name)
+            .and_then(|v| v.as_bool())
+            .unwrap_or(default)
+    }
+
+    pub fn option_str(&self, name: &str) -> Option<&str> {
+        self.settings.options.get(name).and_then(|v| v.as_str())
+    }
+
+    pub fn option_strings(&self, name: &str) -> Vec<String> {
+        self.settings
+            .options
+            .get(name)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_ids_are_unique_and_documented() {
+        let mut ids: Vec<_> = all().iter().map(|r| r.meta().id).collect();
+        let n = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "duplicate rule id");
+        for rule in all() {
+            let m = rule.meta();
+            assert!(
+                m.doc.starts_with(&format!("# {}", m.id)),
+                "rules/{}.md must start with its id",
+                m.id
+            );
+            for section in [
+                "## What it does",
+                "## Why it breaks deploys",
+                "## Example",
+                "## Fix",
+            ] {
+                assert!(
+                    m.doc.contains(section),
+                    "rules/{}.md lacks `{section}`",
+                    m.id
+                );
+            }
+            assert!(
+                !m.summary.is_empty() && !m.summary.ends_with('.'),
+                "{}: summary",
+                m.id
+            );
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Test support: run the real engine over a small file tree and compare exact findings.
+
+use crate::diagnostic::{Finding, Severity};
+use crate::engine::{self, CheckOptions};
+use std::path::Path;
+
+/// A finding as a test sees it.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    pub rule: &'static str,
+    pub file: String,
+    pub line: usize,
+    pub severity: Severity,
+    pub message: String,
+    pub help: String,
+    pub finding: Finding,
+}
+
+/// Write `files` into a fresh directory (with an empty `preflight.toml` unless one is
+/// given), check it with every rule, and return the findings of `rule`.
+pub fn check_rule(rule: &str, files: &[(&str, &str)]) -> Vec<Reported> {
+    check_tree(files, &[], CheckOptions::default())
+        .into_iter()
+        .filter(|r| r.rule == rule)
+        .collect()
+}
+
+/// Write `files`, check `paths` (relative to the tree; the whole tree when empty).
+pub fn check_tree(
+    files: &[(&str, &str)],
+    paths: &[&str],
+    mut options: CheckOptions,
+) -> Vec<Reported> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_tree(dir.path(), files);
+    options.paths = if paths.is_empty() {
+        vec![dir.path().to_path_buf()]
+    } else {
+        paths.iter().map(|p| dir.path().join(p)).collect()
+    };
+    check_dir(options)
+}
+
+pub fn write_tree(root: &Path, files: &[(&str, &str)]) {
+    if !files.iter().any(|(p, _)| *p == crate::config::FILE_NAME) {
+        std::fs::write(root.join(crate::config::FILE_NAME), "").expect("write config");
+    }
+    for (path, text) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, text).expect("write");
+    }
+}
+
+/// Check with the given options and flatten the findings.
+pub fn check_dir(options: CheckOptions) -> Vec<Reported> {
+    let outcome = engine::check(options).expect("check runs");
+    outcome
+        .findings
+        .iter()
+        .map(|f| {
+            let file = outcome.session.repo.file(f.span.file);
+            Reported {
+                rule: f.rule,
+                file: file.rel_path.clone(),
+                line: file.line_col(f.span.start as usize).0,
+                severity: f.severity,
+                message: f.message.clone(),
+                help: f.help.clone(),
+                finding: f.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Assert the exact set of (rule, file, line), in any order.
+#[track_caller]
+pub fn expect(found: &[Reported], expected: &[(&str, &str, usize)]) {
+    let mut got: Vec<(&str, &str, usize)> = found
+        .iter()
+        .map(|r| (r.rule, r.file.as_str(), r.line))
+        .collect();
+    let mut want = expected.to_vec();
+    got.sort();
+    want.sort();
+    assert_eq!(
+        got,
+        want,
+        "findings differ; messages:\n{}",
+        found
+            .iter()
+            .map(|r| format!("  {}:{} [{}] {}", r.file, r.line, r.rule, r.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
