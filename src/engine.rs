@@ -3,12 +3,14 @@
 use crate::config::{Config, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, Excludes};
+use crate::model::terraform::TerraformModel;
 use crate::repo::{LoadOptions, Repository};
 use crate::rules::{self, Context};
 use crate::suppress::{self, Suppression};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// What the user asked for on the command line.
@@ -48,6 +50,7 @@ pub struct Session {
     pub suppressions: Vec<Suppression>,
     /// Diagnostics about the run itself, printed with `--verbose`.
     pub log: std::sync::Mutex<Vec<String>>,
+    terraform: OnceLock<TerraformModel>,
 }
 
 impl Session {
@@ -58,6 +61,12 @@ impl Session {
                 || rel == s
                 || (rel.starts_with(s.as_str()) && rel.as_bytes().get(s.len()) == Some(&b'/'))
         })
+    }
+
+    /// The Terraform model, built on first use and shared by every rule.
+    pub fn terraform(&self) -> &TerraformModel {
+        self.terraform
+            .get_or_init(|| TerraformModel::build(&self.repo))
     }
 
     pub fn verbose(&self, msg: impl Into<String>) {
@@ -148,6 +157,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         scope,
         suppressions,
         log: Default::default(),
+        terraform: OnceLock::new(),
     })
 }
 

@@ -28,7 +28,7 @@ impl Rule for ParseError {
                     let end = (e.offset + 1).min(file.text.len()).max(e.offset);
                     let end = crate::source::floor_char_boundary(&file.text, end).max(e.offset);
                     Some(
-                        cx.finding(file.span(e.offset..end), format!("{} does not parse: {}", file.rel_path, e.message))
+                        cx.finding(file.span(e.offset..end), format!("{} does not parse", file.rel_path))
                             .with_span_label(e.message.clone())
                             .with_help(match file.kind {
                                 crate::source::FileKind::Yaml => {

@@ -1,0 +1,3 @@
+//! Models: the questions rules ask about a repository, answered once per check.
+
+pub mod terraform;
