@@ -1,5 +1,6 @@
 //! The command line: `check`, `rules`, `explain`.
 
+use crate::baseline::Baseline;
 use crate::diagnostic::Severity;
 use crate::engine::{self, CheckOptions};
 use crate::report::{self, Format};
@@ -74,6 +75,12 @@ pub struct CheckArgs {
     /// Run the live AWS checks (read-only calls with the standard credential chain).
     #[arg(long)]
     pub aws: bool,
+    /// Hide the findings recorded in this baseline file (see --write-baseline).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record every current finding in a baseline file, then exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
     /// Write the report to a file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -137,13 +144,65 @@ fn check(args: CheckArgs) -> ExitCode {
         aws: args.aws,
         verbose: args.verbose,
     };
-    let outcome = match engine::check(options) {
+    let baseline = match &args.baseline {
+        Some(path) => match Baseline::load(path) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let progress = Progress::start();
+    let result = engine::check(options);
+    progress.finish();
+    let mut outcome = match result {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &args.write_baseline {
+        let b = Baseline::from_findings(&outcome.session.repo, &outcome.findings);
+        if let Err(e) = b.write(path) {
+            eprintln!("error: cannot write the baseline: {e}");
+            return ExitCode::from(2);
+        }
+        eprintln!(
+            "preflight: recorded {} findings in {}",
+            b.entries.len(),
+            path.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(b) = &baseline {
+        let before = outcome.findings.len();
+        let stale = b.filter(&outcome.session.repo, &mut outcome.findings);
+        eprintln!(
+            "preflight: the baseline hid {} findings",
+            before - outcome.findings.len()
+        );
+        if !stale.is_empty() {
+            eprintln!(
+                "preflight: {} baseline entries no longer match any finding (re-run with --write-baseline to shrink it):",
+                stale.len()
+            );
+            for e in &stale {
+                eprintln!(
+                    "  {} {} {}",
+                    e.rule,
+                    e.file,
+                    if e.address.is_empty() {
+                        &e.message
+                    } else {
+                        &e.address
+                    }
+                );
+            }
+        }
+    }
     if args.verbose
         && let Ok(log) = outcome.session.log.lock()
     {
@@ -184,5 +243,51 @@ fn check(args: CheckArgs) -> ExitCode {
     match threshold {
         Some(t) if outcome.findings.iter().any(|f| f.severity >= t) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
+    }
+}
+
+/// A progress line on standard error, only on a terminal and only when a check takes more
+/// than about a second; cleared when the check ends.
+struct Progress {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start() -> Progress {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let thread = std::io::stderr().is_terminal().then(|| {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let frames = ['|', '/', '-', '\\'];
+                let mut shown = false;
+                let mut i = 0;
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    if started.elapsed().as_millis() >= 1000 && !done.load(Ordering::Relaxed) {
+                        eprint!(
+                            "\r{} preflight: checking… {:.0}s",
+                            frames[i % 4],
+                            started.elapsed().as_secs_f32()
+                        );
+                        shown = true;
+                        i += 1;
+                    }
+                }
+                if shown {
+                    eprint!("\r\x1b[2K");
+                }
+            })
+        });
+        Progress { done, thread }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

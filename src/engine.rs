@@ -3,12 +3,12 @@
 use crate::config::{Config, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, Excludes};
-use crate::model::terraform::TerraformModel;
+use crate::model::terraform::{ModuleId, TerraformModel};
 use crate::repo::{LoadOptions, Repository};
 use crate::rules::{self, Context};
 use crate::suppress::{self, Suppression};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -51,6 +51,15 @@ pub struct Session {
     /// Diagnostics about the run itself, printed with `--verbose`.
     pub log: std::sync::Mutex<Vec<String>>,
     terraform: OnceLock<TerraformModel>,
+    tf_scope: OnceLock<TfScope>,
+}
+
+/// The Terraform part of the scope: which roots to check and which module folders they
+/// reach.
+#[derive(Debug, Default)]
+struct TfScope {
+    roots: Vec<ModuleId>,
+    dirs: HashSet<String>,
 }
 
 impl Session {
@@ -60,6 +69,64 @@ impl Session {
             s.is_empty()
                 || rel == s
                 || (rel.starts_with(s.as_str()) && rel.as_bytes().get(s.len()) == Some(&b'/'))
+        })
+    }
+
+    /// The Terraform roots to check: roots under the named paths, and the roots that reach
+    /// a named module or file (naming `modules/eks` or one of its files checks every root
+    /// that calls it; a module no root calls is checked on its own).
+    pub fn terraform_roots(&self) -> &[ModuleId] {
+        &self.tf_scope().roots
+    }
+
+    /// Whether a file is in scope: under a named path, or in a module that a checked root
+    /// reaches.
+    pub fn file_in_scope(&self, rel: &str) -> bool {
+        self.in_scope(rel)
+            || self
+                .tf_scope()
+                .dirs
+                .contains(crate::model::terraform::module::parent_dir(rel))
+    }
+
+    fn tf_scope(&self) -> &TfScope {
+        self.tf_scope.get_or_init(|| {
+            let model = self.terraform();
+            let named: HashSet<ModuleId> = model
+                .ids()
+                .filter(|&id| {
+                    let m = model.module(id);
+                    self.in_scope(&m.dir)
+                        || m.files
+                            .iter()
+                            .chain(&m.var_files)
+                            .any(|f| self.in_scope(&self.repo.file(*f).rel_path))
+                })
+                .collect();
+            let mut roots = Vec::new();
+            let mut reached: HashSet<ModuleId> = HashSet::new();
+            for root in model.roots() {
+                let r = model.reachable(root);
+                if r.iter().any(|m| named.contains(m)) {
+                    roots.push(root);
+                    reached.extend(r);
+                }
+            }
+            let mut lone: Vec<ModuleId> = named
+                .iter()
+                .copied()
+                .filter(|m| !reached.contains(m))
+                .collect();
+            lone.sort();
+            for m in lone {
+                roots.push(m);
+                reached.extend(model.reachable(m));
+            }
+            let dirs = reached
+                .iter()
+                .map(|m| model.module(*m).dir.clone())
+                .collect();
+            TfScope { roots, dirs }
         })
     }
 
@@ -158,6 +225,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         suppressions,
         log: Default::default(),
         terraform: OnceLock::new(),
+        tf_scope: OnceLock::new(),
     })
 }
 

@@ -4,6 +4,7 @@
 //! `report`). A rule asks the models questions; it never parses text. A reporter only
 //! formats.
 
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;

@@ -227,3 +227,69 @@ fn suppression_silences_one_block_only() {
     assert_eq!(v["findings"][0]["rule"], "unused-suppression");
     assert_eq!(v["findings"][0]["line"], 1);
 }
+
+#[test]
+fn junit_output_is_well_formed_xml_with_one_case_per_finding() {
+    let out = preflight(&["check", FIXTURE, "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.starts_with("<?xml"));
+    assert_eq!(text.matches("<testcase ").count(), 2);
+    assert_eq!(text.matches("<failure ").count(), 2);
+    assert!(text.contains(r#"failures="2""#));
+    assert!(text.trim_end().ends_with("</testsuites>"));
+    let clean = preflight(&[
+        "check",
+        "testdata/parse-errors/modules",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(clean.status.code(), Some(0));
+    assert!(stdout(&clean).contains("files checked"));
+}
+
+#[test]
+fn baseline_hides_recorded_findings_and_reports_stale_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("baseline.json");
+    let out = preflight(&["check", FIXTURE, "--write-baseline", base.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    assert_eq!(recorded["entries"].as_array().unwrap().len(), 2);
+
+    let out = preflight(&[
+        "check",
+        FIXTURE,
+        "--baseline",
+        base.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+
+    // An entry that matches nothing is reported so the file can shrink.
+    let mut stale = recorded.clone();
+    stale["entries"][0]["file"] = "gone.tf".into();
+    std::fs::write(&base, serde_json::to_string(&stale).unwrap()).unwrap();
+    let out = preflight(&["check", FIXTURE, "--baseline", base.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 baseline entries no longer match"), "{err}");
+    assert!(err.contains("gone.tf"), "{err}");
+
+    std::fs::write(&base, "not json").unwrap();
+    assert_eq!(
+        preflight(&["check", FIXTURE, "--baseline", base.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+}

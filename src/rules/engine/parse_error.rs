@@ -22,7 +22,7 @@ impl Rule for ParseError {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         repo.iter()
-            .filter(|(f, _)| cx.session.in_scope(&f.rel_path))
+            .filter(|(f, _)| cx.session.file_in_scope(&f.rel_path))
             .filter_map(|(file, syntax)| match syntax {
                 Syntax::Failed(e) if !e.template => {
                     let end = (e.offset + 1).min(file.text.len()).max(e.offset);
