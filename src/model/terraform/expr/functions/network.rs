@@ -233,7 +233,7 @@ mod tests {
                 vec!["fd00:fd12:3456:7890::/56".into(), n(16.0), n(162.0)]
             )
             .unwrap(),
-            Value::from("fd00:fd12:3456:7800:a2::/72")
+            Value::from("fd00:fd12:3456:7800:a200::/72")
         );
         assert!(run(cidrsubnet, vec!["10.0.0.0/30".into(), n(4.0), n(1.0)]).is_err());
         assert!(run(cidrsubnet, vec!["10.0.0.0/24".into(), n(2.0), n(4.0)]).is_err());
