@@ -225,11 +225,11 @@ fn check(args: CheckArgs) -> ExitCode {
             report::render(&outcome, args.format, color, &mut w).and_then(|_| w.flush())
         }
     };
-    if let Err(e) = result {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write the report: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the report: {e}");
+        return ExitCode::from(2);
     }
     if args.output.is_some() && args.format != Format::Human {
         eprintln!("{}", report::summary_line(&outcome));

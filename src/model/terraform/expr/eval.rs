@@ -705,22 +705,21 @@ impl<'s> Evaluator<'s> {
                             }
                             _ => (None, None),
                         };
-                        if let Some(strip) = else_strip {
-                            if strip.strip_end() {
-                                segs.push(Seg::StripAfter);
-                            }
+                        if let Some(strip) = else_strip
+                            && strip.strip_end()
+                        {
+                            segs.push(Seg::StripAfter);
                         }
-                        if let Some(t) = branch {
-                            if let Some(u) = self.render_elements(t, segs)? {
-                                merge_unknown(&mut unknown, u);
-                            }
+                        if let Some(t) = branch
+                            && let Some(u) = self.render_elements(t, segs)?
+                        {
+                            merge_unknown(&mut unknown, u);
                         }
-                        if else_strip.is_none() {
-                            if let Some(e) = &dir.else_expr {
-                                if e.strip.strip_start() {
-                                    segs.push(Seg::StripBefore);
-                                }
-                            }
+                        if else_strip.is_none()
+                            && let Some(e) = &dir.else_expr
+                            && e.strip.strip_start()
+                        {
+                            segs.push(Seg::StripBefore);
                         }
                         if dir.endif_expr.strip.strip_start() {
                             segs.push(Seg::StripBefore);

@@ -466,10 +466,11 @@ pub(super) fn loosely_equal(a: &Value, b: &Value) -> bool {
         return true;
     }
     let prim = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
-    if prim(a) && prim(b) {
-        if let (Ok(x), Ok(y)) = (a.to_string_value(), b.to_string_value()) {
-            return x == y;
-        }
+    if prim(a)
+        && prim(b)
+        && let (Ok(x), Ok(y)) = (a.to_string_value(), b.to_string_value())
+    {
+        return x == y;
     }
     false
 }
