@@ -10,6 +10,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// What a bare `--changed` stands for (not a valid git ref, so it cannot collide).
+const DEFAULT_BASE: &str = ":default:";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "preflight",
@@ -72,6 +75,11 @@ pub struct CheckArgs {
     /// Check one pass declared in `[terraform.passes]`.
     #[arg(long)]
     pub pass: Option<String>,
+    /// Check only the Terraform roots and Applications touched by the files changed since
+    /// REF (default: the merge base with the default branch; the staged files in a
+    /// pre-commit run).
+    #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = DEFAULT_BASE, require_equals = false)]
+    pub changed: Option<String>,
     /// Run the live AWS checks (read-only calls with the standard credential chain).
     #[arg(long)]
     pub aws: bool,
@@ -141,6 +149,13 @@ fn check(args: CheckArgs) -> ExitCode {
         vars,
         var_files: args.var_files.clone(),
         pass: args.pass.clone(),
+        changed: args.changed.as_ref().map(|r| {
+            if r == DEFAULT_BASE {
+                String::new()
+            } else {
+                r.clone()
+            }
+        }),
         aws: args.aws,
         verbose: args.verbose,
     };
@@ -164,6 +179,9 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.changed.is_some() && outcome.session.scope.is_empty() {
+        eprintln!("preflight: no changed files to check");
+    }
     if let Some(path) = &args.write_baseline {
         let b = Baseline::from_findings(&outcome.session.repo, &outcome.findings);
         if let Err(e) = b.write(path) {

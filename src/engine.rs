@@ -25,6 +25,9 @@ pub struct CheckOptions {
     pub var_files: Vec<PathBuf>,
     /// `--pass NAME`: check one declared pass only.
     pub pass: Option<String>,
+    /// `--changed [REF]`: only what the files changed since REF touch (`Some("")`: the
+    /// default base).
+    pub changed: Option<String>,
     /// `--aws`: run the live AWS checks.
     pub aws: bool,
     pub verbose: bool,
@@ -195,7 +198,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
     let mut excludes = config.exclude.clone();
     excludes.extend(options.excludes.iter().cloned());
     let excludes = Excludes::new(&excludes).map_err(EngineError)?;
-    let scope = paths
+    let mut scope = paths
         .iter()
         .map(|p| {
             p.strip_prefix(&root)
@@ -209,6 +212,19 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(reference) = &options.changed {
+        let reference = Some(reference.as_str()).filter(|r| !r.is_empty());
+        let changed = crate::changed::changed_files(&root, reference)
+            .map_err(|e| EngineError(format!("--changed: {e}")))?;
+        // Only the changed files under the named paths.
+        let named = std::mem::take(&mut scope);
+        let under = |f: &str| {
+            named
+                .iter()
+                .any(|s| s.is_empty() || f == s || f.starts_with(&format!("{s}/")))
+        };
+        scope = changed.into_iter().filter(|f| under(f)).collect();
+    }
     let repo = Repository::load(
         &root,
         &LoadOptions {

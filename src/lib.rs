@@ -5,6 +5,7 @@
 //! formats.
 
 pub mod baseline;
+pub mod changed;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
