@@ -30,7 +30,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check a repository, or some of its folders.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List every rule: id, default severity, summary.
     Rules,
     /// Print a rule's page: what it catches, why it breaks deploys, an example, the fix.
@@ -107,7 +107,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Rules => {
             let mut out = std::io::stdout().lock();
             for r in rules::all() {
