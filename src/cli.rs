@@ -89,6 +89,13 @@ pub struct CheckArgs {
     /// Record every current finding in a baseline file, then exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
+    /// Apply the safe fixes that findings carry (text splices; comments and layout kept),
+    /// then report what is left.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: print the fixes as a unified diff instead of writing them.
+    #[arg(long, requires = "fix")]
+    pub diff: bool,
     /// Write the report to a file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -169,6 +176,7 @@ fn check(args: CheckArgs) -> ExitCode {
         },
         None => None,
     };
+    let options_again = options.clone();
     let progress = Progress::start();
     let result = engine::check(options);
     progress.finish();
@@ -179,6 +187,42 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.fix {
+        let plan = crate::fix::plan(&outcome.session.repo, &outcome.findings);
+        let fixed: usize = plan.files.iter().map(|f| f.fixes).sum();
+        if args.diff {
+            print!("{}", crate::fix::diff(&plan));
+            eprintln!(
+                "preflight: {fixed} fixes in {} files (not written: --diff)",
+                plan.files.len()
+            );
+            return ExitCode::SUCCESS;
+        }
+        if let Err(e) = crate::fix::apply(&outcome.session.repo, &plan) {
+            eprintln!("error: cannot write a fix: {e}");
+            return ExitCode::from(2);
+        }
+        eprintln!(
+            "preflight: applied {fixed} fixes in {} files",
+            plan.files.len()
+        );
+        if plan.skipped > 0 {
+            eprintln!(
+                "preflight: {} fixes overlapped others; run --fix again to apply them",
+                plan.skipped
+            );
+        }
+        if !plan.files.is_empty() {
+            // Report what is left after the fixes.
+            match engine::check(options_again.clone()) {
+                Ok(o) => outcome = o,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
     if args.changed.is_some() && outcome.session.scope.is_empty() {
         eprintln!("preflight: no changed files to check");
     }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod engine;
+pub mod fix;
 pub mod model;
 pub mod parse;
 pub mod repo;
