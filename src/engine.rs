@@ -48,6 +48,8 @@ pub struct Session {
     pub suppressions: Vec<Suppression>,
     /// Diagnostics about the run itself, printed with `--verbose`.
     pub log: std::sync::Mutex<Vec<String>>,
+    /// The GitOps model, built on first use and shared by every rule.
+    pub gitops: std::sync::OnceLock<crate::model::gitops::GitopsModel>,
 }
 
 impl Session {
@@ -57,6 +59,19 @@ impl Session {
             s.is_empty()
                 || rel == s
                 || (rel.starts_with(s.as_str()) && rel.as_bytes().get(s.len()) == Some(&b'/'))
+        })
+    }
+
+    /// The GitOps model (Applications, what they deploy, cluster groups), built once.
+    pub fn gitops(&self) -> &crate::model::gitops::GitopsModel {
+        self.gitops.get_or_init(|| {
+            // Terraform-created Kubernetes objects: filled once the Terraform model exists.
+            let provided_by_terraform = Default::default();
+            crate::model::gitops::GitopsModel::build(
+                &self.repo,
+                &self.config.gitops,
+                provided_by_terraform,
+            )
         })
     }
 
@@ -148,6 +163,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         scope,
         suppressions,
         log: Default::default(),
+        gitops: Default::default(),
     })
 }
 

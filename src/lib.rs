@@ -9,6 +9,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod engine;
+pub mod model;
 pub mod parse;
 pub mod repo;
 pub mod report;

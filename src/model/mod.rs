@@ -1,0 +1,3 @@
+//! Models: the questions rules ask about the repository, answered once per check.
+
+pub mod gitops;
