@@ -193,7 +193,11 @@ impl<'a> Builder<'a> {
                 None if s.ref_name.is_some() => SourceKind::ValuesOnly,
                 path => {
                     let p = path.as_ref().map_or("", |p| p.value.as_str());
-                    let name = if p.is_empty() { last_segment(url) } else { last_segment(p) };
+                    let name = if p.is_empty() {
+                        last_segment(url)
+                    } else {
+                        last_segment(p)
+                    };
                     app.opaque.push(opaque(
                         name,
                         format!("path `{p}` of the repository `{url}`"),
@@ -245,10 +249,11 @@ impl<'a> Builder<'a> {
         chart_dir: &mut Option<String>,
     ) -> SourceKind {
         let span = app.sources[i].span;
-        if KUSTOMIZATION_FILES
-            .iter()
-            .any(|k| self.repo.all_paths.contains(&join(dir, k).unwrap_or_default()))
-        {
+        if KUSTOMIZATION_FILES.iter().any(|k| {
+            self.repo
+                .all_paths
+                .contains(&join(dir, k).unwrap_or_default())
+        }) {
             let k = self.kustomize(dir, &mut Vec::new());
             app.files.extend_from_slice(&k.files);
             for (s, kind, path) in &k.missing {
@@ -308,7 +313,11 @@ impl<'a> Builder<'a> {
             })
         };
         let (inc, exc) = (matcher(&include), matcher(&exclude));
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let files = &self.repo.files;
         let start = files.partition_point(|f| f.rel_path.as_str() < prefix.as_str());
         let mut out = Vec::new();
@@ -366,7 +375,13 @@ impl<'a> Builder<'a> {
             return k;
         };
         let mut entries: Vec<(&str, &str, Span)> = Vec::new();
-        for key in ["resources", "bases", "components", "crds", "patchesStrategicMerge"] {
+        for key in [
+            "resources",
+            "bases",
+            "components",
+            "crds",
+            "patchesStrategicMerge",
+        ] {
             for item in root.get(key).into_iter().flat_map(|v| v.items()) {
                 if let Some(s) = item.as_string() {
                     entries.push((key, s, item.span()));
@@ -403,7 +418,11 @@ impl<'a> Builder<'a> {
                 continue; // an inline patch
             }
             let Some(p) = join(dir, e) else {
-                out.opaque.push((span, last_segment(e), format!("`{e}`, outside the repository")));
+                out.opaque.push((
+                    span,
+                    last_segment(e),
+                    format!("`{e}`, outside the repository"),
+                ));
                 continue;
             };
             if self.repo.all_paths.contains(&p) {
@@ -420,9 +439,11 @@ impl<'a> Builder<'a> {
                 if stack.contains(&p) {
                     continue;
                 }
-                let has_kust = KUSTOMIZATION_FILES
-                    .iter()
-                    .any(|k| self.repo.all_paths.contains(&join(&p, k).unwrap_or_default()));
+                let has_kust = KUSTOMIZATION_FILES.iter().any(|k| {
+                    self.repo
+                        .all_paths
+                        .contains(&join(&p, k).unwrap_or_default())
+                });
                 if !has_kust {
                     out.missing.push((span, MissingKind::KustomizationFile, p));
                     continue;

@@ -143,17 +143,20 @@ impl GitInfo {
         }
         if !self.found {
             return Revision::CannotTell(
-                "the checked folder holds no git metadata (`.git`) to read branches and tags from".into(),
+                "the checked folder holds no git metadata (`.git`) to read branches and tags from"
+                    .into(),
             );
         }
         if self.shallow {
             return Revision::CannotTell(
-                "the clone is shallow (`.git/shallow`), so it does not hold every branch and tag".into(),
+                "the clone is shallow (`.git/shallow`), so it does not hold every branch and tag"
+                    .into(),
             );
         }
         if !self.has_remote_refs {
             return Revision::CannotTell(
-                "the clone has no remote-tracking branches, so the remote's branches are unknown".into(),
+                "the clone has no remote-tracking branches, so the remote's branches are unknown"
+                    .into(),
             );
         }
         Revision::Unknown

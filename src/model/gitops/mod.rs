@@ -269,8 +269,11 @@ impl GitopsModel {
         provided_by_terraform: HashSet<(String, String)>,
     ) -> GitopsModel {
         let git = GitInfo::read(&repo.root);
-        let mut this_repo_urls: HashSet<String> =
-            config.repo_urls.iter().map(|u| git::normalize_url(u)).collect();
+        let mut this_repo_urls: HashSet<String> = config
+            .repo_urls
+            .iter()
+            .map(|u| git::normalize_url(u))
+            .collect();
         this_repo_urls.extend(git.remotes.iter().cloned());
         let this_repo_url = config
             .repo_urls
@@ -353,7 +356,10 @@ impl GitopsModel {
         for (id, app) in self.apps.iter().enumerate() {
             for f in &app.files {
                 for &child in by_file.get(f).into_iter().flatten() {
-                    if child != id && parent[child].is_none() && !app.generated_by_same(&self.apps[child]) {
+                    if child != id
+                        && parent[child].is_none()
+                        && !app.generated_by_same(&self.apps[child])
+                    {
                         parent[child] = Some(id);
                     }
                 }
@@ -394,7 +400,11 @@ impl GitopsModel {
                 let folder = path.rsplit_once('/').map_or("", |(d, _)| d);
                 Some(format!(
                     "Applications in {}",
-                    if folder.is_empty() { "the repository root" } else { folder }
+                    if folder.is_empty() {
+                        "the repository root"
+                    } else {
+                        folder
+                    }
                 ))
             };
             let key = (app.destination.clone(), qualifier.clone(), unresolved);
@@ -650,7 +660,10 @@ fn known_chart_deploys(chart: &str, kind: &str) -> Option<bool> {
     ];
     if CONTROLLERS.contains(&chart) {
         // Controllers and their CRDs; issuers and secret stores are the user's to add.
-        return Some(matches!(kind, "CustomResourceDefinition" | "Deployment" | "Service"));
+        return Some(matches!(
+            kind,
+            "CustomResourceDefinition" | "Deployment" | "Service"
+        ));
     }
     None
 }
@@ -669,7 +682,9 @@ impl Opaque {
         }
         let hints: &[&str] = match kind {
             "ClusterIssuer" | "Issuer" => &["issuer", "letsencrypt", "acme", "cert"],
-            "SecretStore" | "ClusterSecretStore" => &["secret-store", "secretstore", "secrets-store", "store"],
+            "SecretStore" | "ClusterSecretStore" => {
+                &["secret-store", "secretstore", "secrets-store", "store"]
+            }
             _ => return true,
         };
         hints.iter().any(|h| name.contains(h))
