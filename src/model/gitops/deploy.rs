@@ -30,11 +30,14 @@ struct Kust {
     opaque: Vec<(Span, String, String)>,
 }
 
+/// A directory source: (path, recurse, include, exclude).
+type DirKey = (String, bool, Option<String>, Option<String>);
+
 pub(super) struct Builder<'a> {
     repo: &'a Repository,
     model: &'a mut GitopsModel,
     kustomizations: HashMap<String, Rc<Kust>>,
-    directories: HashMap<(String, bool, Option<String>, Option<String>), Rc<Vec<FileId>>>,
+    directories: HashMap<DirKey, Rc<Vec<FileId>>>,
     embedded: HashMap<NodeRef, Vec<u32>>,
     extras: HashMap<NodeRef, Rc<Vec<ObjId>>>,
     /// Without configured or remote URLs: repository URLs some source of which names a

@@ -30,6 +30,9 @@ pub struct GitInfo {
     pub refs: HashSet<String>,
     pub has_remote_refs: bool,
     pub shallow: bool,
+    /// The clone's remotes are none of the repository URLs the configuration names: its
+    /// refs are another repository's.
+    pub foreign: bool,
 }
 
 impl GitInfo {
@@ -145,6 +148,11 @@ impl GitInfo {
             return Revision::CannotTell(
                 "the checked folder holds no git metadata (`.git`) to read branches and tags from"
                     .into(),
+            );
+        }
+        if self.foreign {
+            return Revision::CannotTell(
+                "the clone's remotes are not the repository named in `[gitops] repo_urls`".into(),
             );
         }
         if self.shallow {

@@ -268,13 +268,18 @@ impl GitopsModel {
         config: &GitopsConfig,
         provided_by_terraform: HashSet<(String, String)>,
     ) -> GitopsModel {
-        let git = GitInfo::read(&repo.root);
+        let mut git = GitInfo::read(&repo.root);
         let mut this_repo_urls: HashSet<String> = config
             .repo_urls
             .iter()
             .map(|u| git::normalize_url(u))
             .collect();
-        this_repo_urls.extend(git.remotes.iter().cloned());
+        git.foreign = !this_repo_urls.is_empty()
+            && !git.remotes.is_empty()
+            && !git.remotes.iter().any(|r| this_repo_urls.contains(r));
+        if !git.foreign {
+            this_repo_urls.extend(git.remotes.iter().cloned());
+        }
         let this_repo_url = config
             .repo_urls
             .first()

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 
 pub struct MissingSourcePath;
 
+/// A missing path at one location: what, the path, and the Applications needing it.
+type Located = (MissingKind, String, Vec<usize>);
+
 static META: RuleMeta = RuleMeta {
     id: "missing-source-path",
     default_severity: Severity::Error,
@@ -25,8 +28,7 @@ impl Rule for MissingSourcePath {
         let model = cx.session.gitops();
         let repo = &cx.session.repo;
         // One finding per location, naming every Application that needs it.
-        let mut by_span: BTreeMap<(u32, u32, u32), (MissingKind, String, Vec<usize>)> =
-            BTreeMap::new();
+        let mut by_span: BTreeMap<(u32, u32, u32), Located> = BTreeMap::new();
         let mut spans = BTreeMap::new();
         for (id, app) in model.apps.iter().enumerate() {
             for m in &app.missing {

@@ -68,6 +68,9 @@ pub fn references_by_app(
     out
 }
 
+/// A reference location and what it names: (file, start, end, kind, name).
+type LocationKey = (FileId, u32, u32, String, String);
+
 /// How a reference fares in one cluster group.
 enum Outcome {
     Satisfied,
@@ -88,10 +91,7 @@ pub fn check_references(
     let model = session.gitops();
     let repo = &session.repo;
     // (span, kind, name) → (reference, groups, first app)
-    let mut by_location: BTreeMap<
-        (FileId, u32, u32, String, String),
-        (Reference, Vec<GroupId>, AppId),
-    > = BTreeMap::new();
+    let mut by_location: BTreeMap<LocationKey, (Reference, Vec<GroupId>, AppId)> = BTreeMap::new();
     for (app, r) in refs {
         if !session.in_scope(&repo.file(r.span.file).rel_path) {
             continue;

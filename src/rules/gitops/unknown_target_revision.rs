@@ -95,7 +95,7 @@ impl Rule for UnknownTargetRevision {
                     ),
                 )
                 .with_help(format!(
-                    "check from a full clone (`git fetch --unshallow` / `git fetch origin`); {} source{} of this repository name{} these revisions",
+                    "run preflight at the root of a full clone of this repository (in CI: `git fetch --unshallow origin`) to check them; {} source{} of this repository name{} these revisions",
                     undecided.len(),
                     if undecided.len() == 1 { "" } else { "s" },
                     if undecided.len() == 1 { "s" } else { "" }
