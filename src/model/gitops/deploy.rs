@@ -372,6 +372,14 @@ impl<'a> Builder<'a> {
                 _ => None,
             });
         let Some(root) = docs.and_then(|d| d.first()).map(|d| d.root()) else {
+            if let Some(k) = &kfile {
+                // `Kustomization` (no extension) or a file that did not parse: unseen.
+                out.opaque.push((
+                    Span::new(FileId(0), 0..0),
+                    last_segment(dir),
+                    format!("the kustomization `{k}`, which preflight could not read"),
+                ));
+            }
             stack.pop();
             let k = Rc::new(out);
             self.kustomizations.insert(dir.to_string(), k.clone());

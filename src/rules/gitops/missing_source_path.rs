@@ -40,7 +40,7 @@ impl Rule for MissingSourcePath {
                 let e = by_span
                     .entry(key)
                     .or_insert_with(|| (m.kind, m.path.clone(), Vec::new()));
-                if !e.2.contains(&id) {
+                if e.2.last() != Some(&id) {
                     e.2.push(id);
                 }
             }

@@ -107,12 +107,12 @@ pub fn check_references(
         let entry = by_location
             .entry(key)
             .or_insert_with(|| (r.clone(), Vec::new(), app));
-        if !entry.1.contains(&g) {
-            entry.1.push(g);
-        }
+        entry.1.push(g);
     }
     let mut findings = Vec::new();
-    for (_, (r, groups, first_app)) in by_location {
+    for (_, (r, mut groups, first_app)) in by_location {
+        groups.sort_unstable();
+        groups.dedup();
         let app_name = &model.app(first_app).name;
         if r.name.contains("{{") || r.name.contains("${") {
             findings.push(
@@ -190,7 +190,14 @@ fn missing_finding(
     first_app: AppId,
 ) -> Finding {
     let repo = &cx.session.repo;
-    let clusters: Vec<String> = groups.iter().map(|&g| model.group(g).describe()).collect();
+    let mut clusters: Vec<String> = groups
+        .iter()
+        .take(3)
+        .map(|&g| model.group(g).describe())
+        .collect();
+    if groups.len() > 3 {
+        clusters.push(format!("{} more", groups.len() - 3));
+    }
     let mut f = cx
         .finding(
             r.span,
@@ -203,7 +210,11 @@ fn missing_finding(
                 } else {
                     "clusters"
                 },
-                clusters.join(" and ")
+                match clusters.split_last() {
+                    Some((last, rest)) if !rest.is_empty() =>
+                        format!("{} and {last}", rest.join(", ")),
+                    _ => clusters.join(""),
+                }
             ),
         )
         .with_span_label(format!("{} finds no {} `{}`", r.via, r.kind, r.name))
