@@ -2,6 +2,7 @@
 //! reports findings; it never parses text itself.
 
 pub mod engine;
+pub mod gitops;
 
 use crate::config::{OptionSpec, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
@@ -33,6 +34,11 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &engine::skipped_file::SkippedFile,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
+        &gitops::undeployed_issuer::UndeployedIssuer,
+        &gitops::missing_source_path::MissingSourcePath,
+        &gitops::unknown_target_revision::UnknownTargetRevision,
+        &gitops::undeployed_secret_store::UndeployedSecretStore,
+        &gitops::duplicate_key::DuplicateKey,
     ]
 }
 
