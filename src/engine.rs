@@ -57,6 +57,7 @@ pub struct Session {
     pub gitops: std::sync::OnceLock<crate::model::gitops::GitopsModel>,
     terraform: OnceLock<TerraformModel>,
     tf_scope: OnceLock<TfScope>,
+    gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
 }
 
 /// The Terraform part of the scope: which roots to check and which module folders they
@@ -139,6 +140,17 @@ impl Session {
     pub fn terraform(&self) -> &TerraformModel {
         self.terraform
             .get_or_init(|| TerraformModel::build(&self.repo))
+    }
+
+    /// Whether a cluster group is in scope: one of its Applications is defined in, deploys
+    /// or reads values from a file in scope.
+    pub fn gitops_group_in_scope(&self, group: crate::model::gitops::GroupId) -> bool {
+        self.gitops_touched
+            .get_or_init(|| {
+                self.gitops()
+                    .touched_groups(|f| self.in_scope(&self.repo.file(f).rel_path))
+            })
+            .contains(&group)
     }
 
     /// The GitOps model (Applications, what they deploy, cluster groups), built once.
@@ -257,6 +269,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         log: Default::default(),
         terraform: OnceLock::new(),
         tf_scope: OnceLock::new(),
+        gitops_touched: OnceLock::new(),
         gitops: Default::default(),
     })
 }
