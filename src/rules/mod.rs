@@ -2,6 +2,7 @@
 //! reports findings; it never parses text itself.
 
 pub mod engine;
+pub mod validity;
 
 use crate::config::{OptionSpec, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
@@ -33,6 +34,13 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &engine::skipped_file::SkippedFile,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
+        &validity::unknown_module_argument::UnknownModuleArgument,
+        &validity::undefined_reference::UndefinedReference,
+        &validity::reserved_name::ReservedName,
+        &validity::constant_condition::ConstantCondition,
+        &validity::bad_function_call::BadFunctionCall,
+        &validity::duplicate_declaration::DuplicateDeclaration,
+        &validity::module_source::ModuleSourceRule,
     ]
 }
 
