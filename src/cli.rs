@@ -3,6 +3,7 @@
 use crate::baseline::Baseline;
 use crate::diagnostic::Severity;
 use crate::engine::{self, CheckOptions};
+use crate::graph::GraphFormat;
 use crate::report::{self, Format};
 use crate::rules;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -31,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Check a repository, or some of its folders.
     Check(Box<CheckArgs>),
+    /// Draw what each root creates and reads and what each Application deploys, with the
+    /// findings marked (Mermaid or Graphviz DOT on standard output).
+    Graph(Box<GraphArgs>),
     /// List every rule: id, default severity, summary.
     Rules,
     /// Print a rule's page: what it catches, why it breaks deploys, an example, the fix.
@@ -47,6 +51,26 @@ pub enum FailOn {
     Note,
     /// Always exit 0 when checking succeeded.
     Never,
+}
+
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// Folders or files to draw (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+    /// Configuration file (default: preflight.toml at the repository root).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Terraform variable value, as `terraform -var` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Terraform variable file (repeatable).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// Draw one pass declared in `[terraform.passes]`.
+    #[arg(long)]
+    pub pass: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -115,6 +139,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check(*args),
+        Command::Graph(args) => graph(*args),
         Command::Rules => {
             let mut out = std::io::stdout().lock();
             for r in rules::all() {
@@ -136,19 +161,52 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn check(args: CheckArgs) -> ExitCode {
-    let mut vars = Vec::new();
-    for v in &args.vars {
-        match v.split_once('=') {
-            Some((k, val)) if !k.trim().is_empty() => {
-                vars.push((k.trim().to_string(), val.to_string()))
-            }
-            _ => {
-                eprintln!("error: --var takes NAME=VALUE, got `{v}`");
-                return ExitCode::from(2);
-            }
+fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, String> {
+    vars.iter()
+        .map(|v| match v.split_once('=') {
+            Some((k, val)) if !k.trim().is_empty() => Ok((k.trim().to_string(), val.to_string())),
+            _ => Err(format!("--var takes NAME=VALUE, got `{v}`")),
+        })
+        .collect()
+}
+
+fn graph(args: GraphArgs) -> ExitCode {
+    let vars = match parse_vars(&args.vars) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = CheckOptions {
+        paths: args.paths,
+        config: args.config,
+        vars,
+        var_files: args.var_files,
+        pass: args.pass,
+        ..Default::default()
+    };
+    match engine::check(options) {
+        Ok(outcome) => {
+            let g = crate::graph::build(&outcome);
+            print!("{}", crate::graph::render(&g, args.format));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
+}
+
+fn check(args: CheckArgs) -> ExitCode {
+    let vars = match parse_vars(&args.vars) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let options = CheckOptions {
         paths: args.paths.clone(),
         config: args.config.clone(),

@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod engine;
 pub mod fix;
+pub mod graph;
 pub mod model;
 pub mod parse;
 pub mod repo;
