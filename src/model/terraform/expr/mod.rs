@@ -18,6 +18,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use conjunction::{GateKind, GateTerms, Term, canonical_text, conjunction_terms, gate_terms};
 pub use error::EvalError;
 pub use eval::{
     EmptyScope, MAX_DEPTH, MAX_ELEMENTS, MAX_STEPS, MAX_STRING_LEN, Scope, eval, eval_checked,
@@ -26,5 +27,8 @@ pub use eval::{
 pub use functions::{
     builtin_function_names, function_arity, is_builtin_function, is_evaluated_function,
 };
-
+pub use refs::{
+    BodyExpression, FunctionCallRef, RefStep, Reference, body_expressions,
+    body_expressions_with_path, function_calls, references,
+};
 pub use value::{Truth, Unknown, Value, format_number, parse_number, quote_string};
