@@ -4,6 +4,7 @@ use crate::config::{Config, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, Excludes};
 use crate::model::terraform::TerraformModel;
+use crate::model::terraform::analysis::Analysis;
 use crate::repo::{LoadOptions, Repository};
 use crate::rules::{self, Context};
 use crate::suppress::{self, Suppression};
@@ -51,6 +52,7 @@ pub struct Session {
     /// Diagnostics about the run itself, printed with `--verbose`.
     pub log: std::sync::Mutex<Vec<String>>,
     terraform: OnceLock<TerraformModel>,
+    terraform_analysis: OnceLock<Analysis>,
 }
 
 impl Session {
@@ -67,6 +69,13 @@ impl Session {
     pub fn terraform(&self) -> &TerraformModel {
         self.terraform
             .get_or_init(|| TerraformModel::build(&self.repo))
+    }
+
+    /// The evaluated Terraform model (values, gates, passes, references, objects created),
+    /// built on first use and shared by every rule.
+    pub fn terraform_analysis(&self) -> &Analysis {
+        self.terraform_analysis
+            .get_or_init(|| Analysis::build(self))
     }
 
     pub fn verbose(&self, msg: impl Into<String>) {
@@ -125,6 +134,19 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         Some(p) => Config::load(p).map_err(|e| EngineError(format!("configuration error: {e}")))?,
         None => Config::default(),
     };
+    if let Some(pass) = &options.pass
+        && !config.terraform.passes.contains_key(pass)
+    {
+        let declared: Vec<&str> = config.terraform.passes.keys().map(String::as_str).collect();
+        return Err(EngineError(if declared.is_empty() {
+            format!("unknown pass `{pass}`: preflight.toml declares no [terraform.passes]")
+        } else {
+            format!(
+                "unknown pass `{pass}`: preflight.toml declares {}",
+                declared.join(", ")
+            )
+        }));
+    }
     let mut excludes = config.exclude.clone();
     excludes.extend(options.excludes.iter().cloned());
     let excludes = Excludes::new(&excludes).map_err(EngineError)?;
@@ -158,6 +180,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         suppressions,
         log: Default::default(),
         terraform: OnceLock::new(),
+        terraform_analysis: OnceLock::new(),
     })
 }
 
