@@ -210,6 +210,7 @@ enum Slot {
 }
 
 type Key = (usize, usize, Slot);
+type RefCache = HashMap<(ModuleId, usize), std::sync::Arc<Vec<GuardedRef>>>;
 
 /// The evaluated model. Built once per check by [`Analysis::build`].
 pub struct Analysis {
@@ -226,7 +227,7 @@ pub struct Analysis {
     memo: Mutex<HashMap<Key, Value>>,
     objects: Vec<OnceLock<Objects>>,
     providers: Vec<OnceLock<Providers>>,
-    refs: Mutex<HashMap<(ModuleId, usize), std::sync::Arc<Vec<GuardedRef>>>>,
+    refs: Mutex<RefCache>,
 }
 
 impl std::fmt::Debug for Analysis {
@@ -430,6 +431,7 @@ impl Analysis {
         an
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn expand(
         &mut self,
         s: &Session,
@@ -1021,7 +1023,12 @@ impl Analysis {
         let is_data = tb.kind == BlockKind::Data;
         let cx = self.ctx(s, pass, at.inst, iter.clone(), stack);
         let mut obj = body_object(&block.body, &cx, 0);
-        let address = format!("{}{}", self.insts[at.inst].prefix, tb.address());
+        let index = match &iter {
+            Iter::None => String::new(),
+            Iter::Count(i) => format!("[{i}]"),
+            Iter::Each(k, _) => format!("[{k}]"),
+        };
+        let address = format!("{}{}{index}", self.insts[at.inst].prefix, tb.address());
         let phase = if is_data {
             Some(self.read_phase_in(s, pass, at, iter.clone(), stack))
         } else {
@@ -1581,6 +1588,12 @@ impl Analysis {
                 ));
             }
         };
+        // A counted creator gated to zero still names its object (with its count zero).
+        let iters = if iters.is_empty() && block.body.get_attribute("count").is_some() {
+            vec![Iter::Count(0)]
+        } else {
+            iters
+        };
         let mut out = Vec::new();
         for iter in iters {
             let (kind, v) = match ty {
@@ -2065,12 +2078,11 @@ fn body_object(body: &Body, cx: &dyn Scope, depth: usize) -> BTreeMap<String, Va
             }
             _ => {
                 let v = Value::Object(body_object(&b.body, cx, depth + 1));
-                match obj
+                if let Value::List(items) = obj
                     .entry(id.to_string())
                     .or_insert_with(|| Value::List(Vec::new()))
                 {
-                    Value::List(items) => items.push(v),
-                    _ => {}
+                    items.push(v);
                 }
             }
         }
