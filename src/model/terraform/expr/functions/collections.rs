@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use super::super::eval::MAX_ELEMENTS;
 use super::{
-    EvalError, Evaluator, Unknown, Value, int_arg, list_arg, loosely_equal, num_arg, obj_arg,
-    str_arg, to_set,
+    EvalError, Evaluator, Unknown, Value, dedup, int_arg, list_arg, loosely_equal, num_arg,
+    obj_arg, str_arg, to_set,
 };
 
 type R = Result<Value, EvalError>;
@@ -129,13 +129,7 @@ pub(super) fn contains(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
 }
 
 pub(super) fn distinct(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
-    let mut out: Vec<Value> = Vec::new();
-    for item in list_arg(&a, 0)? {
-        if !out.iter().any(|o| o.terraform_equals(item) == Some(true)) {
-            out.push(item.clone());
-        }
-    }
-    Ok(Value::List(out))
+    Ok(Value::List(dedup(list_arg(&a, 0)?.to_vec())))
 }
 
 pub(super) fn element(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -336,9 +330,17 @@ pub(super) fn setintersection(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
     let mut acc = to_set(list_arg(&a, 0)?.to_vec());
     for i in 1..a.len() {
         let other = list_arg(&a, i)?;
+        check_cost(acc.len(), other.len())?;
         acc.retain(|v| other.iter().any(|o| o.terraform_equals(v) == Some(true)));
     }
     Ok(Value::List(acc))
+}
+
+fn check_cost(a: usize, b: usize) -> Result<(), EvalError> {
+    if (a as f64) * (b as f64) > 1e8 {
+        return Err(EvalError::new("sets are too large to compare"));
+    }
+    Ok(())
 }
 
 pub(super) fn setunion(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -352,6 +354,7 @@ pub(super) fn setunion(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
 pub(super) fn setsubtract(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
     let mut acc = to_set(list_arg(&a, 0)?.to_vec());
     let other = list_arg(&a, 1)?;
+    check_cost(acc.len(), other.len())?;
     acc.retain(|v| !other.iter().any(|o| o.terraform_equals(v) == Some(true)));
     Ok(Value::List(acc))
 }

@@ -398,12 +398,7 @@ pub(super) fn obj_arg(args: &[Value], i: usize) -> Result<&BTreeMap<String, Valu
 /// Deduplicate by Terraform equality and order like a Terraform set
 /// (strings lexically, numbers numerically). Values must be known.
 pub(super) fn to_set(items: Vec<Value>) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::with_capacity(items.len());
-    for item in items {
-        if !out.iter().any(|o| o.terraform_equals(&item) == Some(true)) {
-            out.push(item);
-        }
-    }
+    let mut out = dedup(items);
     let primitive = out
         .iter()
         .all(|v| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)));
@@ -414,6 +409,43 @@ pub(super) fn to_set(items: Vec<Value>) -> Vec<Value> {
             (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
             _ => type_rank(a).cmp(&type_rank(b)),
         });
+    }
+    out
+}
+
+/// A hashable key for primitive values.
+fn prim_key(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(format!("s{s}")),
+        Value::Number(n) => Some(format!("n{}", if *n == 0.0 { 0 } else { n.to_bits() })),
+        Value::Bool(b) => Some(format!("b{b}")),
+        Value::Null => Some("z".to_string()),
+        _ => None,
+    }
+}
+
+/// Remove duplicates (Terraform equality), keeping first occurrences.
+/// Linear for primitives; quadratic (and so capped) for structured values.
+pub(super) fn dedup(items: Vec<Value>) -> Vec<Value> {
+    let keys: Option<Vec<String>> = items.iter().map(prim_key).collect();
+    if let Some(keys) = keys {
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        return items
+            .into_iter()
+            .zip(keys)
+            .filter_map(|(v, k)| seen.insert(k).then_some(v))
+            .collect();
+    }
+    let mut out: Vec<Value> = Vec::with_capacity(items.len());
+    for item in items {
+        if out.len() > 20_000 {
+            // Too costly to compare further; keep the rest as is.
+            out.push(item);
+            continue;
+        }
+        if !out.iter().any(|o| o.terraform_equals(&item) == Some(true)) {
+            out.push(item);
+        }
     }
     out
 }
