@@ -405,4 +405,59 @@ data "aws_eks_cluster" "this" {
         assert_eq!(found[0].severity, crate::diagnostic::Severity::Note);
         assert!(found[0].message.contains("var.on"), "{}", found[0].message);
     }
+
+    #[test]
+    fn registry_module_mapped_by_modules_json_nested_and_gated_through_a_local() {
+        let root = r#"variable "phase" {
+  type    = number
+  default = 1
+}
+
+locals {
+  k8s = var.phase >= 2
+}
+
+module "platform" {
+  source = "app.terraform.io/acme/platform/aws"
+}
+
+data "aws_eks_cluster" "gated" {
+  count = local.k8s ? 1 : 0
+  name  = module.platform.cluster_name
+}
+
+data "aws_eks_cluster" "read" {
+  name = module.platform.cluster_name
+}
+"#;
+        let platform = r#"module "eks" {
+  source       = "../eks"
+  cluster_name = "nested-eks"
+}
+
+output "cluster_name" {
+  value = module.eks.cluster_name
+}
+"#;
+        let files = [
+            ("envs/dev/main.tf", root),
+            ("modules/platform/main.tf", platform),
+            ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            (
+                "envs/dev/.terraform/modules/modules.json",
+                r#"{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"platform","Source":"app.terraform.io/acme/platform/aws","Dir":"../../modules/platform"}]}"#,
+            ),
+        ];
+        let found = check_tree(&files, &["envs/dev"], CheckOptions::default())
+            .into_iter()
+            .filter(|r| r.rule == "ungated-data-source")
+            .collect::<Vec<_>>();
+        expect(&found, &[("ungated-data-source", "envs/dev/main.tf", 19)]);
+        // Without the mapping the registry module is external: nothing to compare with.
+        let found = check_tree(&files[..3], &["envs/dev"], CheckOptions::default())
+            .into_iter()
+            .filter(|r| r.rule == "ungated-data-source")
+            .collect::<Vec<_>>();
+        expect(&found, &[]);
+    }
 }
