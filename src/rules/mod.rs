@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod gitops;
+pub mod terraform;
 pub mod validity;
 
 use crate::config::{OptionSpec, RuleSettings};
@@ -47,6 +48,11 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &validity::bad_function_call::BadFunctionCall,
         &validity::duplicate_declaration::DuplicateDeclaration,
         &validity::module_source::ModuleSourceRule,
+        &terraform::ungated_data_source::UngatedDataSource,
+        &terraform::unmanaged_namespace::UnmanagedNamespace,
+        &terraform::gate_mismatch::GateMismatch,
+        &terraform::provider_same_apply::ProviderSameApply,
+        &terraform::apply_time_count::ApplyTimeCount,
     ]
 }
 

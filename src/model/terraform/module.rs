@@ -250,22 +250,6 @@ impl TerraformModel {
             .all(|(caller, _)| *caller == id)
     }
 
-    /// The roots to check for a set of named folders: the modules in them that are roots, or
-    /// — when a named folder holds no root but does hold modules (`modules/eks` named
-    /// directly) — those modules themselves.
-    pub fn roots_in(&self, in_scope: impl Fn(&str) -> bool) -> Vec<ModuleId> {
-        let scoped: Vec<ModuleId> = self
-            .ids()
-            .filter(|id| in_scope(&self.module(*id).dir))
-            .collect();
-        let roots: Vec<ModuleId> = scoped
-            .iter()
-            .copied()
-            .filter(|id| self.is_root(*id))
-            .collect();
-        if roots.is_empty() { scoped } else { roots }
-    }
-
     /// Every module reachable from `root` through local calls, `root` first, each once.
     pub fn reachable(&self, root: ModuleId) -> Vec<ModuleId> {
         let mut seen = vec![false; self.modules.len()];
