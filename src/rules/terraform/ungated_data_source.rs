@@ -173,13 +173,76 @@ impl Rule for UngatedDataSource {
                         .with_span_label("read during plan")
                         .with_label(creator_span, format!("creates {target} \"{name}\""))
                         .with_help(help)
-                        .with_address(address.clone());
+                        .with_address(address.clone())
+                        .with_fix(count_fix(an, s, at, &missing));
                     out.put(key, f);
                 }
             }
         }
         out.into_vec()
     }
+}
+
+/// The one safe fix: add the missing terms to an existing `count`. For `count = c ? a : b`
+/// only the condition changes (`c && missing`), so the instance count when enabled is
+/// kept; any other `count = x` becomes `missing ? x : 0`. Without a `count` there is none:
+/// adding one would change the data source's address and break its references.
+fn count_fix(
+    an: &Analysis,
+    s: &crate::engine::Session,
+    at: BlockAt,
+    missing: &[String],
+) -> Vec<crate::diagnostic::Edit> {
+    use hcl_edit::Span as _;
+    use hcl_edit::expr::Expression;
+    if missing.is_empty() {
+        return Vec::new();
+    }
+    let Some(count) = an.hcl(s, at).and_then(|b| b.body.get_attribute("count")) else {
+        return Vec::new();
+    };
+    let file = gate_span(an, s, at).file;
+    let text = &s.repo.file(file).text;
+    let needs_parens = |e: &Expression| {
+        !matches!(
+            e,
+            Expression::Variable(_)
+                | Expression::Traversal(_)
+                | Expression::FuncCall(_)
+                | Expression::Parenthesis(_)
+                | Expression::Bool(_)
+        ) && !matches!(e, Expression::BinaryOp(op) if op.operator.value().to_string() == "&&")
+    };
+    let terms = missing.join(" && ");
+    let (range, replacement) = match &count.value {
+        Expression::Conditional(c) => {
+            let Some(r) = c.cond_expr.span() else {
+                return Vec::new();
+            };
+            let Some(cond) = text.get(r.clone()) else {
+                return Vec::new();
+            };
+            let cond = if needs_parens(&c.cond_expr) {
+                format!("({cond})")
+            } else {
+                cond.to_string()
+            };
+            (r, format!("{cond} && {terms}"))
+        }
+        other => {
+            let Some(r) = other.span() else {
+                return Vec::new();
+            };
+            let Some(v) = text.get(r.clone()) else {
+                return Vec::new();
+            };
+            (r, format!("{terms} ? {v} : 0"))
+        }
+    };
+    vec![crate::diagnostic::Edit {
+        span: crate::source::Span::new(file, range),
+        replacement,
+    }]
 }
 
 /// Terms that turn a pass's `false` overrides on later: `var.enable_k8s_resources`.

@@ -233,7 +233,8 @@ impl Rule for UnmanagedNamespace {
                             .with_span_label("no dependency on the namespace resource")
                             .with_label(an.span(s, c.at, None), format!("creates namespace \"{ns}\""))
                             .with_help(format!("refer to the namespace through its resource: namespace = {reference}"))
-                            .with_address(address.clone());
+                            .with_address(address.clone())
+                            .with_fix(reference_fix(an, s, at, c.at, p.span, &ns, &reference));
                             out.put(key, f);
                             continue;
                         }
@@ -322,6 +323,54 @@ fn depends_on_block(an: &Analysis, s: &Session, at: BlockAt, target: BlockAt) ->
         cur = p;
     }
     sets.iter().any(|d| d.contains(&target))
+}
+
+/// The safe fix for a literal namespace whose creator is in the same module instance:
+/// replace the literal with a reference to the creating resource, which also gives
+/// Terraform the ordering dependency. Offered only when the reference cannot fail: the
+/// creator has no `for_each`, and a counted creator is gated exactly like the user.
+fn reference_fix(
+    an: &Analysis,
+    s: &Session,
+    user: BlockAt,
+    creator: BlockAt,
+    literal: crate::source::Span,
+    ns: &str,
+    reference: &str,
+) -> Vec<crate::diagnostic::Edit> {
+    let tf = s.terraform();
+    let creator_block = &an.module(tf, creator.inst).blocks[creator.block];
+    if user.inst != creator.inst
+        || !matches!(
+            creator_block.type_name.as_str(),
+            "kubernetes_namespace" | "kubernetes_namespace_v1" | "helm_release"
+        )
+    {
+        return Vec::new();
+    }
+    let (Some(cb), Some(ub)) = (an.hcl(s, creator), an.hcl(s, user)) else {
+        return Vec::new();
+    };
+    if cb.body.get_attribute("for_each").is_some() {
+        return Vec::new();
+    }
+    if let Some(cc) = cb.body.get_attribute("count") {
+        let same = ub
+            .body
+            .get_attribute("count")
+            .is_some_and(|uc| expr::canonical_text(&uc.value) == expr::canonical_text(&cc.value));
+        if !same {
+            return Vec::new();
+        }
+    }
+    let text = &s.repo.file(literal.file).text;
+    if text.get(literal.range()) != Some(format!("\"{ns}\"").as_str()) {
+        return Vec::new();
+    }
+    vec![crate::diagnostic::Edit {
+        span: literal,
+        replacement: reference.to_string(),
+    }]
 }
 
 fn reference_for(an: &Analysis, s: &Session, at: BlockAt) -> String {
