@@ -29,13 +29,15 @@ pub trait Rule: Send + Sync {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding>;
 }
 
-/// Every rule preflight has, in a stable order.
+/// Every rule preflight has, in a stable order: the deploy-ordering rules first, then
+/// GitOps, Terraform validity, and the rules about files and suppressions.
 pub fn all() -> Vec<&'static dyn Rule> {
     vec![
-        &engine::parse_error::ParseError,
-        &engine::skipped_file::SkippedFile,
-        &engine::suppression_without_reason::SuppressionWithoutReason,
-        &engine::unused_suppression::UnusedSuppression,
+        &terraform::ungated_data_source::UngatedDataSource,
+        &terraform::unmanaged_namespace::UnmanagedNamespace,
+        &terraform::gate_mismatch::GateMismatch,
+        &terraform::provider_same_apply::ProviderSameApply,
+        &terraform::apply_time_count::ApplyTimeCount,
         &gitops::undeployed_issuer::UndeployedIssuer,
         &gitops::missing_source_path::MissingSourcePath,
         &gitops::unknown_target_revision::UnknownTargetRevision,
@@ -48,11 +50,10 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &validity::bad_function_call::BadFunctionCall,
         &validity::duplicate_declaration::DuplicateDeclaration,
         &validity::module_source::ModuleSourceRule,
-        &terraform::ungated_data_source::UngatedDataSource,
-        &terraform::unmanaged_namespace::UnmanagedNamespace,
-        &terraform::gate_mismatch::GateMismatch,
-        &terraform::provider_same_apply::ProviderSameApply,
-        &terraform::apply_time_count::ApplyTimeCount,
+        &engine::parse_error::ParseError,
+        &engine::skipped_file::SkippedFile,
+        &engine::suppression_without_reason::SuppressionWithoutReason,
+        &engine::unused_suppression::UnusedSuppression,
     ]
 }
 
