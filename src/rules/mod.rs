@@ -2,6 +2,7 @@
 //! reports findings; it never parses text itself.
 
 pub mod engine;
+pub mod iam;
 
 use crate::config::{OptionSpec, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
@@ -33,6 +34,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &engine::skipped_file::SkippedFile,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
+        &iam::ci_role_drift::CiRoleDrift,
     ]
 }
 
