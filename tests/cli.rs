@@ -227,3 +227,12 @@ fn suppression_silences_one_block_only() {
     assert_eq!(v["findings"][0]["rule"], "unused-suppression");
     assert_eq!(v["findings"][0]["line"], 1);
 }
+
+#[cfg(not(feature = "aws"))]
+#[test]
+fn aws_without_the_feature_is_a_clear_error() {
+    let out = preflight(&["check", FIXTURE, "--aws"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("built without AWS support"), "{err}");
+}
