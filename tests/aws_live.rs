@@ -439,10 +439,13 @@ impl FakeAws {
     }
 }
 
+/// A response: HTTP status and XML body.
+type Response = (u16, String);
+
 fn handle(
     stream: TcpStream,
     log: &Mutex<Vec<String>>,
-    script: &dyn Fn(&str, usize) -> Option<(u16, String)>,
+    script: &dyn Fn(&str, usize) -> Option<Response>,
 ) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
