@@ -1,5 +1,6 @@
 //! The command line: `check`, `rules`, `explain`.
 
+use crate::baseline::Baseline;
 use crate::diagnostic::Severity;
 use crate::engine::{self, CheckOptions};
 use crate::report::{self, Format};
@@ -8,6 +9,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// What a bare `--changed` stands for (not a valid git ref, so it cannot collide).
+const DEFAULT_BASE: &str = ":default:";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -26,7 +30,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check a repository, or some of its folders.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List every rule: id, default severity, summary.
     Rules,
     /// Print a rule's page: what it catches, why it breaks deploys, an example, the fix.
@@ -71,9 +75,27 @@ pub struct CheckArgs {
     /// Check one pass declared in `[terraform.passes]`.
     #[arg(long)]
     pub pass: Option<String>,
+    /// Check only the Terraform roots and Applications touched by the files changed since
+    /// REF (default: the merge base with the default branch; the staged files in a
+    /// pre-commit run).
+    #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = DEFAULT_BASE, require_equals = false)]
+    pub changed: Option<String>,
     /// Run the live AWS checks (read-only calls with the standard credential chain).
     #[arg(long)]
     pub aws: bool,
+    /// Hide the findings recorded in this baseline file (see --write-baseline).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record every current finding in a baseline file, then exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub write_baseline: Option<PathBuf>,
+    /// Apply the safe fixes that findings carry (text splices; comments and layout kept),
+    /// then report what is left.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: print the fixes as a unified diff instead of writing them.
+    #[arg(long, requires = "fix")]
+    pub diff: bool,
     /// Write the report to a file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -92,7 +114,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Rules => {
             let mut out = std::io::stdout().lock();
             for r in rules::all() {
@@ -134,16 +156,115 @@ fn check(args: CheckArgs) -> ExitCode {
         vars,
         var_files: args.var_files.clone(),
         pass: args.pass.clone(),
+        changed: args.changed.as_ref().map(|r| {
+            if r == DEFAULT_BASE {
+                String::new()
+            } else {
+                r.clone()
+            }
+        }),
         aws: args.aws,
         verbose: args.verbose,
     };
-    let outcome = match engine::check(options) {
+    let baseline = match &args.baseline {
+        Some(path) => match Baseline::load(path) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    let options_again = options.clone();
+    let progress = Progress::start();
+    let result = engine::check(options);
+    progress.finish();
+    let mut outcome = match result {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    if args.fix {
+        let plan = crate::fix::plan(&outcome.session.repo, &outcome.findings);
+        let fixed: usize = plan.files.iter().map(|f| f.fixes).sum();
+        if args.diff {
+            print!("{}", crate::fix::diff(&plan));
+            eprintln!(
+                "preflight: {fixed} fixes in {} files (not written: --diff)",
+                plan.files.len()
+            );
+            return ExitCode::SUCCESS;
+        }
+        if let Err(e) = crate::fix::apply(&outcome.session.repo, &plan) {
+            eprintln!("error: cannot write a fix: {e}");
+            return ExitCode::from(2);
+        }
+        eprintln!(
+            "preflight: applied {fixed} fixes in {} files",
+            plan.files.len()
+        );
+        if plan.skipped > 0 {
+            eprintln!(
+                "preflight: {} fixes overlapped others; run --fix again to apply them",
+                plan.skipped
+            );
+        }
+        if !plan.files.is_empty() {
+            // Report what is left after the fixes.
+            match engine::check(options_again.clone()) {
+                Ok(o) => outcome = o,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    if args.changed.is_some() && outcome.session.scope.is_empty() {
+        eprintln!("preflight: no changed files to check");
+    }
+    if let Some(path) = &args.write_baseline {
+        let b = Baseline::from_findings(&outcome.session.repo, &outcome.findings);
+        if let Err(e) = b.write(path) {
+            eprintln!("error: cannot write the baseline: {e}");
+            return ExitCode::from(2);
+        }
+        eprintln!(
+            "preflight: recorded {} findings in {}",
+            b.entries.len(),
+            path.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(b) = &baseline {
+        let before = outcome.findings.len();
+        let stale = b.filter(&outcome.session.repo, &mut outcome.findings);
+        eprintln!(
+            "preflight: the baseline hid {} findings",
+            before - outcome.findings.len()
+        );
+        if !stale.is_empty() {
+            eprintln!(
+                "preflight: {} baseline entries no longer match any finding (re-run with --write-baseline to shrink it):",
+                stale.len()
+            );
+            for e in &stale {
+                eprintln!(
+                    "  {} {} {}",
+                    e.rule,
+                    e.file,
+                    if e.address.is_empty() {
+                        &e.message
+                    } else {
+                        &e.address
+                    }
+                );
+            }
+        }
+    }
     if args.verbose
         && let Ok(log) = outcome.session.log.lock()
     {
@@ -166,11 +287,11 @@ fn check(args: CheckArgs) -> ExitCode {
             report::render(&outcome, args.format, color, &mut w).and_then(|_| w.flush())
         }
     };
-    if let Err(e) = result {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write the report: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = result
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("error: cannot write the report: {e}");
+        return ExitCode::from(2);
     }
     if args.output.is_some() && args.format != Format::Human {
         eprintln!("{}", report::summary_line(&outcome));
@@ -184,5 +305,51 @@ fn check(args: CheckArgs) -> ExitCode {
     match threshold {
         Some(t) if outcome.findings.iter().any(|f| f.severity >= t) => ExitCode::from(1),
         _ => ExitCode::SUCCESS,
+    }
+}
+
+/// A progress line on standard error, only on a terminal and only when a check takes more
+/// than about a second; cleared when the check ends.
+struct Progress {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Progress {
+    fn start() -> Progress {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let thread = std::io::stderr().is_terminal().then(|| {
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let frames = ['|', '/', '-', '\\'];
+                let mut shown = false;
+                let mut i = 0;
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    if started.elapsed().as_millis() >= 1000 && !done.load(Ordering::Relaxed) {
+                        eprint!(
+                            "\r{} preflight: checking… {:.0}s",
+                            frames[i % 4],
+                            started.elapsed().as_secs_f32()
+                        );
+                        shown = true;
+                        i += 1;
+                    }
+                }
+                if shown {
+                    eprint!("\r\x1b[2K");
+                }
+            })
+        });
+        Progress { done, thread }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

@@ -3,12 +3,12 @@
 use crate::config::{Config, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, Excludes};
-use crate::model::terraform::TerraformModel;
+use crate::model::terraform::{ModuleId, TerraformModel};
 use crate::repo::{LoadOptions, Repository};
 use crate::rules::{self, Context};
 use crate::suppress::{self, Suppression};
 use rayon::prelude::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -25,6 +25,9 @@ pub struct CheckOptions {
     pub var_files: Vec<PathBuf>,
     /// `--pass NAME`: check one declared pass only.
     pub pass: Option<String>,
+    /// `--changed [REF]`: only what the files changed since REF touch (`Some("")`: the
+    /// default base).
+    pub changed: Option<String>,
     /// `--aws`: run the live AWS checks.
     pub aws: bool,
     pub verbose: bool,
@@ -50,7 +53,19 @@ pub struct Session {
     pub suppressions: Vec<Suppression>,
     /// Diagnostics about the run itself, printed with `--verbose`.
     pub log: std::sync::Mutex<Vec<String>>,
+    /// The GitOps model, built on first use and shared by every rule.
+    pub gitops: std::sync::OnceLock<crate::model::gitops::GitopsModel>,
     terraform: OnceLock<TerraformModel>,
+    tf_scope: OnceLock<TfScope>,
+    gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
+}
+
+/// The Terraform part of the scope: which roots to check and which module folders they
+/// reach.
+#[derive(Debug, Default)]
+struct TfScope {
+    roots: Vec<ModuleId>,
+    dirs: HashSet<String>,
 }
 
 impl Session {
@@ -63,10 +78,92 @@ impl Session {
         })
     }
 
+    /// The Terraform roots to check: roots under the named paths, and the roots that reach
+    /// a named module or file (naming `modules/eks` or one of its files checks every root
+    /// that calls it; a module no root calls is checked on its own).
+    pub fn terraform_roots(&self) -> &[ModuleId] {
+        &self.tf_scope().roots
+    }
+
+    /// Whether a file is in scope: under a named path, or in a module that a checked root
+    /// reaches.
+    pub fn file_in_scope(&self, rel: &str) -> bool {
+        self.in_scope(rel)
+            || self
+                .tf_scope()
+                .dirs
+                .contains(crate::model::terraform::module::parent_dir(rel))
+    }
+
+    fn tf_scope(&self) -> &TfScope {
+        self.tf_scope.get_or_init(|| {
+            let model = self.terraform();
+            let named: HashSet<ModuleId> = model
+                .ids()
+                .filter(|&id| {
+                    let m = model.module(id);
+                    self.in_scope(&m.dir)
+                        || m.files
+                            .iter()
+                            .chain(&m.var_files)
+                            .any(|f| self.in_scope(&self.repo.file(*f).rel_path))
+                })
+                .collect();
+            let mut roots = Vec::new();
+            let mut reached: HashSet<ModuleId> = HashSet::new();
+            for root in model.roots() {
+                let r = model.reachable(root);
+                if r.iter().any(|m| named.contains(m)) {
+                    roots.push(root);
+                    reached.extend(r);
+                }
+            }
+            let mut lone: Vec<ModuleId> = named
+                .iter()
+                .copied()
+                .filter(|m| !reached.contains(m))
+                .collect();
+            lone.sort();
+            for m in lone {
+                roots.push(m);
+                reached.extend(model.reachable(m));
+            }
+            let dirs = reached
+                .iter()
+                .map(|m| model.module(*m).dir.clone())
+                .collect();
+            TfScope { roots, dirs }
+        })
+    }
+
     /// The Terraform model, built on first use and shared by every rule.
     pub fn terraform(&self) -> &TerraformModel {
         self.terraform
             .get_or_init(|| TerraformModel::build(&self.repo))
+    }
+
+    /// Whether a cluster group is in scope: one of its Applications is defined in, deploys
+    /// or reads values from a file in scope.
+    pub fn gitops_group_in_scope(&self, group: crate::model::gitops::GroupId) -> bool {
+        self.gitops_touched
+            .get_or_init(|| {
+                self.gitops()
+                    .touched_groups(|f| self.in_scope(&self.repo.file(f).rel_path))
+            })
+            .contains(&group)
+    }
+
+    /// The GitOps model (Applications, what they deploy, cluster groups), built once.
+    pub fn gitops(&self) -> &crate::model::gitops::GitopsModel {
+        self.gitops.get_or_init(|| {
+            // Terraform-created Kubernetes objects: filled once the Terraform model exists.
+            let provided_by_terraform = Default::default();
+            crate::model::gitops::GitopsModel::build(
+                &self.repo,
+                &self.config.gitops,
+                provided_by_terraform,
+            )
+        })
     }
 
     pub fn verbose(&self, msg: impl Into<String>) {
@@ -128,7 +225,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
     let mut excludes = config.exclude.clone();
     excludes.extend(options.excludes.iter().cloned());
     let excludes = Excludes::new(&excludes).map_err(EngineError)?;
-    let scope = paths
+    let mut scope = paths
         .iter()
         .map(|p| {
             p.strip_prefix(&root)
@@ -142,6 +239,19 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(reference) = &options.changed {
+        let reference = Some(reference.as_str()).filter(|r| !r.is_empty());
+        let changed = crate::changed::changed_files(&root, reference)
+            .map_err(|e| EngineError(format!("--changed: {e}")))?;
+        // Only the changed files under the named paths.
+        let named = std::mem::take(&mut scope);
+        let under = |f: &str| {
+            named
+                .iter()
+                .any(|s| s.is_empty() || f == s || f.starts_with(&format!("{s}/")))
+        };
+        scope = changed.into_iter().filter(|f| under(f)).collect();
+    }
     let repo = Repository::load(
         &root,
         &LoadOptions {
@@ -158,6 +268,9 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         suppressions,
         log: Default::default(),
         terraform: OnceLock::new(),
+        tf_scope: OnceLock::new(),
+        gitops_touched: OnceLock::new(),
+        gitops: Default::default(),
     })
 }
 

@@ -4,11 +4,14 @@
 //! `report`). A rule asks the models questions; it never parses text. A reporter only
 //! formats.
 
+pub mod baseline;
+pub mod changed;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod engine;
+pub mod fix;
 pub mod model;
 pub mod parse;
 pub mod repo;

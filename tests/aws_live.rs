@@ -148,9 +148,12 @@ fn find_moto() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("PREFLIGHT_MOTO_SERVER") {
         return Some(PathBuf::from(p));
     }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/venv/bin/moto_server");
-    if venv.is_file() {
-        return Some(venv);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for venv in ["target/ci-venv", ".ci/venv"] {
+        let server = root.join(venv).join("bin/moto_server");
+        if server.is_file() {
+            return Some(server);
+        }
     }
     std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)

@@ -228,6 +228,129 @@ fn suppression_silences_one_block_only() {
     assert_eq!(v["findings"][0]["line"], 1);
 }
 
+#[test]
+fn junit_output_is_well_formed_xml_with_one_case_per_finding() {
+    let out = preflight(&["check", FIXTURE, "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.starts_with("<?xml"));
+    assert_eq!(text.matches("<testcase ").count(), 2);
+    assert_eq!(text.matches("<failure ").count(), 2);
+    assert!(text.contains(r#"failures="2""#));
+    assert!(text.trim_end().ends_with("</testsuites>"));
+    let clean = preflight(&[
+        "check",
+        "testdata/parse-errors/modules",
+        "--format",
+        "junit",
+    ]);
+    assert_eq!(clean.status.code(), Some(0));
+    assert!(stdout(&clean).contains("files checked"));
+}
+
+#[test]
+fn baseline_hides_recorded_findings_and_reports_stale_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("baseline.json");
+    let out = preflight(&["check", FIXTURE, "--write-baseline", base.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let recorded: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    assert_eq!(recorded["entries"].as_array().unwrap().len(), 2);
+
+    let out = preflight(&[
+        "check",
+        FIXTURE,
+        "--baseline",
+        base.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+
+    // An entry that matches nothing is reported so the file can shrink.
+    let mut stale = recorded.clone();
+    stale["entries"][0]["file"] = "gone.tf".into();
+    std::fs::write(&base, serde_json::to_string(&stale).unwrap()).unwrap();
+    let out = preflight(&["check", FIXTURE, "--baseline", base.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1 baseline entries no longer match"), "{err}");
+    assert!(err.contains("gone.tf"), "{err}");
+
+    std::fs::write(&base, "not json").unwrap();
+    assert_eq!(
+        preflight(&["check", FIXTURE, "--baseline", base.to_str().unwrap()])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs")
+        .status
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn changed_checks_only_what_the_change_touches() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("envs/prod")).unwrap();
+    std::fs::create_dir_all(root.join("envs/dev")).unwrap();
+    // A pre-existing problem in prod, committed.
+    std::fs::write(root.join("envs/prod/main.tf"), "resource \"x\" \"y\" {\n").unwrap();
+    std::fs::write(root.join("envs/dev/main.tf"), "locals {}\n").unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    // The change breaks dev.
+    std::fs::write(root.join("envs/dev/main.tf"), "locals {\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", root.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = preflight(&args);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["file"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&[]), ["envs/dev/main.tf", "envs/prod/main.tf"]);
+    assert_eq!(run(&["--changed", "HEAD"]), ["envs/dev/main.tf"]);
+    assert_eq!(run(&["--changed"]), ["envs/dev/main.tf"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "change"]);
+    let out = preflight(&["check", root.to_str().unwrap(), "--changed", "HEAD"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no changed files"));
+}
+
 #[cfg(not(feature = "aws"))]
 #[test]
 fn aws_without_the_feature_is_a_clear_error() {

@@ -3,6 +3,7 @@
 pub mod github;
 pub mod human;
 pub mod json;
+pub mod junit;
 pub mod sarif;
 
 use crate::engine::Outcome;
@@ -18,6 +19,8 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow-command annotations.
     Github,
+    /// JUnit XML, for CI systems that show test reports.
+    Junit,
 }
 
 /// A span as file, line and column (1-based; columns in characters; end exclusive).
@@ -68,5 +71,6 @@ pub fn render(
         Format::Json => json::render(outcome, out),
         Format::Sarif => sarif::render(outcome, out),
         Format::Github => github::render(outcome, out),
+        Format::Junit => junit::render(outcome, out),
     }
 }

@@ -2,6 +2,8 @@
 //! reports findings; it never parses text itself.
 
 pub mod engine;
+pub mod gitops;
+pub mod validity;
 pub mod iam;
 
 use crate::config::{OptionSpec, RuleSettings};
@@ -34,6 +36,18 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &engine::skipped_file::SkippedFile,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
+        &gitops::undeployed_issuer::UndeployedIssuer,
+        &gitops::missing_source_path::MissingSourcePath,
+        &gitops::unknown_target_revision::UnknownTargetRevision,
+        &gitops::undeployed_secret_store::UndeployedSecretStore,
+        &gitops::duplicate_key::DuplicateKey,
+        &validity::unknown_module_argument::UnknownModuleArgument,
+        &validity::undefined_reference::UndefinedReference,
+        &validity::reserved_name::ReservedName,
+        &validity::constant_condition::ConstantCondition,
+        &validity::bad_function_call::BadFunctionCall,
+        &validity::duplicate_declaration::DuplicateDeclaration,
+        &validity::module_source::ModuleSourceRule,
         &iam::ci_role_drift::CiRoleDrift,
     ]
 }

@@ -1,6 +1,6 @@
-//! The Terraform model: modules and their blocks, module calls, and (in submodules)
-//! expression evaluation.
+//! The Terraform model: modules and their blocks, module calls, and expression evaluation.
 
+pub mod expr;
 pub mod module;
 
 pub use module::{

@@ -559,3 +559,60 @@ mod tests {
         assert_eq!(model.reachable(m), vec![m]);
     }
 }
+
+#[cfg(test)]
+mod scope_tests {
+    use crate::engine::CheckOptions;
+
+    /// Naming a module file checks the roots that call it; parse errors in modules a named
+    /// root reaches are in scope.
+    #[test]
+    fn scope_follows_roots_into_modules_and_back() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testing::write_tree(
+            dir.path(),
+            &[
+                (
+                    "envs/dev/main.tf",
+                    "module \"app\" {\n  source = \"../../modules/app\"\n}\n",
+                ),
+                (
+                    "envs/prod/main.tf",
+                    "module \"app\" {\n  source = \"../../modules/app\"\n}\n",
+                ),
+                ("envs/sandbox/main.tf", "locals {}\n"),
+                ("modules/app/main.tf", "resource \"x\" \"y\" {\n"),
+                ("modules/lonely/main.tf", "locals {}\n"),
+            ],
+        );
+        let open = |paths: &[&str]| {
+            crate::engine::open(CheckOptions {
+                paths: paths.iter().map(|p| dir.path().join(p)).collect(),
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let s = open(&["modules/app/main.tf"]);
+        let roots: Vec<_> = s
+            .terraform_roots()
+            .iter()
+            .map(|r| s.terraform().module(*r).dir.clone())
+            .collect();
+        assert_eq!(roots, ["envs/dev", "envs/prod"]);
+        let s = open(&["envs/dev"]);
+        assert!(s.file_in_scope("modules/app/main.tf"));
+        assert!(!s.file_in_scope("envs/prod/main.tf"));
+        let s = open(&["modules/lonely"]);
+        let roots: Vec<_> = s
+            .terraform_roots()
+            .iter()
+            .map(|r| s.terraform().module(*r).dir.clone())
+            .collect();
+        assert_eq!(roots, ["modules/lonely"]);
+        let found = crate::testing::check_dir(CheckOptions {
+            paths: vec![dir.path().join("envs/dev")],
+            ..Default::default()
+        });
+        crate::testing::expect(&found, &[("parse-error", "modules/app/main.tf", 1)]);
+    }
+}

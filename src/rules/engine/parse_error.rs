@@ -22,7 +22,7 @@ impl Rule for ParseError {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         repo.iter()
-            .filter(|(f, _)| cx.session.in_scope(&f.rel_path))
+            .filter(|(f, _)| cx.session.file_in_scope(&f.rel_path))
             .filter_map(|(file, syntax)| match syntax {
                 Syntax::Failed(e) if !e.template => {
                     let end = (e.offset + 1).min(file.text.len()).max(e.offset);
@@ -110,5 +110,27 @@ mod tests {
             &[("modules/x/main.tf", "\u{0}\u{1}\u{2}ELF")],
         );
         expect(&findings, &[("parse-error", "modules/x/main.tf", 1)]);
+    }
+}
+
+#[cfg(test)]
+mod jsonc_tests {
+    use crate::testing::{check_tree, expect};
+
+    #[test]
+    fn json_with_comments_is_not_a_parse_error() {
+        let found = check_tree(
+            &[
+                (
+                    "backstage/tsconfig.json",
+                    "{\n  // strict mode\n  \"compilerOptions\": { \"strict\": true, },\n}\n",
+                ),
+                (".vscode/settings.json", "{ \"editor.tabSize\": 2, }\n"),
+                ("iam/broken.json", "{ \"Version\": \"2012-10-17\", }\n"),
+            ],
+            &[],
+            Default::default(),
+        );
+        expect(&found, &[("parse-error", "iam/broken.json", 1)]);
     }
 }

@@ -22,7 +22,7 @@ impl Rule for SkippedFile {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         repo.iter()
-            .filter(|(f, _)| cx.session.in_scope(&f.rel_path))
+            .filter(|(f, _)| cx.session.file_in_scope(&f.rel_path))
             .filter_map(|(file, syntax)| {
                 let message = match syntax {
                     Syntax::Skipped(reason) => format!("{} was not checked: it {reason}", file.rel_path),
