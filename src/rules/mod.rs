@@ -3,8 +3,8 @@
 
 pub mod engine;
 pub mod gitops;
-pub mod validity;
 pub mod iam;
+pub mod validity;
 
 use crate::config::{OptionSpec, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
