@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod gitops;
 pub mod iam;
+pub mod terraform;
 pub mod validity;
 
 use crate::config::{OptionSpec, RuleSettings};
@@ -49,6 +50,11 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &validity::duplicate_declaration::DuplicateDeclaration,
         &validity::module_source::ModuleSourceRule,
         &iam::ci_role_drift::CiRoleDrift,
+        &terraform::ungated_data_source::UngatedDataSource,
+        &terraform::unmanaged_namespace::UnmanagedNamespace,
+        &terraform::gate_mismatch::GateMismatch,
+        &terraform::provider_same_apply::ProviderSameApply,
+        &terraform::apply_time_count::ApplyTimeCount,
     ]
 }
 

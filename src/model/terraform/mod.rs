@@ -1,5 +1,7 @@
-//! The Terraform model: modules and their blocks, module calls, and expression evaluation.
+//! The Terraform model: modules and their blocks, module calls, and (in submodules)
+//! expression evaluation.
 
+pub mod analysis;
 pub mod expr;
 pub mod module;
 
