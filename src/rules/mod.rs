@@ -50,6 +50,8 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &validity::duplicate_declaration::DuplicateDeclaration,
         &validity::module_source::ModuleSourceRule,
         &iam::ci_role_drift::CiRoleDrift,
+        &iam::ci_policy_gap::CiPolicyGap,
+        &iam::teardown_coverage::TeardownCoverage,
         &terraform::ungated_data_source::UngatedDataSource,
         &terraform::unmanaged_namespace::UnmanagedNamespace,
         &terraform::gate_mismatch::GateMismatch,

@@ -2,7 +2,7 @@
 //! (`rules/terraform-iam-actions.toml`, embedded).
 
 use super::Target;
-use super::pattern::UNKNOWN;
+use super::pattern::{UNKNOWN, UNKNOWN_TEXT};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -179,7 +179,12 @@ fn fill(
             "id" => None,
             v => v.strip_prefix("arg.").and_then(arg),
         };
-        out.push_str(value.as_deref().unwrap_or(&unknown));
+        match value {
+            Some(v) => out.push_str(&v),
+            // Names may be any text; the other parts are single ARN segments.
+            None if var == "name" || var.starts_with("arg.") => out.push(UNKNOWN_TEXT),
+            None => out.push_str(&unknown),
+        }
         rest = &after[end + 1..];
     }
     out.push_str(&rest.replace('*', &unknown));
@@ -189,7 +194,7 @@ fn fill(
 
 /// Show an ARN with unknown parts for people: `arn:aws:iam::<account>:role/x`.
 pub fn display_arn(arn: &str) -> String {
-    arn.replace(UNKNOWN, "…")
+    arn.replace([UNKNOWN, UNKNOWN_TEXT], "…")
 }
 
 #[cfg(test)]

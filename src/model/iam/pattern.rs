@@ -53,8 +53,11 @@ enum STok {
     Ch(char),
     /// Exactly one unknown character (`?` in a pattern used as a subject).
     AnyOne,
-    /// Any text, unknown (an unknown value, or `*` in a pattern used as a subject).
+    /// Any text, unknown (an unknown name, or `*` in a pattern used as a subject).
     AnyRun,
+    /// Unknown text within one ARN segment: no `:` or `/` (an account id, a region, an
+    /// identifier AWS generates).
+    AnySeg,
 }
 
 /// The placeholder spellings recognised inside policy text.
@@ -167,13 +170,14 @@ pub struct Subject {
 }
 
 impl Subject {
-    /// A concrete value; `\u{0}` marks an unknown part (see [`UNKNOWN`]).
+    /// A concrete value; [`UNKNOWN`] and [`UNKNOWN_TEXT`] mark unknown parts.
     pub fn value(text: &str, fold_case: bool) -> Subject {
         Subject {
             toks: text
                 .chars()
                 .map(|c| match c {
-                    UNKNOWN => STok::AnyRun,
+                    UNKNOWN => STok::AnySeg,
+                    UNKNOWN_TEXT => STok::AnyRun,
                     c if fold_case => STok::Ch(c.to_ascii_lowercase()),
                     c => STok::Ch(c),
                 })
@@ -199,8 +203,10 @@ impl Subject {
     }
 }
 
-/// The character that marks an unknown part of a subject value.
+/// Marks an unknown part of a subject value within one ARN segment (no `:` or `/`).
 pub const UNKNOWN: char = '\u{0}';
+/// Marks an unknown part of a subject value that may be any text (a name).
+pub const UNKNOWN_TEXT: char = '\u{1}';
 
 /// Whether `p` matches `s`. `must`: for every value of the subject's unknowns and with
 /// placeholders matching nothing; otherwise for some value, with placeholders matching
@@ -221,7 +227,9 @@ fn run(p: &[PTok], s: &[STok], must: bool) -> bool {
                     PTok::Star => dp[i + 1][j] || (j < m && dp[i][j + 1]),
                     PTok::Hole if !must => dp[i + 1][j] || (j < m && dp[i][j + 1]),
                     PTok::Hole => false,
-                    PTok::One => j < m && s[j] != STok::AnyRun && dp[i + 1][j + 1],
+                    PTok::One => {
+                        j < m && matches!(s[j], STok::Ch(_) | STok::AnyOne) && dp[i + 1][j + 1]
+                    }
                     PTok::Lit(c) => j < m && s[j] == STok::Ch(c) && dp[i + 1][j + 1],
                 };
             }
@@ -229,6 +237,11 @@ fn run(p: &[PTok], s: &[STok], must: bool) -> bool {
                 // An unknown subject part may be whatever the pattern needs here.
                 ok = match s[j] {
                     STok::AnyRun => (i..=n).any(|k| dp[k][j + 1]),
+                    STok::AnySeg => (i..=n)
+                        .take_while(|&k| {
+                            k == i || !matches!(p[k - 1], PTok::Lit(':') | PTok::Lit('/'))
+                        })
+                        .any(|k| dp[k][j + 1]),
                     STok::AnyOne => i < n && dp[i + 1][j + 1],
                     STok::Ch(_) => false,
                 };
@@ -299,6 +312,15 @@ mod tests {
         assert_eq!(m("arn:aws:iam::*:role/x", &unknown), Match::Yes);
         assert_eq!(m("arn:aws:iam::123:role/x", &unknown), Match::Maybe);
         assert_eq!(m("arn:aws:iam::123:role/y", &unknown), Match::No);
+        // An unknown account cannot stand for `x:secret:goldenpath/`.
+        let secret = format!("arn:aws:sm:r:{UNKNOWN}:secret:app-{UNKNOWN}");
+        assert_eq!(m("arn:aws:sm:*:*:secret:goldenpath/*", &secret), Match::No);
+        // An unknown name can be anything, `goldenpath/x` included.
+        let named = format!("arn:aws:sm:r:1:secret:{UNKNOWN_TEXT}-{UNKNOWN}");
+        assert_eq!(
+            m("arn:aws:sm:*:*:secret:goldenpath/*", &named),
+            Match::Maybe
+        );
     }
 
     #[test]
