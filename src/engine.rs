@@ -301,6 +301,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
 pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
     let started = Instant::now();
     let session = open(options)?;
+    check_live_settings(&session)?;
     let settings = session
         .config
         .rule_settings(|id| rules::find(id).map(|r| r.meta().options))
@@ -311,6 +312,34 @@ pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
         findings,
         elapsed: started.elapsed(),
     })
+}
+
+/// The live IAM check needs a build with AWS support and `[iam] ci_role` and `ci_policy`.
+fn check_live_settings(session: &Session) -> Result<(), EngineError> {
+    let iam = &session.config.iam;
+    if let Some(p) = &iam.ci_policy
+        && session.repo.file_by_path(p).is_none()
+    {
+        return Err(EngineError(format!(
+            "configuration error: [iam] ci_policy `{p}` is not a JSON file of the repository"
+        )));
+    }
+    if !session.options.aws {
+        return Ok(());
+    }
+    if !cfg!(feature = "aws") {
+        return Err(EngineError(
+            "--aws: this preflight was built without AWS support (cargo feature `aws`); \
+             install a build with it (`cargo install --path .`, the default features) or drop --aws"
+                .into(),
+        ));
+    }
+    if iam.ci_role.is_none() || iam.ci_policy.is_none() {
+        return Err(EngineError(
+            "--aws needs `ci_role` (the CI role's name) and `ci_policy` (the documented policy) in the [iam] section of preflight.toml".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn run_rules(session: &Session, settings: &BTreeMap<String, RuleSettings>) -> Vec<Finding> {

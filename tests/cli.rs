@@ -350,3 +350,12 @@ fn changed_checks_only_what_the_change_touches() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no changed files"));
 }
+
+#[cfg(not(feature = "aws"))]
+#[test]
+fn aws_without_the_feature_is_a_clear_error() {
+    let out = preflight(&["check", FIXTURE, "--aws"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("built without AWS support"), "{err}");
+}

@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod gitops;
+pub mod iam;
 pub mod terraform;
 pub mod validity;
 
@@ -43,6 +44,9 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::unknown_target_revision::UnknownTargetRevision,
         &gitops::undeployed_secret_store::UndeployedSecretStore,
         &gitops::duplicate_key::DuplicateKey,
+        &iam::ci_role_drift::CiRoleDrift,
+        &iam::ci_policy_gap::CiPolicyGap,
+        &iam::teardown_coverage::TeardownCoverage,
         &validity::unknown_module_argument::UnknownModuleArgument,
         &validity::undefined_reference::UndefinedReference,
         &validity::reserved_name::ReservedName,
