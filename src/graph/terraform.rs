@@ -5,6 +5,7 @@
 
 use super::{Cluster, Edge, Node, Shape, node_id};
 use crate::engine::Session;
+use crate::model::terraform::analysis::{Analysis, BlockAt, Count};
 use crate::model::terraform::expr as refs;
 use crate::model::terraform::{BlockKind, ModuleId, ModuleSource, TfBlock};
 use std::collections::{HashMap, HashSet};
@@ -54,9 +55,10 @@ pub fn clusters(session: &Session) -> Vec<Cluster> {
         // (module, address) → node id
         let mut ids: HashMap<(ModuleId, String), String> = HashMap::new();
         let mut drawn: Vec<(ModuleId, &TfBlock)> = Vec::new();
+        let counts = PassCounts::new(session, root);
         for &m in &modules {
             let module = model.module(m);
-            for b in &module.blocks {
+            for (bi, b) in module.blocks.iter().enumerate() {
                 let keep = matches!(
                     b.kind,
                     BlockKind::Data | BlockKind::Provider | BlockKind::Module
@@ -84,6 +86,10 @@ pub fn clusters(session: &Session) -> Vec<Cluster> {
                     _ => (format!("{prefix}{}", b.address()), Shape::Object),
                 };
                 ids.entry((m, b.address())).or_insert_with(|| id.clone());
+                let label = match counts.describe(session, m, bi) {
+                    Some(per_pass) => format!("{label}\n{per_pass}"),
+                    None => label,
+                };
                 c.nodes.push(Node {
                     id,
                     label,
@@ -147,4 +153,47 @@ pub fn clusters(session: &Session) -> Vec<Cluster> {
         }
     }
     out
+}
+
+/// Instance counts per declared pass, for labels: "pass1: 0 · pass2: 1".
+struct PassCounts<'a> {
+    an: &'a Analysis,
+    /// The first instance of each module under the root.
+    inst_of: HashMap<ModuleId, usize>,
+}
+
+impl<'a> PassCounts<'a> {
+    fn new(session: &'a Session, root: ModuleId) -> PassCounts<'a> {
+        let an = session.terraform_analysis();
+        let mut inst_of = HashMap::new();
+        if let Some(r) = an
+            .roots
+            .iter()
+            .copied()
+            .find(|&r| an.insts[r].module == root)
+        {
+            for i in an.instances_of(r) {
+                inst_of.entry(an.insts[i].module).or_insert(i);
+            }
+        }
+        PassCounts { an, inst_of }
+    }
+
+    fn describe(&self, session: &Session, module: ModuleId, block: usize) -> Option<String> {
+        let inst = *self.inst_of.get(&module)?;
+        let parts: Vec<String> = self
+            .an
+            .selected
+            .iter()
+            .filter_map(|&p| {
+                let name = self.an.passes[p].name.as_ref()?;
+                let n = match self.an.count(session, p, BlockAt { inst, block }) {
+                    Count::Known(n) => n.to_string(),
+                    Count::Unknown(_) => "?".to_string(),
+                };
+                Some(format!("{name}: {n}"))
+            })
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
 }
