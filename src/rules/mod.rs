@@ -42,6 +42,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::missing_source_path::MissingSourcePath,
         &gitops::unknown_target_revision::UnknownTargetRevision,
         &gitops::undeployed_secret_store::UndeployedSecretStore,
+        &gitops::secret_without_value::SecretWithoutValue,
         &gitops::duplicate_key::DuplicateKey,
         &validity::unknown_module_argument::UnknownModuleArgument,
         &validity::undefined_reference::UndefinedReference,
