@@ -377,15 +377,26 @@ fn names_secret(
         Value::String(lit) => {
             Some(*lit == secret.name || arn_names(lit).contains(&secret.name.as_str()))
         }
-        Value::Unknown(Unknown::AtApply { origin }) => Some(
-            *origin == format!("{}.id", secret.address)
-                || *origin == format!("{}.arn", secret.address),
-        ),
-        Value::Unknown(Unknown::Undecidable { .. }) => {
-            let d = version_deps(s, an, deps, v.at);
-            if d.contains(&secret.at) {
-                return None;
+        Value::Unknown(Unknown::AtApply { origin })
+            if *origin == format!("{}.id", secret.address)
+                || *origin == format!("{}.arn", secret.address) =>
+        {
+            Some(true)
+        }
+        Value::Unknown(u) => {
+            // Another instance of the same secret block.
+            let block = an.address(s.terraform(), secret.at);
+            if let Unknown::AtApply { origin } = u
+                && origin
+                    .strip_prefix(block.as_str())
+                    .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
+            {
+                return Some(false);
             }
+            // Another origin: the secret itself behind a function, or a data source
+            // reading a secret by name.
+            let d = version_deps(s, an, deps, v.at);
+            let refers = d.contains(&secret.at);
             // A data source reading the secret by name.
             let tf = s.terraform();
             for &b in d {
@@ -409,7 +420,7 @@ fn names_secret(
                     }
                 }
             }
-            Some(false)
+            if refers { None } else { Some(false) }
         }
         _ => Some(false),
     }
@@ -1277,5 +1288,30 @@ spec:
         let f = run(tf, &external_secret("app/dev/db-x1", "password"), AWS_SM);
         expect(&f, &[("secret-without-value", "k8s/es.yaml", 12)]);
         assert_eq!(f[0].severity, crate::diagnostic::Severity::Note);
+    }
+}
+
+#[cfg(test)]
+mod data_source_tests {
+    use crate::testing::{check_rule, expect};
+
+    #[test]
+    fn a_version_through_a_data_source_read_at_apply_counts() {
+        let tf = "resource \"aws_secretsmanager_secret\" \"db\" {\n  name = \"app/dev/db\"\n}\n\ndata \"aws_secretsmanager_secret\" \"db\" {\n  name       = \"app/dev/db\"\n  depends_on = [aws_secretsmanager_secret.db]\n}\n\nresource \"aws_secretsmanager_secret_version\" \"db\" {\n  secret_id     = data.aws_secretsmanager_secret.db.id\n  secret_string = jsonencode({ password = \"x\" })\n}\n";
+        let es = "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata:\n  name: db\nspec:\n  data:\n    - secretKey: password\n      remoteRef:\n        key: app/dev/db\n";
+        let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: app\nspec:\n  destination:\n    server: https://eks.example.com\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: k8s\n";
+        let f = check_rule(
+            "secret-without-value",
+            &[
+                (
+                    "preflight.toml",
+                    "[gitops]\nrepo_urls = [\"https://github.com/acme/infra.git\"]\n",
+                ),
+                ("apps/app.yaml", app),
+                ("k8s/es.yaml", es),
+                ("infra/main.tf", tf),
+            ],
+        );
+        expect(&f, &[]);
     }
 }
