@@ -58,6 +58,8 @@ pub struct Session {
     pub gitops: std::sync::OnceLock<crate::model::gitops::GitopsModel>,
     terraform: OnceLock<TerraformModel>,
     terraform_analysis: OnceLock<Analysis>,
+    /// The analysis of every Terraform root (`None`: the same as `terraform_analysis`).
+    terraform_analysis_all: OnceLock<Option<Analysis>>,
     tf_scope: OnceLock<TfScope>,
     gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
 }
@@ -158,8 +160,15 @@ impl Session {
     /// The GitOps model (Applications, what they deploy, cluster groups), built once.
     pub fn gitops(&self) -> &crate::model::gitops::GitopsModel {
         self.gitops.get_or_init(|| {
-            // Terraform-created Kubernetes objects: filled once the Terraform model exists.
-            let provided_by_terraform = Default::default();
+            // Kubernetes objects Terraform creates. The analysis never asks for the GitOps
+            // model, so building it here cannot recurse into this OnceLock.
+            let provided_by_terraform = self
+                .terraform_analysis_all()
+                .manifest_objects(self)
+                .into_iter()
+                .filter(|m| !m.count.is_zero())
+                .filter_map(|m| m.kind_and_name())
+                .collect();
             crate::model::gitops::GitopsModel::build(
                 &self.repo,
                 &self.config.gitops,
@@ -173,6 +182,25 @@ impl Session {
     pub fn terraform_analysis(&self) -> &Analysis {
         self.terraform_analysis
             .get_or_init(|| Analysis::build(self))
+    }
+
+    /// The evaluated Terraform model of every root of the repository, whatever the scope:
+    /// what Terraform creates elsewhere in the repository (Kubernetes objects, secrets)
+    /// exists for the GitOps side even when only GitOps files are checked.
+    pub fn terraform_analysis_all(&self) -> &Analysis {
+        let all = self.terraform_analysis_all.get_or_init(|| {
+            let model = self.terraform();
+            let scoped: HashSet<ModuleId> = self.terraform_roots().iter().copied().collect();
+            if model.roots().all(|r| scoped.contains(&r)) {
+                None
+            } else {
+                Some(Analysis::build_for(self, model.roots().collect()))
+            }
+        });
+        match all {
+            Some(a) => a,
+            None => self.terraform_analysis(),
+        }
     }
 
     pub fn verbose(&self, msg: impl Into<String>) {
@@ -294,6 +322,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         gitops_touched: OnceLock::new(),
         gitops: Default::default(),
         terraform_analysis: OnceLock::new(),
+        terraform_analysis_all: OnceLock::new(),
     })
 }
 

@@ -11,6 +11,7 @@ const GITOPS_RULES: &[&str] = &[
     "unknown-target-revision",
     "undeployed-secret-store",
     "duplicate-key",
+    "secret-without-value",
 ];
 
 type Row = (String, String, String, u64);
@@ -85,6 +86,14 @@ fn broken_platform_reports_the_undeployed_cluster_issuer() {
                 "error",
                 "gitops/helm/kube-prometheus-stack/values/dev.yaml",
                 7
+            ),
+            // The seed's empty secret: Terraform creates it without a version (the module's
+            // `initial_value` is not set) and the backstage ExternalSecret reads it.
+            (
+                "secret-without-value",
+                "error",
+                "gitops/helm/backstage/values/dev.yaml",
+                33
             ),
             REVISION_NOTE,
         ])

@@ -43,6 +43,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::missing_source_path::MissingSourcePath,
         &gitops::unknown_target_revision::UnknownTargetRevision,
         &gitops::undeployed_secret_store::UndeployedSecretStore,
+        &gitops::secret_without_value::SecretWithoutValue,
         &gitops::duplicate_key::DuplicateKey,
         &iam::ci_role_drift::CiRoleDrift,
         &iam::ci_policy_gap::CiPolicyGap,

@@ -183,6 +183,28 @@ pub struct Created {
     pub counts: Vec<Count>,
 }
 
+/// A Kubernetes object a `kubernetes_manifest` / `kubectl_manifest` instance creates.
+#[derive(Debug, Clone)]
+pub struct ManifestObject {
+    pub at: BlockAt,
+    pub pass: usize,
+    /// Instances of the block's module (unknown when its own instances cannot be
+    /// enumerated).
+    pub count: Count,
+    /// The evaluated manifest.
+    pub manifest: Value,
+}
+
+impl ManifestObject {
+    /// (kind, metadata.name) when both are known strings.
+    pub fn kind_and_name(&self) -> Option<(String, String)> {
+        let m = self.manifest.as_object()?;
+        let kind = m.get("kind")?.as_str()?;
+        let name = m.get("metadata")?.as_object()?.get("name")?.as_str()?;
+        Some((kind.to_string(), name.to_string()))
+    }
+}
+
 /// The objects one root creates, by (type, identifying value). Namespaces use type
 /// `namespace`.
 #[derive(Debug, Default)]
@@ -271,6 +293,12 @@ fn tfvars_values(body: &Body) -> Vec<(String, Value)> {
 impl Analysis {
     /// Build the instance tree and the inputs of every root in scope.
     pub fn build(s: &Session) -> Analysis {
+        Analysis::build_for(s, s.terraform_roots().to_vec())
+    }
+
+    /// Build the instance tree and the inputs of the given roots. Never asks the GitOps
+    /// model (which is built from this analysis' Kubernetes objects).
+    pub fn build_for(s: &Session, roots: Vec<ModuleId>) -> Analysis {
         let tf = s.terraform();
         let mut an = Analysis {
             insts: Vec::new(),
@@ -331,7 +359,6 @@ impl Analysis {
         for (k, v) in &s.options.vars {
             cli.push((k.clone(), Input::Raw(v.clone())));
         }
-        let roots = s.terraform_roots().to_vec();
         for root in roots {
             let idx = an.insts.len();
             an.insts.push(Inst {
@@ -1702,6 +1729,61 @@ impl Analysis {
             Value::Unknown(u) => Err(unknown_text(&u)),
             other => Err(format!("yaml_body is a {}", other.type_name())),
         }
+    }
+
+    /// The Kubernetes objects the `kubernetes_manifest` and `kubectl_manifest` resources of
+    /// every root create, per pass (all passes), with the instance count. A block gated to
+    /// zero in a pass yields nothing for that pass; a block whose instances cannot be
+    /// enumerated yields its first instance's manifest with the unknown count.
+    pub fn manifest_objects(&self, s: &Session) -> Vec<ManifestObject> {
+        let tf = s.terraform();
+        let mut out = Vec::new();
+        for &root in &self.roots {
+            for at in self.blocks_of_root(tf, root) {
+                let tb = &self.module(tf, at.inst).blocks[at.block];
+                if tb.kind != BlockKind::Resource
+                    || !matches!(
+                        tb.type_name.as_str(),
+                        "kubernetes_manifest" | "kubectl_manifest"
+                    )
+                {
+                    continue;
+                }
+                for pass in 0..self.passes.len() {
+                    let inst_count = self.inst_count(s, pass, at.inst);
+                    if inst_count.is_zero() {
+                        continue;
+                    }
+                    let (iters, count) = match self.iters(s, pass, at) {
+                        Ok(v) => (v, inst_count),
+                        Err(u) => {
+                            let first = match self.hcl(s, at) {
+                                Some(b) if b.body.get_attribute("count").is_some() => {
+                                    Iter::Count(0)
+                                }
+                                _ => Iter::None,
+                            };
+                            (vec![first], Count::Unknown(u))
+                        }
+                    };
+                    for iter in iters {
+                        match self.manifest(s, pass, at, iter) {
+                            Ok(manifest) => out.push(ManifestObject {
+                                at,
+                                pass,
+                                count: count.clone(),
+                                manifest,
+                            }),
+                            Err(reason) => s.verbose(format!(
+                                "{}: the manifest cannot be evaluated: {reason}",
+                                self.address(tf, at)
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Find where a value of the form `origin` (an address with attributes) is declared.

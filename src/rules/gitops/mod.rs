@@ -3,6 +3,7 @@
 
 pub mod duplicate_key;
 pub mod missing_source_path;
+pub mod secret_without_value;
 pub mod undeployed_issuer;
 pub mod undeployed_secret_store;
 pub mod unknown_target_revision;

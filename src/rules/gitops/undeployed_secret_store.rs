@@ -224,4 +224,107 @@ spec:
             ],
         );
     }
+
+    fn terraform_store(enabled: bool) -> String {
+        format!(
+            "variable \"enable_k8s_resources\" {{
+  type    = bool
+  default = {enabled}
+}}
+
+resource \"kubernetes_manifest\" \"store\" {{
+  count = var.enable_k8s_resources ? 1 : 0
+  manifest = {{
+    apiVersion = \"external-secrets.io/v1beta1\"
+    kind       = \"ClusterSecretStore\"
+    metadata   = {{ name = \"aws-${{local.store}}\" }}
+    spec       = {{ provider = {{ aws = {{ service = \"SecretsManager\", region = \"eu-west-1\" }} }} }}
+  }}
+}}
+
+locals {{
+  store = \"secrets-manager\"
+}}
+"
+        )
+    }
+
+    #[test]
+    fn a_store_terraform_creates_satisfies_the_reference() {
+        let findings = check_rule(
+            "undeployed-secret-store",
+            &[
+                CONFIG,
+                ("apps/app.yaml", &app("app", "k8s/app")),
+                ("k8s/app/secret.yaml", EXTERNAL_SECRET),
+                ("infra/main.tf", &terraform_store(true)),
+            ],
+        );
+        expect(&findings, &[]);
+        // Checking only the GitOps files still sees what Terraform creates elsewhere.
+        let findings: Vec<_> = crate::testing::check_tree(
+            &[
+                CONFIG,
+                ("apps/app.yaml", &app("app", "k8s/app")),
+                ("k8s/app/secret.yaml", EXTERNAL_SECRET),
+                ("infra/main.tf", &terraform_store(true)),
+            ],
+            &["k8s", "apps"],
+            Default::default(),
+        )
+        .into_iter()
+        .filter(|r| r.rule == "undeployed-secret-store")
+        .collect();
+        expect(&findings, &[]);
+    }
+
+    #[test]
+    fn a_terraform_store_gated_to_zero_does_not() {
+        let findings = check_rule(
+            "undeployed-secret-store",
+            &[
+                CONFIG,
+                ("apps/app.yaml", &app("app", "k8s/app")),
+                ("k8s/app/secret.yaml", EXTERNAL_SECRET),
+                ("infra/main.tf", &terraform_store(false)),
+            ],
+        );
+        expect(
+            &findings,
+            &[("undeployed-secret-store", "k8s/app/secret.yaml", 8)],
+        );
+    }
+
+    #[test]
+    fn a_kubectl_manifest_store_counts_in_a_later_pass() {
+        let tf = "variable \"enable_k8s_resources\" {
+  type    = bool
+  default = false
+}
+
+resource \"kubectl_manifest\" \"store\" {
+  count     = var.enable_k8s_resources ? 1 : 0
+  yaml_body = <<-YAML
+    apiVersion: external-secrets.io/v1beta1
+    kind: ClusterSecretStore
+    metadata:
+      name: aws-secrets-manager
+  YAML
+}
+";
+        let config = (
+            "preflight.toml",
+            "[gitops]\nrepo_urls = [\"git@github.com:acme/platform-infra.git\"]\n\n[terraform.passes]\npass1 = { enable_k8s_resources = false }\npass2 = { enable_k8s_resources = true }\n",
+        );
+        let findings = check_rule(
+            "undeployed-secret-store",
+            &[
+                config,
+                ("apps/app.yaml", &app("app", "k8s/app")),
+                ("k8s/app/secret.yaml", EXTERNAL_SECRET),
+                ("infra/main.tf", tf),
+            ],
+        );
+        expect(&findings, &[]);
+    }
 }

@@ -111,9 +111,13 @@ resource "aws_secretsmanager_secret_version" "keycloak_postgres" {
   secret_string = jsonencode({ username = "keycloak_user", password = "CHANGE_ME" })
 }
 
-# No version: an empty secret (no AWSCURRENT value) that ExternalSecrets cannot sync.
-resource "aws_secretsmanager_secret" "backstage_postgres" {
-  name = "goldenpath/${var.environment}/backstage/postgres"
+# No initial_value: the module creates the secret without a version, an empty secret
+# (no AWSCURRENT value) that ExternalSecrets cannot sync.
+module "backstage_postgres_secret" {
+  source      = "../../modules/aws_secrets_manager"
+  name        = "${var.name_prefix}/${var.environment}/backstage/postgres"
+  description = "Backstage database credentials"
+  tags        = local.common_tags
 }
 
 resource "aws_route53_record" "wildcard" {

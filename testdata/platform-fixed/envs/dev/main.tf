@@ -122,14 +122,13 @@ resource "aws_secretsmanager_secret_version" "keycloak_postgres" {
   secret_string = jsonencode({ username = "keycloak_user", password = "CHANGE_ME" })
 }
 
-resource "aws_secretsmanager_secret" "backstage_postgres" {
-  name = "goldenpath/${var.environment}/backstage/postgres"
-}
-
-# A placeholder value so ExternalSecrets can sync before the real one is written.
-resource "aws_secretsmanager_secret_version" "backstage_postgres" {
-  secret_id     = aws_secretsmanager_secret.backstage_postgres.id
-  secret_string = jsonencode({ username = "backstage_user", password = "CHANGE_ME" })
+# A placeholder initial value so ExternalSecrets can sync before the real one is written.
+module "backstage_postgres_secret" {
+  source        = "../../modules/aws_secrets_manager"
+  name          = "${var.name_prefix}/${var.environment}/backstage/postgres"
+  description   = "Backstage database credentials"
+  tags          = local.common_tags
+  initial_value = jsonencode({ username = "backstage_user", password = "CHANGE_ME" })
 }
 
 resource "aws_route53_record" "wildcard" {
