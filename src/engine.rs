@@ -50,6 +50,8 @@ pub struct Session {
     pub suppressions: Vec<Suppression>,
     /// Diagnostics about the run itself, printed with `--verbose`.
     pub log: std::sync::Mutex<Vec<String>>,
+    /// The GitOps model, built on first use and shared by every rule.
+    pub gitops: std::sync::OnceLock<crate::model::gitops::GitopsModel>,
     terraform: OnceLock<TerraformModel>,
     tf_scope: OnceLock<TfScope>,
 }
@@ -134,6 +136,19 @@ impl Session {
     pub fn terraform(&self) -> &TerraformModel {
         self.terraform
             .get_or_init(|| TerraformModel::build(&self.repo))
+    }
+
+    /// The GitOps model (Applications, what they deploy, cluster groups), built once.
+    pub fn gitops(&self) -> &crate::model::gitops::GitopsModel {
+        self.gitops.get_or_init(|| {
+            // Terraform-created Kubernetes objects: filled once the Terraform model exists.
+            let provided_by_terraform = Default::default();
+            crate::model::gitops::GitopsModel::build(
+                &self.repo,
+                &self.config.gitops,
+                provided_by_terraform,
+            )
+        })
     }
 
     pub fn verbose(&self, msg: impl Into<String>) {
@@ -226,6 +241,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         log: Default::default(),
         terraform: OnceLock::new(),
         tf_scope: OnceLock::new(),
+        gitops: Default::default(),
     })
 }
 

@@ -1,3 +1,4 @@
 //! Models: the questions rules ask about a repository, answered once per check.
 
+pub mod gitops;
 pub mod terraform;

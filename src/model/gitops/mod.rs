@@ -1,0 +1,677 @@
+//! The GitOps model: which Applications exist, what each one deploys, and to which cluster.
+//!
+//! Built once per check from the loaded repository (see [`GitopsModel::build`]); rules only
+//! ask it questions. What the model cannot see (remote charts, remote kustomize bases, other
+//! repositories, generators it does not expand) is recorded as [`Opaque`] so that rules can
+//! say "cannot tell" instead of guessing.
+//!
+//! - Applications: `argoproj.io` `Application` (one `source` or several `sources`) and the
+//!   Applications an `ApplicationSet` generates (list and git generators).
+//! - App-of-apps: an Application whose source deploys Application manifests is their parent;
+//!   children belong to their root's cluster group.
+//! - Cluster groups: destination server (or name); the in-cluster destination shared by
+//!   several environments is further split by app-of-apps root or by the folder holding the
+//!   Application manifests.
+
+mod apps;
+mod deploy;
+pub mod git;
+
+use crate::config::GitopsConfig;
+use crate::parse::Syntax;
+use crate::parse::yaml::{NodeId, NodeKind, Yaml, YamlDoc};
+use crate::repo::Repository;
+use crate::source::{FileId, Span};
+use std::collections::{HashMap, HashSet};
+
+pub use git::{GitInfo, Revision};
+
+pub type AppId = usize;
+pub type GroupId = usize;
+pub type ObjId = usize;
+
+/// A YAML document: one of a repository file's documents, or one parsed out of a scalar
+/// (`helm.values: |`, a manifest string in `extraObjects`) and owned by the model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DocRef {
+    File(FileId, u32),
+    Embedded(u32),
+}
+
+/// A node of a [`DocRef`] document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeRef {
+    pub doc: DocRef,
+    pub node: NodeId,
+}
+
+/// A string value and where it is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Val {
+    pub value: String,
+    pub span: Span,
+}
+
+/// A Kubernetes object found in a manifest or in chart values.
+#[derive(Clone, Debug)]
+pub struct Object {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    pub namespace: Option<String>,
+    /// The object's root mapping.
+    pub node: NodeRef,
+    /// `metadata.name`'s value.
+    pub name_span: Span,
+    /// Found inside Helm values (`extraObjects`, …) rather than in a manifest file.
+    pub from_values: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceKind {
+    /// Plain manifests in a folder of this repository.
+    Directory,
+    /// A kustomization in this repository.
+    Kustomize,
+    /// A Helm chart in this repository (values are read; templates are not rendered).
+    LocalChart,
+    /// A chart from a Helm repository or OCI registry (`chart:`).
+    RemoteChart,
+    /// Another git repository.
+    OtherRepo,
+    /// A `ref:` source without `path`: values files only.
+    ValuesOnly,
+    /// Could not be resolved (templated fields the model cannot fill); the reason.
+    Unresolved(String),
+}
+
+/// One `source` of an Application.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub span: Span,
+    pub repo_url: Option<Val>,
+    pub path: Option<Val>,
+    pub chart: Option<Val>,
+    pub target_revision: Option<Val>,
+    pub ref_name: Option<Val>,
+    /// Whether `repoURL` is this repository.
+    pub this_repo: bool,
+    pub kind: SourceKind,
+    pub helm: Helm,
+    pub directory: Directory,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Helm {
+    pub value_files: Vec<Val>,
+    pub ignore_missing_value_files: bool,
+    /// `helm.values` (a YAML string, or a mapping).
+    pub values: Option<NodeRef>,
+    pub values_object: Option<NodeRef>,
+    /// `helm.parameters`: (name, value).
+    pub parameters: Vec<(Val, Val)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Directory {
+    pub recurse: bool,
+    pub include: Option<String>,
+    pub exclude: Option<String>,
+}
+
+/// Where a tree of Helm values comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValuesOrigin {
+    /// The chart's own `values.yaml` (local charts).
+    ChartDefaults,
+    ValueFile(FileId),
+    Inline,
+    Object,
+}
+
+/// A tree of Helm values an Application passes to a chart.
+#[derive(Clone, Debug)]
+pub struct Values {
+    /// Index into the Application's `sources`.
+    pub source: usize,
+    pub root: NodeRef,
+    pub origin: ValuesOrigin,
+}
+
+/// Something an Application deploys that the model cannot see into.
+#[derive(Clone, Debug)]
+pub struct Opaque {
+    pub source: usize,
+    pub span: Span,
+    /// The chart's name, or the last path segment of the base or repository path.
+    pub name: String,
+    /// What it is, for messages ("the remote chart `x` from `repo`").
+    pub what: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MissingKind {
+    /// A this-repository source `path`.
+    SourcePath,
+    /// A `valueFiles` entry.
+    ValueFile,
+    /// `$name/…` where no source of the Application has `ref: name`.
+    Ref,
+    /// A `resources`/`bases`/`components`/… entry of a kustomization.
+    KustomizeEntry,
+    /// A folder named by a kustomization that holds no kustomization file.
+    KustomizationFile,
+}
+
+/// A path an Application needs that does not exist.
+#[derive(Clone, Debug)]
+pub struct Missing {
+    pub span: Span,
+    pub kind: MissingKind,
+    /// The path as resolved in the repository (or the ref name).
+    pub path: String,
+    pub source: usize,
+}
+
+/// An Application, written or generated by an ApplicationSet.
+#[derive(Clone, Debug)]
+pub struct Application {
+    pub name: String,
+    pub name_span: Span,
+    /// The file holding the Application (or the ApplicationSet that generated it).
+    pub file: FileId,
+    /// The document of the Application (or ApplicationSet).
+    pub doc: DocRef,
+    /// The ApplicationSet that generated it.
+    pub generated_by: Option<String>,
+    /// `destination.server`, or `destination.name`; empty when neither is set.
+    pub destination: String,
+    pub destination_span: Option<Span>,
+    pub group: GroupId,
+    /// The Application whose source deploys this Application's manifest.
+    pub parent: Option<AppId>,
+    pub sources: Vec<Source>,
+    /// Objects deployed: manifests of its sources and manifests given in chart values.
+    pub objects: Vec<ObjId>,
+    /// Manifest files deployed from this repository.
+    pub files: Vec<FileId>,
+    pub values: Vec<Values>,
+    pub opaque: Vec<Opaque>,
+    pub missing: Vec<Missing>,
+}
+
+/// Applications that deploy to the same cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterGroup {
+    pub destination: String,
+    /// What splits a shared destination (app-of-apps root or Application folder).
+    pub qualifier: Option<String>,
+    /// The destination could not be resolved (templated): it may be any cluster.
+    pub unresolved: bool,
+}
+
+impl ClusterGroup {
+    /// For messages: "`https://kubernetes.default.svc` (Applications in gitops/argocd/apps/dev)".
+    pub fn describe(&self) -> String {
+        let dest = if self.destination.is_empty() {
+            "(no destination)".to_string()
+        } else {
+            format!("`{}`", self.destination)
+        };
+        match &self.qualifier {
+            Some(q) => format!("{dest} ({q})"),
+            None => dest,
+        }
+    }
+}
+
+/// Why an object counts as present without any Application deploying it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provided {
+    /// `[gitops.provided]` in preflight.toml.
+    Config,
+    /// Created by Terraform (`kubernetes_manifest`, `kubectl_manifest`).
+    Terraform,
+}
+
+#[derive(Default)]
+pub struct GitopsModel {
+    pub apps: Vec<Application>,
+    pub groups: Vec<ClusterGroup>,
+    pub objects: Vec<Object>,
+    /// YAML documents parsed out of scalars (inline Helm values, manifest strings).
+    pub embedded: Vec<YamlDoc>,
+    pub git: GitInfo,
+    /// The URLs that mean this repository (normalised).
+    pub this_repo_urls: HashSet<String>,
+    /// A URL of this repository as written, for suggested fixes.
+    pub this_repo_url: Option<String>,
+    /// Extension point for the Terraform model: (kind, name) of Kubernetes objects that
+    /// Terraform creates (`kubernetes_manifest`, `kubectl_manifest`). Filled by the engine
+    /// once the Terraform model exists; empty until then.
+    pub provided_by_terraform: HashSet<(String, String)>,
+    provided_by_config: HashSet<(String, String)>,
+    group_apps: Vec<Vec<AppId>>,
+    deployed: HashMap<(GroupId, String, String), Vec<(AppId, ObjId)>>,
+    defined: HashMap<(String, String), Vec<ObjId>>,
+    /// Objects of each repository file, in document order.
+    file_objects: HashMap<FileId, Vec<ObjId>>,
+    /// Kustomization folder → the files it deploys (for "which folder deploys this file").
+    kustomize_files: HashMap<String, Vec<FileId>>,
+}
+
+impl GitopsModel {
+    /// Build the model. `provided_by_terraform` is the Terraform extension point (see the
+    /// field of that name).
+    pub fn build(
+        repo: &Repository,
+        config: &GitopsConfig,
+        provided_by_terraform: HashSet<(String, String)>,
+    ) -> GitopsModel {
+        let git = GitInfo::read(&repo.root);
+        let mut this_repo_urls: HashSet<String> =
+            config.repo_urls.iter().map(|u| git::normalize_url(u)).collect();
+        this_repo_urls.extend(git.remotes.iter().cloned());
+        let this_repo_url = config
+            .repo_urls
+            .first()
+            .cloned()
+            .or_else(|| git.remote_urls.first().cloned());
+        let provided_by_config = config
+            .provided
+            .iter()
+            .flat_map(|(k, names)| names.iter().map(move |n| (k.clone(), n.clone())))
+            .collect();
+        let mut model = GitopsModel {
+            git,
+            this_repo_urls,
+            this_repo_url,
+            provided_by_terraform,
+            provided_by_config,
+            ..GitopsModel::default()
+        };
+        let found = model.index_files(repo);
+        let specs = apps::collect(repo, &found);
+        let mut builder = deploy::Builder::new(repo, &mut model);
+        builder.resolve(specs);
+        model.link_and_group(repo, &found);
+        model
+    }
+
+    /// Record every Kubernetes object of every YAML file; return Application and
+    /// ApplicationSet documents.
+    fn index_files(&mut self, repo: &Repository) -> Vec<(DocRef, bool)> {
+        let mut found = Vec::new();
+        for (file, syntax) in repo.iter() {
+            let Syntax::Yaml(docs) = syntax else { continue };
+            for (i, doc) in docs.iter().enumerate() {
+                let doc_ref = DocRef::File(file.id, i as u32);
+                let root = doc.root();
+                if let Some(obj) = object_of(root, doc_ref, false) {
+                    if obj.api_version.starts_with("argoproj.io/") {
+                        match obj.kind.as_str() {
+                            "Application" => found.push((doc_ref, false)),
+                            "ApplicationSet" => found.push((doc_ref, true)),
+                            _ => {}
+                        }
+                    }
+                    let id = self.objects.len();
+                    self.defined
+                        .entry((obj.kind.clone(), obj.name.clone()))
+                        .or_default()
+                        .push(id);
+                    self.file_objects.entry(file.id).or_default().push(id);
+                    self.objects.push(obj);
+                } else if root.str_at(&["kind"]) == Some("List") {
+                    for item in root.path(&["items"]).into_iter().flat_map(|n| n.items()) {
+                        if let Some(obj) = object_of(item, doc_ref, false) {
+                            let id = self.objects.len();
+                            self.defined
+                                .entry((obj.kind.clone(), obj.name.clone()))
+                                .or_default()
+                                .push(id);
+                            self.file_objects.entry(file.id).or_default().push(id);
+                            self.objects.push(obj);
+                        }
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Parents (app-of-apps), cluster groups and the deployed-object index.
+    fn link_and_group(&mut self, repo: &Repository, _found: &[(DocRef, bool)]) {
+        // Which Applications each document defines.
+        let mut by_doc: HashMap<DocRef, Vec<AppId>> = HashMap::new();
+        let mut by_file: HashMap<FileId, Vec<AppId>> = HashMap::new();
+        for (id, app) in self.apps.iter().enumerate() {
+            by_doc.entry(app.doc).or_default().push(id);
+            by_file.entry(app.file).or_default().push(id);
+        }
+        let mut parent: Vec<Option<AppId>> = vec![None; self.apps.len()];
+        for (id, app) in self.apps.iter().enumerate() {
+            for f in &app.files {
+                for &child in by_file.get(f).into_iter().flatten() {
+                    if child != id && parent[child].is_none() && !app.generated_by_same(&self.apps[child]) {
+                        parent[child] = Some(id);
+                    }
+                }
+            }
+        }
+        let mut has_children = vec![false; self.apps.len()];
+        for p in parent.iter().flatten() {
+            has_children[*p] = true;
+        }
+        // Root of each Application, with a guard against parent loops.
+        let root_of = |mut id: AppId| {
+            let mut seen = HashSet::new();
+            while let Some(p) = parent[id] {
+                if !seen.insert(id) || seen.contains(&p) {
+                    // A loop: pick its smallest member, the same for every member.
+                    return seen.into_iter().chain([p]).min().unwrap_or(id);
+                }
+                id = p;
+            }
+            id
+        };
+        let mut group_ids: HashMap<(String, Option<String>, bool), GroupId> = HashMap::new();
+        for id in 0..self.apps.len() {
+            let root = root_of(id);
+            let app = &self.apps[id];
+            let unresolved = app.destination.contains("{{");
+            let qualifier = if !is_in_cluster(&app.destination) && !app.destination.is_empty() {
+                None
+            } else if root != id || has_children[id] {
+                let r = &self.apps[root];
+                Some(format!(
+                    "Applications under `{}` in {}",
+                    r.name,
+                    repo.file(r.file).rel_path
+                ))
+            } else {
+                let path = &repo.file(app.file).rel_path;
+                let folder = path.rsplit_once('/').map_or("", |(d, _)| d);
+                Some(format!(
+                    "Applications in {}",
+                    if folder.is_empty() { "the repository root" } else { folder }
+                ))
+            };
+            let key = (app.destination.clone(), qualifier.clone(), unresolved);
+            let next = self.groups.len();
+            let g = *group_ids.entry(key).or_insert(next);
+            if g == next {
+                self.groups.push(ClusterGroup {
+                    destination: app.destination.clone(),
+                    qualifier,
+                    unresolved,
+                });
+                self.group_apps.push(Vec::new());
+            }
+            self.group_apps[g].push(id);
+            self.apps[id].group = g;
+            self.apps[id].parent = parent[id];
+        }
+        for (id, app) in self.apps.iter().enumerate() {
+            for &o in &app.objects {
+                let obj = &self.objects[o];
+                self.deployed
+                    .entry((app.group, obj.kind.clone(), obj.name.clone()))
+                    .or_default()
+                    .push((id, o));
+            }
+        }
+    }
+
+    // ---- questions -------------------------------------------------------------------
+
+    pub fn app(&self, id: AppId) -> &Application {
+        &self.apps[id]
+    }
+
+    pub fn group(&self, id: GroupId) -> &ClusterGroup {
+        &self.groups[id]
+    }
+
+    pub fn object(&self, id: ObjId) -> &Object {
+        &self.objects[id]
+    }
+
+    pub fn apps_in_group(&self, g: GroupId) -> &[AppId] {
+        self.group_apps.get(g).map_or(&[], Vec::as_slice)
+    }
+
+    /// Which Applications of cluster group `g` deploy an object of `kind` named `name`.
+    pub fn deployed(&self, g: GroupId, kind: &str, name: &str) -> &[(AppId, ObjId)] {
+        self.deployed
+            .get(&(g, kind.to_string(), name.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Every object of `kind` named `name` written in a manifest file of the repository,
+    /// deployed or not.
+    pub fn defined(&self, kind: &str, name: &str) -> &[ObjId] {
+        self.defined
+            .get(&(kind.to_string(), name.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the object exists outside the repository's Applications.
+    pub fn provided(&self, kind: &str, name: &str) -> Option<Provided> {
+        let key = (kind.to_string(), name.to_string());
+        if self.provided_by_config.contains(&key) {
+            Some(Provided::Config)
+        } else if self.provided_by_terraform.contains(&key) {
+            Some(Provided::Terraform)
+        } else {
+            None
+        }
+    }
+
+    /// The opaque sources that could deploy into group `g`: those of its Applications and
+    /// those of Applications whose destination could not be resolved.
+    pub fn opaque_for(&self, g: GroupId) -> Vec<(AppId, &Opaque)> {
+        let mut out = Vec::new();
+        for (gid, group) in self.groups.iter().enumerate() {
+            if gid != g && !group.unresolved {
+                continue;
+            }
+            for &a in self.apps_in_group(gid) {
+                out.extend(self.apps[a].opaque.iter().map(|o| (a, o)));
+            }
+        }
+        out
+    }
+
+    /// The objects of a repository file.
+    pub fn file_objects(&self, file: FileId) -> &[ObjId] {
+        self.file_objects.get(&file).map_or(&[], Vec::as_slice)
+    }
+
+    /// The node a [`NodeRef`] points at.
+    pub fn yaml<'a>(&'a self, repo: &'a Repository, r: NodeRef) -> Option<Yaml<'a>> {
+        let doc = self.doc(repo, r.doc)?;
+        Some(Yaml { doc, id: r.node })
+    }
+
+    pub fn doc<'a>(&'a self, repo: &'a Repository, d: DocRef) -> Option<&'a YamlDoc> {
+        match d {
+            DocRef::File(f, i) => match repo.syntax.get(f.0 as usize)? {
+                Syntax::Yaml(docs) => docs.get(i as usize),
+                _ => None,
+            },
+            DocRef::Embedded(i) => self.embedded.get(i as usize),
+        }
+    }
+
+    /// The folder to add as a source to deploy `file`: the nearest kustomization folder
+    /// that deploys it, else the file's own folder.
+    pub fn deploying_folder(&self, repo: &Repository, file: FileId) -> String {
+        let path = &repo.file(file).rel_path;
+        let mut dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+        loop {
+            if self
+                .kustomize_files
+                .get(dir)
+                .is_some_and(|files| files.contains(&file))
+            {
+                return dir.to_string();
+            }
+            match dir.rsplit_once('/') {
+                Some((d, _)) => dir = d,
+                None if !dir.is_empty() => dir = "",
+                None => break,
+            }
+        }
+        path.rsplit_once('/').map_or("", |(d, _)| d).to_string()
+    }
+
+    /// The Application of group `g` that installs the remote chart `chart`.
+    pub fn app_with_chart(&self, g: GroupId, chart: &str) -> Option<AppId> {
+        self.apps_in_group(g).iter().copied().find(|&a| {
+            self.apps[a].sources.iter().any(|s| {
+                s.kind == SourceKind::RemoteChart
+                    && s.chart
+                        .as_ref()
+                        .is_some_and(|c| chart_basename(&c.value) == chart)
+            })
+        })
+    }
+
+    /// Every map entry under `r`, depth first, each node visited once (aliases are not
+    /// followed into subtrees already seen). Entries carry the key path from `r`.
+    pub fn entries_under<'a>(
+        &'a self,
+        repo: &'a Repository,
+        r: NodeRef,
+    ) -> Vec<(Vec<String>, Yaml<'a>, Yaml<'a>)> {
+        let mut out = Vec::new();
+        let Some(start) = self.yaml(repo, r) else {
+            return out;
+        };
+        let mut seen = HashSet::new();
+        let mut stack = vec![(start.resolved(), Vec::<String>::new())];
+        while let Some((node, path)) = stack.pop() {
+            if !seen.insert(node.id) || out.len() > 1_000_000 {
+                continue;
+            }
+            match &node.node().kind {
+                NodeKind::Map(_) => {
+                    let entries: Vec<_> = node.entries().collect();
+                    for (k, v) in entries.into_iter().rev() {
+                        let mut p = path.clone();
+                        p.push(k.as_str().unwrap_or("?").to_string());
+                        out.push((p.clone(), k, v));
+                        stack.push((v, p));
+                    }
+                }
+                NodeKind::Seq(_) => {
+                    let items: Vec<_> = node.items().collect();
+                    for (i, item) in items.into_iter().enumerate().rev() {
+                        let mut p = path.clone();
+                        p.push(format!("[{i}]"));
+                        stack.push((item, p));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Depth-first order with keys in document order.
+        out.sort_by_key(|(_, k, _)| k.span().start);
+        out
+    }
+}
+
+impl Application {
+    fn generated_by_same(&self, other: &Application) -> bool {
+        self.generated_by.is_some() && self.doc == other.doc
+    }
+}
+
+/// Whether a destination is the cluster ArgoCD runs in (shared by every environment that
+/// runs its own ArgoCD).
+pub fn is_in_cluster(destination: &str) -> bool {
+    let d = destination.trim_end_matches('/');
+    d == "https://kubernetes.default.svc" || d == "in-cluster"
+}
+
+/// `oci://…/cert-manager` or `jetstack/cert-manager` → `cert-manager`.
+pub fn chart_basename(chart: &str) -> &str {
+    chart.rsplit('/').next().unwrap_or(chart)
+}
+
+/// A Kubernetes object at `node` (needs `kind` and `metadata.name`).
+fn object_of(node: Yaml<'_>, doc: DocRef, from_values: bool) -> Option<Object> {
+    let kind = node.str_at(&["kind"])?;
+    let (_, name) = node.path(&["metadata"])?.get_entry("name")?;
+    let name_str = name.as_string()?;
+    Some(Object {
+        api_version: node.str_at(&["apiVersion"]).unwrap_or_default().to_string(),
+        kind: kind.to_string(),
+        name: name_str.to_string(),
+        namespace: node.str_at(&["metadata", "namespace"]).map(str::to_string),
+        node: NodeRef { doc, node: node.id },
+        name_span: name.span(),
+        from_values,
+    })
+}
+
+/// Known charts: what they deploy is implied by their name. `None` when the chart is not
+/// known.
+fn known_chart_deploys(chart: &str, kind: &str) -> Option<bool> {
+    const CONTROLLERS: &[&str] = &[
+        "cert-manager",
+        "external-secrets",
+        "ingress-nginx",
+        "kong",
+        "ingress",
+        "external-dns",
+        "kube-prometheus-stack",
+        "prometheus",
+        "grafana",
+        "loki",
+        "tempo",
+        "argo-cd",
+        "argo-rollouts",
+        "aws-load-balancer-controller",
+        "cluster-autoscaler",
+        "metrics-server",
+        "keycloak",
+        "backstage",
+        "postgresql",
+        "redis",
+        "karpenter",
+        "datadog",
+        "fluent-bit",
+        "aws-ebs-csi-driver",
+        "secrets-store-csi-driver",
+        "velero",
+        "kyverno",
+    ];
+    if CONTROLLERS.contains(&chart) {
+        // Controllers and their CRDs; issuers and secret stores are the user's to add.
+        return Some(matches!(kind, "CustomResourceDefinition" | "Deployment" | "Service"));
+    }
+    None
+}
+
+impl Opaque {
+    /// Whether this source could deploy an object of `kind` that the model cannot see. A
+    /// well-known chart deploys what its name implies; an unknown one is judged by its
+    /// name; an unresolved source could deploy anything.
+    pub fn may_deploy(&self, kind: &str) -> bool {
+        let name = self.name.to_lowercase();
+        if self.what.starts_with("unresolved") {
+            return true;
+        }
+        if let Some(known) = known_chart_deploys(&name, kind) {
+            return known;
+        }
+        let hints: &[&str] = match kind {
+            "ClusterIssuer" | "Issuer" => &["issuer", "letsencrypt", "acme", "cert"],
+            "SecretStore" | "ClusterSecretStore" => &["secret-store", "secretstore", "secrets-store", "store"],
+            _ => return true,
+        };
+        hints.iter().any(|h| name.contains(h))
+    }
+}
