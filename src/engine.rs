@@ -3,6 +3,7 @@
 use crate::config::{Config, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
 use crate::discover::{self, Excludes};
+use crate::model::terraform::analysis::Analysis;
 use crate::model::terraform::{ModuleId, TerraformModel};
 use crate::repo::{LoadOptions, Repository};
 use crate::rules::{self, Context};
@@ -53,6 +54,7 @@ pub struct Session {
     /// The GitOps model, built on first use and shared by every rule.
     pub gitops: std::sync::OnceLock<crate::model::gitops::GitopsModel>,
     terraform: OnceLock<TerraformModel>,
+    terraform_analysis: OnceLock<Analysis>,
     tf_scope: OnceLock<TfScope>,
 }
 
@@ -151,6 +153,13 @@ impl Session {
         })
     }
 
+    /// The evaluated Terraform model (values, gates, passes, references, objects created),
+    /// built on first use and shared by every rule.
+    pub fn terraform_analysis(&self) -> &Analysis {
+        self.terraform_analysis
+            .get_or_init(|| Analysis::build(self))
+    }
+
     pub fn verbose(&self, msg: impl Into<String>) {
         if let Ok(mut log) = self.log.lock() {
             log.push(msg.into());
@@ -207,6 +216,19 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         Some(p) => Config::load(p).map_err(|e| EngineError(format!("configuration error: {e}")))?,
         None => Config::default(),
     };
+    if let Some(pass) = &options.pass
+        && !config.terraform.passes.contains_key(pass)
+    {
+        let declared: Vec<&str> = config.terraform.passes.keys().map(String::as_str).collect();
+        return Err(EngineError(if declared.is_empty() {
+            format!("unknown pass `{pass}`: preflight.toml declares no [terraform.passes]")
+        } else {
+            format!(
+                "unknown pass `{pass}`: preflight.toml declares {}",
+                declared.join(", ")
+            )
+        }));
+    }
     let mut excludes = config.exclude.clone();
     excludes.extend(options.excludes.iter().cloned());
     let excludes = Excludes::new(&excludes).map_err(EngineError)?;
@@ -242,6 +264,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         terraform: OnceLock::new(),
         tf_scope: OnceLock::new(),
         gitops: Default::default(),
+        terraform_analysis: OnceLock::new(),
     })
 }
 

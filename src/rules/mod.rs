@@ -2,6 +2,7 @@
 //! reports findings; it never parses text itself.
 
 pub mod engine;
+pub mod terraform;
 
 use crate::config::{OptionSpec, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
@@ -33,6 +34,11 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &engine::skipped_file::SkippedFile,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
+        &terraform::ungated_data_source::UngatedDataSource,
+        &terraform::unmanaged_namespace::UnmanagedNamespace,
+        &terraform::gate_mismatch::GateMismatch,
+        &terraform::provider_same_apply::ProviderSameApply,
+        &terraform::apply_time_count::ApplyTimeCount,
     ]
 }
 

@@ -1,5 +1,6 @@
 //! The Terraform model: modules and their blocks, module calls, and expression evaluation.
 
+pub mod analysis;
 pub mod expr;
 pub mod module;
 

@@ -1,0 +1,192 @@
+//! `apply-time-count`: `count` / `for_each` depends on a value known only after apply.
+
+use super::{PerBlock, block_span, gate_span};
+use crate::diagnostic::{Finding, Severity};
+use crate::model::terraform::BlockKind;
+use crate::model::terraform::analysis::Count;
+use crate::model::terraform::expr::Unknown;
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct ApplyTimeCount;
+
+static META: RuleMeta = RuleMeta {
+    id: "apply-time-count",
+    default_severity: Severity::Error,
+    summary: "count or for_each depends on a value known only after apply",
+    doc: include_str!("../../../rules/apply-time-count.md"),
+    options: &[],
+};
+
+impl Rule for ApplyTimeCount {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let s = cx.session;
+        let tf = s.terraform();
+        let an = s.terraform_analysis();
+        let mut out = PerBlock::default();
+        for &root in &an.roots {
+            for at in an.blocks_of_root(tf, root) {
+                let tb = &an.module(tf, at.inst).blocks[at.block];
+                if !matches!(
+                    tb.kind,
+                    BlockKind::Resource | BlockKind::Data | BlockKind::Module
+                ) {
+                    continue;
+                }
+                let Some(attr) = an.gate_attr(s, at) else {
+                    continue;
+                };
+                let arg = attr.key.as_str().to_string();
+                let key = block_span(an, s, at);
+                let address = an.address(tf, at);
+                for pass in an.selected.iter().copied() {
+                    if out.has_error(key) {
+                        break;
+                    }
+                    // Inside a module instance gated off, the block is never expanded.
+                    if an.inst_count(s, pass, at.inst).is_zero() {
+                        continue;
+                    }
+                    match an.own_count(s, pass, at) {
+                        Count::Unknown(Unknown::AtApply { origin }) => {
+                            let what = if arg == "count" {
+                                "Invalid count argument"
+                            } else {
+                                "Invalid for_each argument"
+                            };
+                            let mut f = cx
+                                .finding(
+                                    gate_span(an, s, at),
+                                    format!(
+                                        "`{arg}` of `{address}` depends on `{origin}`, which is known only after apply: plan fails (\"{what}\")"
+                                    ),
+                                )
+                                .with_span_label("known only after apply")
+                                .with_help(format!(
+                                    "derive `{arg}` from values known at plan (variables, literals, arguments set in configuration) rather than from attributes the provider computes{}",
+                                    if arg == "for_each" { "; for_each keys must be known, values may be unknown" } else { "" }
+                                ))
+                                .with_address(address.clone());
+                            if let Some(o) = an.origin_block(s, an.insts[at.inst].root, &origin)
+                                && o != at
+                            {
+                                f = f.with_label(
+                                    an.span(s, o, None),
+                                    format!("`{origin}` is computed by the provider"),
+                                );
+                            }
+                            out.put(key, f);
+                        }
+                        Count::Unknown(Unknown::Undecidable { reason }) if s.options.verbose => {
+                            out.put(
+                                key,
+                                cx.note(gate_span(an, s, at), format!(
+                                    "cannot tell whether `{arg}` of `{address}` is known at plan: {reason}"
+                                ))
+                                .with_address(address.clone()),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        out.into_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::CheckOptions;
+    use crate::testing::{check_rule, check_tree, expect};
+
+    #[test]
+    fn counts_from_computed_attributes() {
+        let main = r#"resource "aws_vpc" "main" {
+  cidr_block = "10.0.0.0/16"
+}
+
+resource "aws_subnet" "a" {
+  count  = 2
+  vpc_id = aws_vpc.main.id
+}
+
+locals {
+  vpc = aws_vpc.main.id
+}
+
+resource "aws_route_table" "rt" {
+  count  = local.vpc != "" ? 1 : 0
+  vpc_id = aws_vpc.main.id
+}
+
+resource "aws_route_table_association" "a" {
+  count     = length(aws_subnet.a)
+  subnet_id = aws_subnet.a[count.index].id
+}
+
+module "m" {
+  source = "./m"
+  ids    = aws_subnet.a[*].id
+}
+
+resource "aws_eip" "by_name" {
+  for_each = toset([aws_vpc.main.cidr_block])
+}
+
+resource "aws_eip" "by_id" {
+  for_each = toset(aws_subnet.a[*].id)
+}
+"#;
+        let m = r#"variable "ids" {
+  type = list(string)
+}
+
+resource "aws_eip" "x" {
+  count = length(var.ids)
+}
+
+resource "aws_eip" "y" {
+  for_each = { for i in var.ids : i => i }
+}
+
+output "first" {
+  value = var.ids[0]
+}
+"#;
+        let found = check_rule("apply-time-count", &[("main.tf", main), ("m/main.tf", m)]);
+        expect(
+            &found,
+            &[
+                ("apply-time-count", "main.tf", 15),
+                ("apply-time-count", "main.tf", 34),
+                ("apply-time-count", "m/main.tf", 10),
+            ],
+        );
+        let rt = found.iter().find(|r| r.line == 15).unwrap();
+        assert!(rt.message.contains("aws_vpc.main.id"), "{}", rt.message);
+        assert!(!rt.finding.labels.is_empty());
+        let y = found.iter().find(|r| r.file == "m/main.tf").unwrap();
+        assert!(y.message.contains("aws_subnet.a[0].id"), "{}", y.message);
+        assert_eq!(y.finding.labels.len(), 1);
+    }
+
+    #[test]
+    fn undecidable_is_silent_unless_verbose() {
+        let main = "variable \"n\" {}\nresource \"aws_eip\" \"x\" {\n  count = var.n\n}\n";
+        expect(&check_rule("apply-time-count", &[("main.tf", main)]), &[]);
+        let o = CheckOptions {
+            verbose: true,
+            ..Default::default()
+        };
+        let found: Vec<_> = check_tree(&[("main.tf", main)], &[], o)
+            .into_iter()
+            .filter(|r| r.rule == "apply-time-count")
+            .collect();
+        expect(&found, &[("apply-time-count", "main.tf", 3)]);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Note);
+    }
+}

@@ -1,0 +1,116 @@
+//! Terraform rules: each asks the evaluated model ([`Analysis`]) its questions.
+
+pub mod apply_time_count;
+pub mod gate_mismatch;
+pub mod provider_same_apply;
+pub mod ungated_data_source;
+pub mod unmanaged_namespace;
+
+use crate::diagnostic::Finding;
+use crate::engine::Session;
+use crate::model::terraform::analysis::{Analysis, BlockAt, GateTerm};
+use crate::source::Span;
+use std::collections::BTreeMap;
+
+/// At most one finding per block per rule: an error or warning wins over a note.
+#[derive(Default)]
+pub(crate) struct PerBlock {
+    found: BTreeMap<(u32, u32, u32), Finding>,
+}
+
+impl PerBlock {
+    /// Keep `f` for the block at `key` (its span) unless a stronger finding is there.
+    pub fn put(&mut self, key: Span, f: Finding) {
+        let k = (key.file.0, key.start, key.end);
+        match self.found.get(&k) {
+            Some(old) if old.severity >= f.severity => {}
+            _ => {
+                self.found.insert(k, f);
+            }
+        }
+    }
+
+    pub fn has_error(&self, key: Span) -> bool {
+        self.found
+            .get(&(key.file.0, key.start, key.end))
+            .is_some_and(|f| f.severity > crate::diagnostic::Severity::Note)
+    }
+
+    pub fn into_vec(self) -> Vec<Finding> {
+        self.found.into_values().collect()
+    }
+}
+
+/// The block's whole span (its identity for [`PerBlock`]).
+pub(crate) fn block_span(an: &Analysis, s: &Session, at: BlockAt) -> Span {
+    let tf = s.terraform();
+    an.module(tf, at.inst).blocks[at.block].span
+}
+
+/// The `count`/`for_each` attribute's span, or the block header.
+pub(crate) fn gate_span(an: &Analysis, s: &Session, at: BlockAt) -> Span {
+    use hcl_edit::Span as _;
+    let range = an.gate_attr(s, at).and_then(|a| a.span());
+    an.span(s, at, range)
+}
+
+/// Terms in `want` missing from `have` (by qualified text).
+pub(crate) fn missing_terms(want: &[GateTerm], have: &[GateTerm]) -> Vec<GateTerm> {
+    want.iter()
+        .filter(|w| !have.iter().any(|h| h.qualified == w.qualified))
+        .cloned()
+        .collect()
+}
+
+/// The text of a term as written in the instance `inst` (its qualified text without the
+/// instance prefix), or the qualified text when it belongs elsewhere.
+pub(crate) fn local_text(an: &Analysis, inst: usize, t: &GateTerm) -> String {
+    let p = &an.insts[inst].prefix;
+    t.qualified
+        .strip_prefix(p.as_str())
+        .filter(|rest| !rest.starts_with("module."))
+        .unwrap_or(&t.qualified)
+        .to_string()
+}
+
+/// The passes whose results are reported.
+pub(crate) fn reported(an: &Analysis, pass: usize) -> bool {
+    an.selected.contains(&pass)
+}
+
+/// Whether passes are declared.
+pub(crate) fn has_passes(an: &Analysis) -> bool {
+    an.passes.iter().any(|p| p.name.is_some())
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! A small platform repository shared by the rules' tests.
+
+    pub const EKS_MODULE: &str = r#"variable "cluster_name" {
+  type = string
+}
+
+variable "enabled" {
+  type    = bool
+  default = true
+}
+
+resource "aws_eks_cluster" "this" {
+  count    = var.enabled ? 1 : 0
+  name     = var.cluster_name
+  role_arn = "arn:aws:iam::123456789012:role/eks"
+  vpc_config {
+    subnet_ids = ["subnet-1"]
+  }
+}
+
+output "cluster_name" {
+  value = try(aws_eks_cluster.this[0].name, null)
+}
+
+output "cluster_endpoint" {
+  value = try(aws_eks_cluster.this[0].endpoint, null)
+}
+"#;
+}

@@ -1,0 +1,463 @@
+//! `ungated-data-source`: a data source reads, during plan, an object the same
+//! configuration creates — on a fresh environment the object does not exist yet.
+
+use super::{PerBlock, block_span, gate_span, has_passes, local_text, missing_terms, reported};
+use crate::diagnostic::{Finding, Severity};
+use crate::model::terraform::BlockKind;
+use crate::model::terraform::analysis::{
+    Analysis, BlockAt, Count, GateTerm, ReadPhase, data_target, nested_attr, unknown_text,
+};
+use crate::model::terraform::expr::{self, Unknown, Value};
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct UngatedDataSource;
+
+static META: RuleMeta = RuleMeta {
+    id: "ungated-data-source",
+    default_severity: Severity::Error,
+    summary: "A data source reads, during plan, an object this configuration creates: plan fails on a fresh environment",
+    doc: include_str!("../../../rules/ungated-data-source.md"),
+    options: &[],
+};
+
+impl Rule for UngatedDataSource {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let s = cx.session;
+        let tf = s.terraform();
+        let an = s.terraform_analysis();
+        let mut out = PerBlock::default();
+        for (rp, &root) in an.roots.iter().enumerate() {
+            let objects = an.objects(s, rp);
+            let providers = an.providers(s, rp);
+            for at in an.blocks_of_root(tf, root) {
+                let tb = &an.module(tf, at.inst).blocks[at.block];
+                if tb.kind != BlockKind::Data {
+                    continue;
+                }
+                let Some((target, arg)) = data_target(&tb.type_name) else {
+                    continue;
+                };
+                let type_created = objects.by_key.keys().any(|(t, _)| t == target)
+                    || objects.unresolved.contains_key(target);
+                if !type_created {
+                    continue;
+                }
+                let key = block_span(an, s, at);
+                let address = an.address(tf, at);
+                for pass in 0..an.passes.len() {
+                    if out.has_error(key) {
+                        break;
+                    }
+                    let phrase = an.passes[pass].phrase();
+                    let count = an.count(s, pass, at);
+                    if count.is_zero() {
+                        continue;
+                    }
+                    let Some(block) = an.hcl(s, at) else { break };
+                    let iter = an.first_iter(s, pass, at);
+                    let ident = match arg.split_once('.') {
+                        Some((nested, k)) => nested_attr(block, nested, k),
+                        None => block.body.get_attribute(arg).map(|a| &a.value),
+                    };
+                    let Some(ident) = ident else { continue };
+                    let name = match an.eval_iter(s, pass, at.inst, iter, ident) {
+                        Value::String(n) => n,
+                        Value::Unknown(Unknown::Undecidable { reason }) => {
+                            if reported(an, pass) {
+                                out.put(key, cx.note(gate_span(an, s, at), format!(
+                                    "cannot tell whether `{address}` reads a {target} this configuration creates {phrase}: its `{arg}` cannot be evaluated ({reason})"
+                                )).with_address(address.clone()));
+                            }
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    let Some(creators) = objects.by_key.get(&(target.to_string(), name.clone()))
+                    else {
+                        if let Some((u, reason)) =
+                            objects.unresolved.get(target).and_then(|l| l.first())
+                        {
+                            if reported(an, pass) {
+                                out.put(key, cx.note(gate_span(an, s, at), format!(
+                                    "cannot tell whether `{address}` reads an object this configuration creates: the name `{}` gives its {target} cannot be evaluated ({reason})",
+                                    an.address(tf, *u)
+                                )).with_address(address.clone()));
+                            }
+                        }
+                        continue;
+                    };
+                    let created: Vec<_> = creators
+                        .iter()
+                        .filter(|c| c.counts.iter().any(|n| !n.is_zero()))
+                        .collect();
+                    if created.is_empty() {
+                        continue;
+                    }
+                    if created
+                        .iter()
+                        .any(|c| c.counts[..pass].iter().any(Count::is_active))
+                    {
+                        // Created by an earlier pass: it exists when this one plans.
+                        continue;
+                    }
+                    let creator = created[0];
+                    let creator_addr = an.address(tf, creator.at);
+                    match an.read_phase(s, pass, at) {
+                        ReadPhase::Apply(_) => continue,
+                        ReadPhase::Unknown(reason) => {
+                            if reported(an, pass) {
+                                out.put(key, cx.note(gate_span(an, s, at), format!(
+                                    "cannot tell whether `{address}` is read during plan {phrase}, before `{creator_addr}` creates {target} \"{name}\": {reason}"
+                                )).with_address(address.clone()));
+                            }
+                            continue;
+                        }
+                        ReadPhase::Plan => {}
+                    }
+                    if let Count::Unknown(u) = &count {
+                        if reported(an, pass) {
+                            out.put(
+                                key,
+                                cx.note(
+                                    gate_span(an, s, at),
+                                    format!(
+                                        "cannot tell whether `{address}` is gated off {phrase}: {}",
+                                        unknown_text(u)
+                                    ),
+                                )
+                                .with_address(address.clone()),
+                            );
+                        }
+                        continue;
+                    }
+                    // Without declared passes, a data source feeding a provider is phase-gated
+                    // when it carries the terms every user of that provider carries.
+                    let own = an.terms(s, at);
+                    let mut phase: Vec<GateTerm> = Vec::new();
+                    for pc in providers.fed.get(&at).into_iter().flatten() {
+                        for t in providers.common_user_terms(an, s, *pc) {
+                            if !phase.iter().any(|p| p.qualified == t.qualified) {
+                                phase.push(t);
+                            }
+                        }
+                    }
+                    let missing = missing_terms(&phase, &own);
+                    if !has_passes(an) && !phase.is_empty() && missing.is_empty() {
+                        continue;
+                    }
+                    if !reported(an, pass) {
+                        continue;
+                    }
+                    let mut missing: Vec<String> =
+                        missing.iter().map(|t| local_text(an, at.inst, t)).collect();
+                    if missing.is_empty() {
+                        missing = pass_terms(an, pass);
+                    }
+                    let help = help_text(an, s, at, &missing, &address, &creator_addr);
+                    let creator_span = an.span(s, creator.at, None);
+                    let when = if has_passes(an) {
+                        format!("{phrase} it is read during plan, before that pass creates it")
+                    } else {
+                        "it is read during plan, before the apply that creates it".to_string()
+                    };
+                    let f = cx
+                        .finding(
+                            gate_span(an, s, at),
+                            format!(
+                                "`{address}` reads {target} \"{name}\", which this configuration creates (`{creator_addr}`); {when}: plan fails on a fresh environment (\"couldn't find resource\")"
+                            ),
+                        )
+                        .with_span_label("read during plan")
+                        .with_label(creator_span, format!("creates {target} \"{name}\""))
+                        .with_help(help)
+                        .with_address(address.clone());
+                    out.put(key, f);
+                }
+            }
+        }
+        out.into_vec()
+    }
+}
+
+/// Terms that turn a pass's `false` overrides on later: `var.enable_k8s_resources`.
+fn pass_terms(an: &Analysis, pass: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, v) in &an.passes[pass].overrides {
+        if *v == Value::Bool(false)
+            && an.passes[pass + 1..].iter().any(|p| {
+                p.overrides
+                    .iter()
+                    .any(|(n, x)| n == name && *x == Value::Bool(true))
+            })
+        {
+            out.push(format!("var.{name}"));
+        }
+    }
+    out
+}
+
+fn help_text(
+    an: &Analysis,
+    s: &crate::engine::Session,
+    at: BlockAt,
+    missing: &[String],
+    address: &str,
+    creator: &str,
+) -> String {
+    let defer = format!(
+        "or defer the read to apply by taking its name from an attribute `{creator}` computes"
+    );
+    if missing.is_empty() {
+        return format!("gate `{address}` off in the pass that creates the object, {defer}");
+    }
+    let own: Vec<String> = an.own_terms(s, at).into_iter().map(|t| t.text).collect();
+    let gate = an.gate_attr(s, at);
+    let is_count = an
+        .hcl(s, at)
+        .is_some_and(|b| b.body.get_attribute("count").is_some());
+    match gate {
+        Some(g) if is_count && !own.is_empty() => {
+            let mut terms = own;
+            terms.extend(missing.iter().cloned());
+            let _ = g;
+            format!("count = {} ? 1 : 0", terms.join(" && "))
+        }
+        Some(g) if is_count => {
+            let _ = expr::canonical_text(&g.value);
+            format!(
+                "count = {} ? {} : 0",
+                missing.join(" && "),
+                expr::canonical_text(&g.value)
+            )
+        }
+        Some(_) => format!("gate the for_each with {}, {defer}", missing.join(" && ")),
+        None => format!(
+            "count = {} ? 1 : 0 (and refer to it as `{address}[0]`), {defer}",
+            missing.join(" && ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::CheckOptions;
+    use crate::testing::{check_rule, check_tree, expect};
+
+    const ROOT: &str = r#"variable "enable_k8s_resources" {
+  type    = bool
+  default = false
+}
+
+module "eks" {
+  source       = "../../modules/eks"
+  cluster_name = "dev-eks"
+}
+
+data "aws_eks_cluster" "this" {
+  count = var.enable_k8s_resources ? 1 : 0
+  name  = module.eks.cluster_name
+}
+
+data "aws_eks_cluster" "ungated" {
+  name = module.eks.cluster_name
+}
+
+data "aws_eks_cluster" "deferred" {
+  name = module.eks.cluster_endpoint
+}
+
+data "aws_eks_cluster" "elsewhere" {
+  name = "shared-eks"
+}
+"#;
+
+    #[test]
+    fn reads_of_created_objects_during_plan() {
+        let found = check_rule(
+            "ungated-data-source",
+            &[
+                ("envs/dev/main.tf", ROOT),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            ],
+        );
+        // `ungated` reads during plan; `this` is off with the default false; `deferred`
+        // waits for apply; `elsewhere` is not created here.
+        expect(&found, &[("ungated-data-source", "envs/dev/main.tf", 16)]);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Error);
+    }
+
+    #[test]
+    fn var_turning_the_gate_on_reports_the_gated_one_too() {
+        let mut o = CheckOptions::default();
+        o.vars.push(("enable_k8s_resources".into(), "true".into()));
+        let found: Vec<_> = check_tree(
+            &[
+                ("envs/dev/main.tf", ROOT),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            ],
+            &[],
+            o,
+        )
+        .into_iter()
+        .filter(|r| r.rule == "ungated-data-source")
+        .collect();
+        expect(
+            &found,
+            &[
+                ("ungated-data-source", "envs/dev/main.tf", 12),
+                ("ungated-data-source", "envs/dev/main.tf", 16),
+            ],
+        );
+    }
+
+    #[test]
+    fn declared_passes_decide_and_help_gives_the_count() {
+        let root = r#"variable "enable_k8s_resources" {
+  type = bool
+}
+
+variable "eks_config" {
+  type = object({ enabled = bool, name = string })
+}
+
+module "eks" {
+  source       = "../../modules/eks"
+  cluster_name = var.eks_config.name
+}
+
+data "aws_eks_cluster_auth" "this" {
+  count = var.eks_config.enabled ? 1 : 0
+  name  = module.eks.cluster_name
+}
+
+resource "kubernetes_config_map_v1" "x" {
+  count = var.enable_k8s_resources ? 1 : 0
+  metadata {
+    name = "x"
+  }
+}
+"#;
+        let fixed = root.replace(
+            "var.eks_config.enabled ? 1 : 0",
+            "var.eks_config.enabled && var.enable_k8s_resources ? 1 : 0",
+        );
+        let files = |r: &str| -> Vec<(String, String)> {
+            vec![
+                ("envs/dev/main.tf".into(), r.to_string()),
+                (
+                    "envs/dev/terraform.tfvars".into(),
+                    "eks_config = { enabled = true, name = \"dev-eks\" }\nenable_k8s_resources = true\n".into(),
+                ),
+                ("modules/eks/main.tf".into(), super::super::fixtures::EKS_MODULE.into()),
+                (
+                    "preflight.toml".into(),
+                    "[terraform.passes]\npass1 = { enable_k8s_resources = false }\npass2 = { enable_k8s_resources = true }\n".into(),
+                ),
+            ]
+        };
+        let run = |r: &str| {
+            let f = files(r);
+            let refs: Vec<(&str, &str)> = f.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            check_rule("ungated-data-source", &refs)
+        };
+        let found = run(root);
+        expect(&found, &[("ungated-data-source", "envs/dev/main.tf", 15)]);
+        assert_eq!(
+            found[0].help,
+            "count = var.eks_config.enabled && var.enable_k8s_resources ? 1 : 0"
+        );
+        assert!(
+            found[0].message.contains("pass `pass1`"),
+            "{}",
+            found[0].message
+        );
+        expect(&run(&fixed), &[]);
+    }
+
+    #[test]
+    fn an_undecidable_gate_is_a_note() {
+        let root = r#"variable "on" {
+  type = bool
+}
+
+module "eks" {
+  source       = "../../modules/eks"
+  cluster_name = "dev-eks"
+}
+
+data "aws_eks_cluster" "this" {
+  count = var.on ? 1 : 0
+  name  = module.eks.cluster_name
+}
+"#;
+        let found = check_rule(
+            "ungated-data-source",
+            &[
+                ("envs/dev/main.tf", root),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            ],
+        );
+        expect(&found, &[("ungated-data-source", "envs/dev/main.tf", 11)]);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Note);
+        assert!(found[0].message.contains("var.on"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn registry_module_mapped_by_modules_json_nested_and_gated_through_a_local() {
+        let root = r#"variable "phase" {
+  type    = number
+  default = 1
+}
+
+locals {
+  k8s = var.phase >= 2
+}
+
+module "platform" {
+  source = "app.terraform.io/acme/platform/aws"
+}
+
+data "aws_eks_cluster" "gated" {
+  count = local.k8s ? 1 : 0
+  name  = module.platform.cluster_name
+}
+
+data "aws_eks_cluster" "read" {
+  name = module.platform.cluster_name
+}
+"#;
+        let platform = r#"module "eks" {
+  source       = "../eks"
+  cluster_name = "nested-eks"
+}
+
+output "cluster_name" {
+  value = module.eks.cluster_name
+}
+"#;
+        let files = [
+            ("envs/dev/main.tf", root),
+            ("modules/platform/main.tf", platform),
+            ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            (
+                "envs/dev/.terraform/modules/modules.json",
+                r#"{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"platform","Source":"app.terraform.io/acme/platform/aws","Dir":"../../modules/platform"}]}"#,
+            ),
+        ];
+        let found = check_tree(&files, &["envs/dev"], CheckOptions::default())
+            .into_iter()
+            .filter(|r| r.rule == "ungated-data-source")
+            .collect::<Vec<_>>();
+        expect(&found, &[("ungated-data-source", "envs/dev/main.tf", 19)]);
+        // Without the mapping the registry module is external: nothing to compare with.
+        let found = check_tree(&files[..3], &["envs/dev"], CheckOptions::default())
+            .into_iter()
+            .filter(|r| r.rule == "ungated-data-source")
+            .collect::<Vec<_>>();
+        expect(&found, &[]);
+    }
+}

@@ -1,0 +1,139 @@
+//! The platform fixtures end to end: the broken form reproduces the seed's Terraform
+//! failures (and nothing else from the Terraform rules); the fixed form is clean.
+
+use std::process::{Command, Output};
+
+const TERRAFORM_RULES: &[&str] = &[
+    "ungated-data-source",
+    "unmanaged-namespace",
+    "gate-mismatch",
+    "provider-same-apply",
+    "apply-time-count",
+];
+
+fn preflight(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("runs")
+}
+
+/// (rule, file, line) of the Terraform rules' findings.
+fn terraform_findings(path: &str, extra: &[&str]) -> Vec<(String, String, u64)> {
+    let mut args = vec!["check", path, "--format", "json"];
+    args.extend_from_slice(extra);
+    let out = preflight(&args);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    let mut found: Vec<(String, String, u64)> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| TERRAFORM_RULES.contains(&f["rule"].as_str().unwrap_or("")))
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["file"].as_str().unwrap_or("").to_string(),
+                f["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+fn owned(v: &[(&str, &str, u64)]) -> Vec<(String, String, u64)> {
+    v.iter()
+        .map(|(r, f, l)| (r.to_string(), f.to_string(), *l))
+        .collect()
+}
+
+#[test]
+fn broken_platform_reproduces_the_seed_failures() {
+    let found = terraform_findings("testdata/platform-broken/envs/dev", &[]);
+    assert_eq!(
+        found,
+        owned(&[
+            // "reading EKS Cluster (goldenpath-dev-eks): couldn't find resource" in pass 1.
+            ("ungated-data-source", "envs/dev/main.tf", 53),
+            ("ungated-data-source", "envs/dev/main.tf", 58),
+            // "namespaces \"argocd\" not found" for the bootstrap ConfigMap.
+            ("unmanaged-namespace", "envs/dev/main.tf", 94),
+        ])
+    );
+}
+
+#[test]
+fn broken_platform_help_gives_the_corrected_count() {
+    let out = preflight(&[
+        "check",
+        "testdata/platform-broken/envs/dev",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let helps: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "ungated-data-source")
+        .filter_map(|f| f["help"].as_str())
+        .collect();
+    assert_eq!(
+        helps,
+        [
+            "count = var.eks_config.enabled && var.enable_k8s_resources ? 1 : 0",
+            "count = var.eks_config.enabled && var.enable_k8s_resources ? 1 : 0"
+        ]
+    );
+}
+
+#[test]
+fn fixed_platform_is_clean() {
+    assert_eq!(
+        terraform_findings("testdata/platform-fixed/envs/dev", &[]),
+        vec![]
+    );
+    assert_eq!(terraform_findings("testdata/platform-fixed", &[]), vec![]);
+}
+
+#[test]
+fn pass_two_alone_still_sees_the_missing_namespace() {
+    assert_eq!(
+        terraform_findings("testdata/platform-broken/envs/dev", &["--pass", "pass2"]),
+        owned(&[("unmanaged-namespace", "envs/dev/main.tf", 94)])
+    );
+}
+
+#[test]
+fn an_unknown_pass_is_a_usage_error() {
+    let out = preflight(&["check", "testdata/platform-broken", "--pass", "pass9"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown pass `pass9`"), "{err}");
+    assert!(err.contains("pass1, pass2"), "{err}");
+}
+
+#[test]
+fn fixtures_are_terraform_fmt_clean() {
+    let Ok(out) = Command::new("terraform").arg("version").output() else {
+        eprintln!("terraform is not on PATH: skipped");
+        return;
+    };
+    if !out.status.success() {
+        return;
+    }
+    for dir in ["testdata/platform-broken", "testdata/platform-fixed"] {
+        let out = Command::new("terraform")
+            .args(["fmt", "-check", "-recursive", dir])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("terraform fmt runs");
+        assert!(
+            out.status.success(),
+            "terraform fmt -check {dir}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
