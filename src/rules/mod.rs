@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod terraform;
+pub mod gitops;
 
 use crate::config::{OptionSpec, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
@@ -39,6 +40,11 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &terraform::gate_mismatch::GateMismatch,
         &terraform::provider_same_apply::ProviderSameApply,
         &terraform::apply_time_count::ApplyTimeCount,
+        &gitops::undeployed_issuer::UndeployedIssuer,
+        &gitops::missing_source_path::MissingSourcePath,
+        &gitops::unknown_target_revision::UnknownTargetRevision,
+        &gitops::undeployed_secret_store::UndeployedSecretStore,
+        &gitops::duplicate_key::DuplicateKey,
     ]
 }
 

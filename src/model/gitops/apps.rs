@@ -114,11 +114,17 @@ fn read_app(
     let spec = root.get("spec");
     let dest = spec.and_then(|s| s.get("destination"));
     let mut dest_unresolved = None;
-    let server = val(dest.and_then(|d| d.get("server")), sub, &mut dest_unresolved);
+    let server = val(
+        dest.and_then(|d| d.get("server")),
+        sub,
+        &mut dest_unresolved,
+    );
     let dname = val(dest.and_then(|d| d.get("name")), sub, &mut dest_unresolved);
     let dest_val = server.or(dname);
     let (destination, destination_span) = match dest_val {
-        Some(v) if dest_unresolved.is_some() => (format!("{{{{unresolved}}}} {}", v.value), Some(v.span)),
+        Some(v) if dest_unresolved.is_some() => {
+            (format!("{{{{unresolved}}}} {}", v.value), Some(v.span))
+        }
         Some(v) => (v.value, Some(v.span)),
         None => (String::new(), None),
     };
@@ -235,7 +241,11 @@ fn expand_set(
         for (k, body) in generator.entries() {
             match k.as_str() {
                 Some("list") => {
-                    let elements: Vec<_> = body.get("elements").into_iter().flat_map(|e| e.items()).collect();
+                    let elements: Vec<_> = body
+                        .get("elements")
+                        .into_iter()
+                        .flat_map(|e| e.items())
+                        .collect();
                     if body.get("elementsYaml").is_some() {
                         not_expanded.push("list generator with `elementsYaml`".into());
                     }
@@ -275,7 +285,9 @@ fn expand_set(
             },
             Some(set_name.clone()),
         );
-        let why = format!("unresolved: ApplicationSet `{set_name}` uses a {reason} preflight does not expand");
+        let why = format!(
+            "unresolved: ApplicationSet `{set_name}` uses a {reason} preflight does not expand"
+        );
         if !app.destination.starts_with("{{unresolved}}") {
             app.destination = format!("{{{{unresolved}}}} {}", app.destination);
         }
@@ -327,7 +339,13 @@ fn path_params(dir: &str, out: &mut BTreeMap<String, String>) {
     out.insert("path.basename".into(), base.into());
     let norm: String = base
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     out.insert("path.basenameNormalized".into(), norm);
     for (i, seg) in dir.split('/').enumerate() {
@@ -352,7 +370,9 @@ fn git_params(
     let mut include = Vec::new();
     let mut exclude = Vec::new();
     for d in body.get("directories").into_iter().flat_map(|d| d.items()) {
-        let Some(p) = d.str_at(&["path"]) else { continue };
+        let Some(p) = d.str_at(&["path"]) else {
+            continue;
+        };
         let Some(g) = glob(p.trim_end_matches('/')) else {
             not_expanded.push(format!("git directory pattern `{p}`"));
             continue;
@@ -378,12 +398,18 @@ fn git_params(
         }
     }
     for f in body.get("files").into_iter().flat_map(|f| f.items()) {
-        let Some(p) = f.str_at(&["path"]) else { continue };
+        let Some(p) = f.str_at(&["path"]) else {
+            continue;
+        };
         let Some(g) = glob(p) else {
             not_expanded.push(format!("git files pattern `{p}`"));
             continue;
         };
-        let mut files: Vec<&String> = repo.all_paths.iter().filter(|f| g.is_match(f.as_str())).collect();
+        let mut files: Vec<&String> = repo
+            .all_paths
+            .iter()
+            .filter(|f| g.is_match(f.as_str()))
+            .collect();
         files.sort();
         for path in files {
             let Some(sf) = repo.file_by_path(path) else {
@@ -403,7 +429,10 @@ fn git_params(
                 params.insert("path.filename".into(), fname.into());
                 params.insert(
                     "path.filenameNormalized".into(),
-                    fname.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.', "-"),
+                    fname.to_lowercase().replace(
+                        |c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '.',
+                        "-",
+                    ),
                 );
                 sets.push(params);
             }

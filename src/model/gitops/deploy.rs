@@ -30,11 +30,14 @@ struct Kust {
     opaque: Vec<(Span, String, String)>,
 }
 
+/// A directory source: (path, recurse, include, exclude).
+type DirKey = (String, bool, Option<String>, Option<String>);
+
 pub(super) struct Builder<'a> {
     repo: &'a Repository,
     model: &'a mut GitopsModel,
     kustomizations: HashMap<String, Rc<Kust>>,
-    directories: HashMap<(String, bool, Option<String>, Option<String>), Rc<Vec<FileId>>>,
+    directories: HashMap<DirKey, Rc<Vec<FileId>>>,
     embedded: HashMap<NodeRef, Vec<u32>>,
     extras: HashMap<NodeRef, Rc<Vec<ObjId>>>,
     /// Without configured or remote URLs: repository URLs some source of which names a
@@ -193,7 +196,11 @@ impl<'a> Builder<'a> {
                 None if s.ref_name.is_some() => SourceKind::ValuesOnly,
                 path => {
                     let p = path.as_ref().map_or("", |p| p.value.as_str());
-                    let name = if p.is_empty() { last_segment(url) } else { last_segment(p) };
+                    let name = if p.is_empty() {
+                        last_segment(url)
+                    } else {
+                        last_segment(p)
+                    };
                     app.opaque.push(opaque(
                         name,
                         format!("path `{p}` of the repository `{url}`"),
@@ -245,10 +252,11 @@ impl<'a> Builder<'a> {
         chart_dir: &mut Option<String>,
     ) -> SourceKind {
         let span = app.sources[i].span;
-        if KUSTOMIZATION_FILES
-            .iter()
-            .any(|k| self.repo.all_paths.contains(&join(dir, k).unwrap_or_default()))
-        {
+        if KUSTOMIZATION_FILES.iter().any(|k| {
+            self.repo
+                .all_paths
+                .contains(&join(dir, k).unwrap_or_default())
+        }) {
             let k = self.kustomize(dir, &mut Vec::new());
             app.files.extend_from_slice(&k.files);
             for (s, kind, path) in &k.missing {
@@ -308,7 +316,11 @@ impl<'a> Builder<'a> {
             })
         };
         let (inc, exc) = (matcher(&include), matcher(&exclude));
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let files = &self.repo.files;
         let start = files.partition_point(|f| f.rel_path.as_str() < prefix.as_str());
         let mut out = Vec::new();
@@ -360,13 +372,27 @@ impl<'a> Builder<'a> {
                 _ => None,
             });
         let Some(root) = docs.and_then(|d| d.first()).map(|d| d.root()) else {
+            if let Some(k) = &kfile {
+                // `Kustomization` (no extension) or a file that did not parse: unseen.
+                out.opaque.push((
+                    Span::new(FileId(0), 0..0),
+                    last_segment(dir),
+                    format!("the kustomization `{k}`, which preflight could not read"),
+                ));
+            }
             stack.pop();
             let k = Rc::new(out);
             self.kustomizations.insert(dir.to_string(), k.clone());
             return k;
         };
         let mut entries: Vec<(&str, &str, Span)> = Vec::new();
-        for key in ["resources", "bases", "components", "crds", "patchesStrategicMerge"] {
+        for key in [
+            "resources",
+            "bases",
+            "components",
+            "crds",
+            "patchesStrategicMerge",
+        ] {
             for item in root.get(key).into_iter().flat_map(|v| v.items()) {
                 if let Some(s) = item.as_string() {
                     entries.push((key, s, item.span()));
@@ -403,7 +429,11 @@ impl<'a> Builder<'a> {
                 continue; // an inline patch
             }
             let Some(p) = join(dir, e) else {
-                out.opaque.push((span, last_segment(e), format!("`{e}`, outside the repository")));
+                out.opaque.push((
+                    span,
+                    last_segment(e),
+                    format!("`{e}`, outside the repository"),
+                ));
                 continue;
             };
             if self.repo.all_paths.contains(&p) {
@@ -420,9 +450,11 @@ impl<'a> Builder<'a> {
                 if stack.contains(&p) {
                     continue;
                 }
-                let has_kust = KUSTOMIZATION_FILES
-                    .iter()
-                    .any(|k| self.repo.all_paths.contains(&join(&p, k).unwrap_or_default()));
+                let has_kust = KUSTOMIZATION_FILES.iter().any(|k| {
+                    self.repo
+                        .all_paths
+                        .contains(&join(&p, k).unwrap_or_default())
+                });
                 if !has_kust {
                     out.missing.push((span, MissingKind::KustomizationFile, p));
                     continue;

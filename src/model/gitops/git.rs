@@ -30,6 +30,9 @@ pub struct GitInfo {
     pub refs: HashSet<String>,
     pub has_remote_refs: bool,
     pub shallow: bool,
+    /// The clone's remotes are none of the repository URLs the configuration names: its
+    /// refs are another repository's.
+    pub foreign: bool,
 }
 
 impl GitInfo {
@@ -143,17 +146,25 @@ impl GitInfo {
         }
         if !self.found {
             return Revision::CannotTell(
-                "the checked folder holds no git metadata (`.git`) to read branches and tags from".into(),
+                "the checked folder holds no git metadata (`.git`) to read branches and tags from"
+                    .into(),
+            );
+        }
+        if self.foreign {
+            return Revision::CannotTell(
+                "the clone's remotes are not the repository named in `[gitops] repo_urls`".into(),
             );
         }
         if self.shallow {
             return Revision::CannotTell(
-                "the clone is shallow (`.git/shallow`), so it does not hold every branch and tag".into(),
+                "the clone is shallow (`.git/shallow`), so it does not hold every branch and tag"
+                    .into(),
             );
         }
         if !self.has_remote_refs {
             return Revision::CannotTell(
-                "the clone has no remote-tracking branches, so the remote's branches are unknown".into(),
+                "the clone has no remote-tracking branches, so the remote's branches are unknown"
+                    .into(),
             );
         }
         Revision::Unknown

@@ -252,6 +252,8 @@ pub struct GitopsModel {
     pub provided_by_terraform: HashSet<(String, String)>,
     provided_by_config: HashSet<(String, String)>,
     group_apps: Vec<Vec<AppId>>,
+    /// Groups whose destination could not be resolved: they may be any cluster.
+    unresolved_groups: Vec<GroupId>,
     deployed: HashMap<(GroupId, String, String), Vec<(AppId, ObjId)>>,
     defined: HashMap<(String, String), Vec<ObjId>>,
     /// Objects of each repository file, in document order.
@@ -268,10 +270,18 @@ impl GitopsModel {
         config: &GitopsConfig,
         provided_by_terraform: HashSet<(String, String)>,
     ) -> GitopsModel {
-        let git = GitInfo::read(&repo.root);
-        let mut this_repo_urls: HashSet<String> =
-            config.repo_urls.iter().map(|u| git::normalize_url(u)).collect();
-        this_repo_urls.extend(git.remotes.iter().cloned());
+        let mut git = GitInfo::read(&repo.root);
+        let mut this_repo_urls: HashSet<String> = config
+            .repo_urls
+            .iter()
+            .map(|u| git::normalize_url(u))
+            .collect();
+        git.foreign = !this_repo_urls.is_empty()
+            && !git.remotes.is_empty()
+            && !git.remotes.iter().any(|r| this_repo_urls.contains(r));
+        if !git.foreign {
+            this_repo_urls.extend(git.remotes.iter().cloned());
+        }
         let this_repo_url = config
             .repo_urls
             .first()
@@ -353,7 +363,10 @@ impl GitopsModel {
         for (id, app) in self.apps.iter().enumerate() {
             for f in &app.files {
                 for &child in by_file.get(f).into_iter().flatten() {
-                    if child != id && parent[child].is_none() && !app.generated_by_same(&self.apps[child]) {
+                    if child != id
+                        && parent[child].is_none()
+                        && !app.generated_by_same(&self.apps[child])
+                    {
                         parent[child] = Some(id);
                     }
                 }
@@ -394,7 +407,11 @@ impl GitopsModel {
                 let folder = path.rsplit_once('/').map_or("", |(d, _)| d);
                 Some(format!(
                     "Applications in {}",
-                    if folder.is_empty() { "the repository root" } else { folder }
+                    if folder.is_empty() {
+                        "the repository root"
+                    } else {
+                        folder
+                    }
                 ))
             };
             let key = (app.destination.clone(), qualifier.clone(), unresolved);
@@ -407,6 +424,9 @@ impl GitopsModel {
                     unresolved,
                 });
                 self.group_apps.push(Vec::new());
+                if unresolved {
+                    self.unresolved_groups.push(g);
+                }
             }
             self.group_apps[g].push(id);
             self.apps[id].group = g;
@@ -472,10 +492,8 @@ impl GitopsModel {
     /// those of Applications whose destination could not be resolved.
     pub fn opaque_for(&self, g: GroupId) -> Vec<(AppId, &Opaque)> {
         let mut out = Vec::new();
-        for (gid, group) in self.groups.iter().enumerate() {
-            if gid != g && !group.unresolved {
-                continue;
-            }
+        let unresolved = self.unresolved_groups.iter().copied().filter(|&u| u != g);
+        for gid in std::iter::once(g).chain(unresolved) {
             for &a in self.apps_in_group(gid) {
                 out.extend(self.apps[a].opaque.iter().map(|o| (a, o)));
             }
@@ -650,7 +668,10 @@ fn known_chart_deploys(chart: &str, kind: &str) -> Option<bool> {
     ];
     if CONTROLLERS.contains(&chart) {
         // Controllers and their CRDs; issuers and secret stores are the user's to add.
-        return Some(matches!(kind, "CustomResourceDefinition" | "Deployment" | "Service"));
+        return Some(matches!(
+            kind,
+            "CustomResourceDefinition" | "Deployment" | "Service"
+        ));
     }
     None
 }
@@ -669,9 +690,120 @@ impl Opaque {
         }
         let hints: &[&str] = match kind {
             "ClusterIssuer" | "Issuer" => &["issuer", "letsencrypt", "acme", "cert"],
-            "SecretStore" | "ClusterSecretStore" => &["secret-store", "secretstore", "secrets-store", "store"],
+            "SecretStore" | "ClusterSecretStore" => {
+                &["secret-store", "secretstore", "secrets-store", "store"]
+            }
             _ => return true,
         };
         hints.iter().any(|h| name.contains(h))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{check_tree, expect};
+
+    const CONFIG: (&str, &str) = (
+        "preflight.toml",
+        "[gitops]\nrepo_urls = [\"https://github.com/acme/infra.git\"]\n",
+    );
+
+    fn gitops_findings(files: &[(&str, &str)]) -> Vec<crate::testing::Reported> {
+        check_tree(files, &[], Default::default())
+            .into_iter()
+            .filter(|r| r.rule != "parse-error" && r.rule != "skipped-file")
+            .collect()
+    }
+
+    #[test]
+    fn odd_yaml_never_panics() {
+        let odd = [
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: [1, 2]\nspec: 5\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {a: b}\nspec:\n  source: hello\n  sources: {x: y}\n  destination: ~\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: a\nspec:\n  sources:\n    - 1\n    - repoURL: [x]\n      path: {p: q}\n      helm: [1]\n    - repoURL: https://github.com/acme/infra.git\n      helm:\n        valueFiles: {a: b}\n        values: [1, 2]\n        parameters: x\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: &n b\nspec:\n  source: &s\n    repoURL: https://github.com/acme/infra.git\n    path: k\n    helm:\n      values: *n\n  sources: [*s, *s]\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: s\nspec:\n  generators: {list: 1}\n  template: 3\n",
+            "apiVersion: argoproj.io/v1alpha1\nkind: ApplicationSet\nmetadata:\n  name: s\nspec:\n  generators:\n    - list:\n        elements: [1, [2], {a: {b: {c: d}}}]\n    - git:\n        directories: [{path: '[invalid'}, 3]\n        files: 4\n    - matrix: {}\n  template:\n    metadata:\n      name: '{{a.b.c}}-{{'\n    spec:\n      destination: {server: '{{nope}}'}\n      source: {repoURL: '{{x}}'}\n",
+            "apiVersion: v1\nkind: List\nitems: 3\n",
+        ];
+        let mut files: Vec<(String, String)> = odd
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("apps/odd{i}.yaml"), t.to_string()))
+            .collect();
+        files.push((
+            "k/kustomization.yaml".into(),
+            "resources: {a: b}\nbases: [., ../k, 5]\ncomponents: x\n".into(),
+        ));
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let mut all = vec![CONFIG];
+        all.extend(refs);
+        let _ = gitops_findings(&all);
+    }
+
+    #[test]
+    fn app_of_apps_loops_terminate() {
+        let app = |name: &str, path: &str| {
+            format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: {path}\n"
+            )
+        };
+        let a = app("a", "apps/b");
+        let b = app("b", "apps/a");
+        let findings = gitops_findings(&[CONFIG, ("apps/a/a.yaml", &a), ("apps/b/b.yaml", &b)]);
+        expect(&findings, &[]);
+    }
+
+    #[test]
+    fn directory_recurse_include_and_exclude() {
+        let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspec:\n  destination:\n    server: https://eks.example.com\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: k8s\n    directory:\n      recurse: true\n      exclude: '*-skip.yaml'\n";
+        let ingress = |name: &str, issuer: &str| {
+            format!(
+                "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  annotations:\n    cert-manager.io/cluster-issuer: {issuer}\n"
+            )
+        };
+        let issuer =
+            "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: deep\n";
+        let findings = gitops_findings(&[
+            CONFIG,
+            ("apps/web.yaml", app),
+            ("k8s/top.yaml", &ingress("top", "deep")),
+            ("k8s/sub/dir/issuer.yaml", issuer),
+            ("k8s/sub/missing.yaml", &ingress("m", "absent")),
+            ("k8s/sub/x-skip.yaml", &ingress("s", "skipped")),
+            ("other/ing.yaml", &ingress("o", "not-deployed")),
+        ]);
+        expect(
+            &findings,
+            &[("undeployed-issuer", "k8s/sub/missing.yaml", 6)],
+        );
+    }
+
+    #[test]
+    fn thousands_of_applications_stay_fast() {
+        let mut owned = Vec::new();
+        for i in 0..1500 {
+            owned.push((
+                format!("apps/env{i}/web.yaml"),
+                format!(
+                    "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web-{i}\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n  sources:\n    - repoURL: https://charts.example.com\n      chart: web\n      targetRevision: 1.0.0\n      helm:\n        valueFiles: [$v/values/web.yaml]\n    - repoURL: https://github.com/acme/infra.git\n      targetRevision: HEAD\n      ref: v\n"
+                ),
+            ));
+        }
+        owned.push((
+            "values/web.yaml".into(),
+            "ingress:\n  annotations:\n    cert-manager.io/cluster-issuer: shared\n".into(),
+        ));
+        let mut files: Vec<(&str, &str)> = vec![CONFIG];
+        files.extend(owned.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+        let started = std::time::Instant::now();
+        let findings = gitops_findings(&files);
+        // One finding for the shared location, naming every cluster.
+        expect(&findings, &[("undeployed-issuer", "values/web.yaml", 3)]);
+        assert!(started.elapsed().as_secs() < 60);
     }
 }

@@ -1,0 +1,195 @@
+//! `duplicate-key`: a YAML mapping with the same key twice; the last one silently wins.
+
+use crate::diagnostic::{Finding, Severity};
+use crate::parse::Syntax;
+use crate::parse::yaml::{NodeId, NodeKind, YamlDoc};
+use crate::rules::{Context, Rule, RuleMeta};
+use std::collections::HashMap;
+
+pub struct DuplicateKey;
+
+static META: RuleMeta = RuleMeta {
+    id: "duplicate-key",
+    default_severity: Severity::Warning,
+    summary: "A YAML mapping sets the same key twice and the first setting is silently lost",
+    doc: include_str!("../../../rules/duplicate-key.md"),
+    options: &[],
+};
+
+impl Rule for DuplicateKey {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let repo = &cx.session.repo;
+        let mut out = Vec::new();
+        for (file, syntax) in repo.iter() {
+            if !cx.session.in_scope(&file.rel_path) {
+                continue;
+            }
+            if let Syntax::Yaml(docs) = syntax {
+                for doc in docs {
+                    check_doc(cx, doc, "", &mut out);
+                }
+            }
+        }
+        // YAML held in scalars (inline `helm.values`, manifests in chart values).
+        for doc in &cx.session.gitops().embedded {
+            if cx.session.in_scope(&repo.file(doc.file).rel_path) {
+                check_doc(cx, doc, "(embedded) ", &mut out);
+            }
+        }
+        out
+    }
+}
+
+fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Finding>) {
+    let mut parents: Option<HashMap<NodeId, (NodeId, String)>> = None;
+    for node in doc.all() {
+        let NodeKind::Map(entries) = &node.node().kind else {
+            continue;
+        };
+        if entries.len() < 2 {
+            continue;
+        }
+        // key text → index of the previous entry with it
+        let mut seen: HashMap<&str, NodeId> = HashMap::new();
+        for &(k, _) in entries {
+            let NodeKind::Scalar { value, .. } = &doc.node(k).kind else {
+                continue;
+            };
+            if value == "<<" {
+                continue;
+            }
+            if let Some(first) = seen.insert(value.as_str(), k) {
+                let parents = parents.get_or_insert_with(|| parent_map(doc));
+                let path = key_path(parents, node.id);
+                let address = if path.is_empty() {
+                    value.clone()
+                } else {
+                    format!("{path}.{value}")
+                };
+                let first_span = crate::parse::yaml::Yaml { doc, id: first }.span();
+                let later_span = crate::parse::yaml::Yaml { doc, id: k }.span();
+                let line = cx
+                    .session
+                    .repo
+                    .file(doc.file)
+                    .line_col(later_span.start as usize)
+                    .0;
+                out.push(
+                    cx.finding(
+                        first_span,
+                        format!("{prefix}key `{address}` is set again on line {line}; this setting is silently lost"),
+                    )
+                    .with_span_label("overridden")
+                    .with_label(later_span, "this later key wins")
+                    .with_help("remove one of the two keys, or merge their contents into one (YAML keeps only the last)")
+                    .with_address(address),
+                );
+            }
+        }
+    }
+}
+
+/// Child → (parent, how the child is reached from it).
+fn parent_map(doc: &YamlDoc) -> HashMap<NodeId, (NodeId, String)> {
+    let mut m = HashMap::new();
+    for node in doc.all() {
+        match &node.node().kind {
+            NodeKind::Map(entries) => {
+                for &(k, v) in entries {
+                    let key = match &doc.node(k).kind {
+                        NodeKind::Scalar { value, .. } => value.clone(),
+                        _ => "?".into(),
+                    };
+                    m.insert(v, (node.id, key));
+                }
+            }
+            NodeKind::Seq(items) => {
+                for (i, &item) in items.iter().enumerate() {
+                    m.insert(item, (node.id, format!("[{i}]")));
+                }
+            }
+            _ => {}
+        }
+    }
+    m
+}
+
+fn key_path(parents: &HashMap<NodeId, (NodeId, String)>, mut id: NodeId) -> String {
+    let mut parts = Vec::new();
+    while let Some((p, k)) = parents.get(&id) {
+        parts.push(k.as_str());
+        id = *p;
+        if parts.len() > 256 {
+            break;
+        }
+    }
+    parts.reverse();
+    let mut s = String::new();
+    for p in parts {
+        if !s.is_empty() && !p.starts_with('[') {
+            s.push('.');
+        }
+        s.push_str(p);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{check_rule, expect};
+
+    #[test]
+    fn duplicate_keys_in_files_and_inline_values() {
+        let app = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: grafana
+spec:
+  destination:
+    server: https://kubernetes.default.svc
+  source:
+    repoURL: https://grafana.github.io/helm-charts
+    chart: grafana
+    targetRevision: 7.3.0
+    helm:
+      values: |
+        ingress:
+          enabled: true
+          hosts: [a.example.com]
+          enabled: false
+";
+        let values = "ingress:\n  annotations:\n    cert-manager.io/cluster-issuer: letsencrypt-staging\n    kubernetes.io/ingress.class: kong\n    cert-manager.io/cluster-issuer: letsencrypt-prod\nreplicas: 1\nbase: &b\n  x: 1\nuse:\n  <<: *b\n  <<: *b\n";
+        let findings = check_rule(
+            "duplicate-key",
+            &[
+                ("gitops/argocd/apps/dev/grafana.yaml", app),
+                ("gitops/helm/grafana/values/dev.yaml", values),
+                ("ok.yaml", "a: 1\nb:\n  a: 2\n---\na: 3\n"),
+            ],
+        );
+        expect(
+            &findings,
+            &[
+                ("duplicate-key", "gitops/argocd/apps/dev/grafana.yaml", 15),
+                ("duplicate-key", "gitops/helm/grafana/values/dev.yaml", 3),
+            ],
+        );
+        let values_finding = findings
+            .iter()
+            .find(|f| f.file.ends_with("dev.yaml"))
+            .unwrap();
+        assert_eq!(
+            values_finding.finding.address,
+            "ingress.annotations.cert-manager.io/cluster-issuer"
+        );
+        assert!(
+            values_finding.message.contains("line 5"),
+            "{}",
+            values_finding.message
+        );
+    }
+}

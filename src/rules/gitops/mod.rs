@@ -1,0 +1,290 @@
+//! Rules about ArgoCD Applications and what they deploy. They ask the GitOps model
+//! (`Session::gitops`) and never read files themselves.
+
+pub mod duplicate_key;
+pub mod missing_source_path;
+pub mod undeployed_issuer;
+pub mod undeployed_secret_store;
+pub mod unknown_target_revision;
+
+use crate::diagnostic::Finding;
+use crate::model::gitops::{AppId, DocRef, GitopsModel, GroupId, NodeRef, ObjId};
+use crate::rules::Context;
+use crate::source::{FileId, Span};
+use std::collections::{BTreeMap, HashMap};
+
+/// A reference from something an Application deploys to an object that must exist in the
+/// same cluster.
+#[derive(Clone, Debug)]
+pub struct Reference {
+    pub kind: String,
+    pub name: String,
+    /// Where the name is written.
+    pub span: Span,
+    /// What refers ("the annotation `cert-manager.io/cluster-issuer`").
+    pub via: String,
+}
+
+/// The file a model node lives in.
+pub fn node_file(model: &GitopsModel, r: NodeRef) -> Option<FileId> {
+    match r.doc {
+        DocRef::File(f, _) => Some(f),
+        DocRef::Embedded(i) => model.embedded.get(i as usize).map(|d| d.file),
+    }
+}
+
+/// Collect the references of every Application, extracting them once per object and per
+/// values tree (`of_object`, `of_values`, `of_parameter`).
+pub fn references_by_app(
+    model: &GitopsModel,
+    of_object: &dyn Fn(ObjId) -> Vec<Reference>,
+    of_values: &dyn Fn(NodeRef) -> Vec<Reference>,
+    of_parameter: &dyn Fn(&str, &crate::model::gitops::Val) -> Option<Reference>,
+) -> Vec<(AppId, Reference)> {
+    let mut objects: HashMap<ObjId, Vec<Reference>> = HashMap::new();
+    let mut values: HashMap<NodeRef, Vec<Reference>> = HashMap::new();
+    let mut out = Vec::new();
+    for (id, app) in model.apps.iter().enumerate() {
+        if model.group(app.group).unresolved {
+            continue;
+        }
+        for &o in &app.objects {
+            let refs = objects.entry(o).or_insert_with(|| of_object(o));
+            out.extend(refs.iter().map(|r| (id, r.clone())));
+        }
+        for v in &app.values {
+            let refs = values.entry(v.root).or_insert_with(|| of_values(v.root));
+            out.extend(refs.iter().map(|r| (id, r.clone())));
+        }
+        for s in &app.sources {
+            for (name, value) in &s.helm.parameters {
+                let n = name.value.replace("\\.", ".");
+                if let Some(r) = of_parameter(&n, value) {
+                    out.push((id, r));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A reference location and what it names: (file, start, end, kind, name).
+type LocationKey = (FileId, u32, u32, String, String);
+
+/// How a reference fares in one cluster group.
+enum Outcome {
+    Satisfied,
+    /// An opaque source of this Application may deploy it.
+    CannotTell(AppId, Span, String),
+    Missing,
+}
+
+/// Turn references into findings: one per reference location, naming every cluster group
+/// where the referenced object is missing. `controller` is the chart whose Application
+/// should also deploy the referenced objects (for the suggested fix).
+pub fn check_references(
+    cx: &Context<'_>,
+    refs: Vec<(AppId, Reference)>,
+    controller: &str,
+) -> Vec<Finding> {
+    let session = cx.session;
+    let model = session.gitops();
+    let repo = &session.repo;
+    // (span, kind, name) → (reference, groups, first app)
+    let mut by_location: BTreeMap<LocationKey, (Reference, Vec<GroupId>, AppId)> = BTreeMap::new();
+    for (app, r) in refs {
+        if !session.in_scope(&repo.file(r.span.file).rel_path) {
+            continue;
+        }
+        let key = (
+            r.span.file,
+            r.span.start,
+            r.span.end,
+            r.kind.clone(),
+            r.name.clone(),
+        );
+        let g = model.app(app).group;
+        let entry = by_location
+            .entry(key)
+            .or_insert_with(|| (r.clone(), Vec::new(), app));
+        entry.1.push(g);
+    }
+    let mut findings = Vec::new();
+    for (_, (r, mut groups, first_app)) in by_location {
+        groups.sort_unstable();
+        groups.dedup();
+        let app_name = &model.app(first_app).name;
+        if r.name.contains("{{") || r.name.contains("${") {
+            findings.push(
+                cx.note(
+                    r.span,
+                    format!(
+                        "cannot tell whether {} `{}` is deployed: the name is a template",
+                        r.kind, r.name
+                    ),
+                )
+                .with_help("preflight does not render templates; check the rendered name by hand")
+                .with_address(app_name.clone()),
+            );
+            continue;
+        }
+        let mut missing = Vec::new();
+        let mut unsure = Vec::new();
+        for &g in &groups {
+            match outcome(model, g, &r) {
+                Outcome::Satisfied => {}
+                Outcome::Missing => missing.push(g),
+                Outcome::CannotTell(a, s, what) => unsure.push((g, a, s, what)),
+            }
+        }
+        if !missing.is_empty() {
+            findings.push(missing_finding(
+                cx, model, &r, &missing, controller, first_app,
+            ));
+        } else if let Some((g, a, s, what)) = unsure.first() {
+            findings.push(
+                cx.note(
+                    r.span,
+                    format!(
+                        "cannot tell whether {} `{}` is deployed to {}: {} in Application `{}` is not visible to preflight and may define it",
+                        r.kind,
+                        r.name,
+                        model.group(*g).describe(),
+                        what,
+                        model.app(*a).name
+                    ),
+                )
+                .with_label(*s, format!("may deploy {} `{}`", r.kind, r.name))
+                .with_help(format!(
+                    "if it is created outside the repository, declare it in preflight.toml: `[gitops.provided]` {} = [\"{}\"]",
+                    r.kind, r.name
+                ))
+                .with_address(app_name.clone()),
+            );
+        }
+    }
+    findings
+}
+
+fn outcome(model: &GitopsModel, g: GroupId, r: &Reference) -> Outcome {
+    if !model.deployed(g, &r.kind, &r.name).is_empty() || model.provided(&r.kind, &r.name).is_some()
+    {
+        return Outcome::Satisfied;
+    }
+    match model
+        .opaque_for(g)
+        .into_iter()
+        .find(|(_, o)| o.may_deploy(&r.kind))
+    {
+        Some((a, o)) => Outcome::CannotTell(a, o.span, o.what.clone()),
+        None => Outcome::Missing,
+    }
+}
+
+fn missing_finding(
+    cx: &Context<'_>,
+    model: &GitopsModel,
+    r: &Reference,
+    groups: &[GroupId],
+    controller: &str,
+    first_app: AppId,
+) -> Finding {
+    let repo = &cx.session.repo;
+    let mut clusters: Vec<String> = groups
+        .iter()
+        .take(3)
+        .map(|&g| model.group(g).describe())
+        .collect();
+    if groups.len() > 3 {
+        clusters.push(format!("{} more", groups.len() - 3));
+    }
+    let mut f = cx
+        .finding(
+            r.span,
+            format!(
+                "{} `{}` is not deployed to {} {} by any Application",
+                r.kind,
+                r.name,
+                if groups.len() == 1 {
+                    "cluster"
+                } else {
+                    "clusters"
+                },
+                match clusters.split_last() {
+                    Some((last, rest)) if !rest.is_empty() =>
+                        format!("{} and {last}", rest.join(", ")),
+                    _ => clusters.join(""),
+                }
+            ),
+        )
+        .with_span_label(format!("{} finds no {} `{}`", r.via, r.kind, r.name))
+        .with_address(model.app(first_app).name.clone());
+    let g = groups[0];
+    let def = model
+        .defined(&r.kind, &r.name)
+        .iter()
+        .copied()
+        .min_by_key(|&o| model.object(o).from_values);
+    let controller_app = model.app_with_chart(g, controller);
+    if let Some(o) = def {
+        let obj = model.object(o);
+        f = f.with_label(
+            obj.name_span,
+            format!(
+                "{} `{}` is defined here, but no Application of that cluster deploys it",
+                r.kind, r.name
+            ),
+        );
+        let folder = node_file(model, obj.node)
+            .map(|file| model.deploying_folder(repo, file))
+            .unwrap_or_default();
+        let url = model
+            .this_repo_url
+            .clone()
+            .unwrap_or_else(|| "<this repository's URL>".into());
+        match controller_app {
+            Some(a) => {
+                let app = model.app(a);
+                let rev = app
+                    .sources
+                    .iter()
+                    .find(|s| s.this_repo)
+                    .and_then(|s| s.target_revision.as_ref())
+                    .map_or("HEAD".to_string(), |v| v.value.clone());
+                f = f
+                    .with_label(
+                        app.name_span,
+                        format!("`{}` installs {controller} but not `{folder}`", app.name),
+                    )
+                    .with_help(format!(
+                        "add `{folder}` as a source of the Application `{}` ({}):\n  - repoURL: {url}\n    targetRevision: {rev}\n    path: {folder}",
+                        app.name,
+                        repo.file(app.file).rel_path
+                    ));
+            }
+            None => {
+                f = f.with_help(format!(
+                    "add `{folder}` (which defines {} `{}`) as a source of an Application that deploys to {}",
+                    r.kind,
+                    r.name,
+                    model.group(g).describe()
+                ));
+            }
+        }
+    } else {
+        f = f.with_help(format!(
+            "no {kind} `{name}` is defined in the repository: define it in a folder an Application of {} deploys, fix the name, or, if it is created outside the repository, declare it in preflight.toml: `[gitops.provided]` {kind} = [\"{name}\"]",
+            model.group(g).describe(),
+            kind = r.kind,
+            name = r.name
+        ));
+        if let Some(a) = controller_app {
+            let app = model.app(a);
+            f = f.with_label(
+                app.name_span,
+                format!("`{}` installs {controller}", app.name),
+            );
+        }
+    }
+    f
+}

@@ -1,0 +1,227 @@
+//! `undeployed-secret-store`: an `ExternalSecret` whose `secretStoreRef` names a
+//! `SecretStore`/`ClusterSecretStore` that nothing deploys to the same cluster.
+
+use super::{Reference, check_references, references_by_app};
+use crate::diagnostic::{Finding, Severity};
+use crate::model::gitops::{GitopsModel, NodeRef};
+use crate::repo::Repository;
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct UndeployedSecretStore;
+
+static META: RuleMeta = RuleMeta {
+    id: "undeployed-secret-store",
+    default_severity: Severity::Error,
+    summary: "An ExternalSecret names a SecretStore or ClusterSecretStore that nothing deploys to its cluster",
+    doc: include_str!("../../../rules/undeployed-secret-store.md"),
+    options: &[],
+};
+
+/// `secretStoreRef` mappings under `root` (in an ExternalSecret, a ClusterExternalSecret,
+/// or chart values that template one).
+fn store_refs(model: &GitopsModel, repo: &Repository, root: NodeRef) -> Vec<Reference> {
+    let mut out = Vec::new();
+    for (_, k, v) in model.entries_under(repo, root) {
+        if k.as_str() != Some("secretStoreRef") {
+            continue;
+        }
+        let Some(name) = v.get("name").filter(|n| n.as_string().is_some()) else {
+            continue;
+        };
+        out.push(Reference {
+            kind: v.str_at(&["kind"]).unwrap_or("SecretStore").to_string(),
+            name: name.as_string().unwrap_or_default().to_string(),
+            span: name.span(),
+            via: "`secretStoreRef`".into(),
+        });
+    }
+    out
+}
+
+impl Rule for UndeployedSecretStore {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let model = cx.session.gitops();
+        let repo = &cx.session.repo;
+        let refs = references_by_app(
+            model,
+            &|o| {
+                let obj = model.object(o);
+                if obj.api_version.starts_with("external-secrets.io/")
+                    && matches!(
+                        obj.kind.as_str(),
+                        "ExternalSecret" | "ClusterExternalSecret"
+                    )
+                {
+                    store_refs(model, repo, obj.node)
+                } else {
+                    Vec::new()
+                }
+            },
+            &|v| store_refs(model, repo, v),
+            &|_, _| None,
+        );
+        check_references(cx, refs, "external-secrets")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{check_rule, expect};
+
+    const CONFIG: (&str, &str) = (
+        "preflight.toml",
+        "[gitops]\nrepo_urls = [\"git@github.com:acme/platform-infra.git\"]\n",
+    );
+
+    fn app(name: &str, path: &str) -> String {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+spec:
+  destination:
+    server: https://eks.example.com
+  source:
+    repoURL: https://github.com/acme/platform-infra
+    targetRevision: HEAD
+    path: {path}
+"
+        )
+    }
+
+    const EXTERNAL_SECRET: &str = "apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: db
+spec:
+  refreshInterval: 1h
+  secretStoreRef:
+    name: aws-secrets-manager
+    kind: ClusterSecretStore
+  target:
+    name: db
+  data:
+    - secretKey: password
+      remoteRef:
+        key: dev/db
+";
+
+    const STORE: &str = "apiVersion: external-secrets.io/v1beta1
+kind: ClusterSecretStore
+metadata:
+  name: aws-secrets-manager
+spec:
+  provider:
+    aws:
+      service: SecretsManager
+      region: eu-west-1
+";
+
+    #[test]
+    fn external_secret_without_its_store_is_an_error() {
+        let findings = check_rule(
+            "undeployed-secret-store",
+            &[
+                CONFIG,
+                ("apps/app.yaml", &app("app", "k8s/app")),
+                ("k8s/app/secret.yaml", EXTERNAL_SECRET),
+                ("k8s/stores/store.yaml", STORE),
+            ],
+        );
+        expect(
+            &findings,
+            &[("undeployed-secret-store", "k8s/app/secret.yaml", 8)],
+        );
+        assert!(
+            findings[0]
+                .finding
+                .labels
+                .iter()
+                .any(|l| l.message.contains("defined here"))
+        );
+    }
+
+    #[test]
+    fn deployed_store_and_default_kind() {
+        let es_default_kind = "apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: api
+spec:
+  secretStoreRef:
+    name: team-store
+";
+        let findings = check_rule(
+            "undeployed-secret-store",
+            &[
+                CONFIG,
+                ("apps/app.yaml", &app("app", "k8s/app")),
+                ("apps/stores.yaml", &app("stores", "k8s/stores")),
+                ("k8s/app/secret.yaml", EXTERNAL_SECRET),
+                ("k8s/app/api.yaml", es_default_kind),
+                ("k8s/stores/store.yaml", STORE),
+                // A ClusterSecretStore of that name does not satisfy the SecretStore ref.
+                (
+                    "k8s/stores/team.yaml",
+                    "apiVersion: external-secrets.io/v1beta1\nkind: ClusterSecretStore\nmetadata:\n  name: team-store\n",
+                ),
+            ],
+        );
+        expect(
+            &findings,
+            &[("undeployed-secret-store", "k8s/app/api.yaml", 7)],
+        );
+    }
+
+    #[test]
+    fn external_secrets_in_helm_values() {
+        let app = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: backstage
+spec:
+  destination:
+    server: https://eks.example.com
+  sources:
+    - repoURL: https://backstage.github.io/charts
+      chart: backstage
+      targetRevision: 1.9.0
+      helm:
+        valueFiles:
+          - $values/values/backstage.yaml
+        valuesObject:
+          extraDeploy:
+            - apiVersion: external-secrets.io/v1beta1
+              kind: ExternalSecret
+              metadata:
+                name: backstage-github
+              spec:
+                secretStoreRef:
+                  name: github-store
+    - repoURL: https://github.com/acme/platform-infra.git
+      targetRevision: HEAD
+      ref: values
+";
+        let values = "externalSecret:\n  enabled: true\n  secretStoreRef:\n    name: aws-secrets-manager\n    kind: ClusterSecretStore\n";
+        let findings = check_rule(
+            "undeployed-secret-store",
+            &[
+                CONFIG,
+                ("apps/backstage.yaml", app),
+                ("values/backstage.yaml", values),
+            ],
+        );
+        expect(
+            &findings,
+            &[
+                ("undeployed-secret-store", "apps/backstage.yaml", 23),
+                ("undeployed-secret-store", "values/backstage.yaml", 4),
+            ],
+        );
+    }
+}
