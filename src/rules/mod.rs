@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod terraform;
 pub mod gitops;
+pub mod validity;
 
 use crate::config::{OptionSpec, RuleSettings};
 use crate::diagnostic::{Finding, Severity};
@@ -45,6 +46,13 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::unknown_target_revision::UnknownTargetRevision,
         &gitops::undeployed_secret_store::UndeployedSecretStore,
         &gitops::duplicate_key::DuplicateKey,
+        &validity::unknown_module_argument::UnknownModuleArgument,
+        &validity::undefined_reference::UndefinedReference,
+        &validity::reserved_name::ReservedName,
+        &validity::constant_condition::ConstantCondition,
+        &validity::bad_function_call::BadFunctionCall,
+        &validity::duplicate_declaration::DuplicateDeclaration,
+        &validity::module_source::ModuleSourceRule,
     ]
 }
 

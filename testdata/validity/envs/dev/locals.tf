@@ -1,0 +1,8 @@
+locals {
+  env = "development"
+}
+
+variable "version" {
+  type    = string
+  default = "1"
+}
