@@ -10,6 +10,9 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// What a bare `--changed` stands for (not a valid git ref, so it cannot collide).
+const DEFAULT_BASE: &str = ":default:";
+
 #[derive(Parser, Debug)]
 #[command(
     name = "preflight",
@@ -27,7 +30,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check a repository, or some of its folders.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List every rule: id, default severity, summary.
     Rules,
     /// Print a rule's page: what it catches, why it breaks deploys, an example, the fix.
@@ -72,6 +75,11 @@ pub struct CheckArgs {
     /// Check one pass declared in `[terraform.passes]`.
     #[arg(long)]
     pub pass: Option<String>,
+    /// Check only the Terraform roots and Applications touched by the files changed since
+    /// REF (default: the merge base with the default branch; the staged files in a
+    /// pre-commit run).
+    #[arg(long, value_name = "REF", num_args = 0..=1, default_missing_value = DEFAULT_BASE, require_equals = false)]
+    pub changed: Option<String>,
     /// Run the live AWS checks (read-only calls with the standard credential chain).
     #[arg(long)]
     pub aws: bool,
@@ -81,6 +89,13 @@ pub struct CheckArgs {
     /// Record every current finding in a baseline file, then exit 0.
     #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
     pub write_baseline: Option<PathBuf>,
+    /// Apply the safe fixes that findings carry (text splices; comments and layout kept),
+    /// then report what is left.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: print the fixes as a unified diff instead of writing them.
+    #[arg(long, requires = "fix")]
+    pub diff: bool,
     /// Write the report to a file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -99,7 +114,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Rules => {
             let mut out = std::io::stdout().lock();
             for r in rules::all() {
@@ -141,6 +156,13 @@ fn check(args: CheckArgs) -> ExitCode {
         vars,
         var_files: args.var_files.clone(),
         pass: args.pass.clone(),
+        changed: args.changed.as_ref().map(|r| {
+            if r == DEFAULT_BASE {
+                String::new()
+            } else {
+                r.clone()
+            }
+        }),
         aws: args.aws,
         verbose: args.verbose,
     };
@@ -154,6 +176,7 @@ fn check(args: CheckArgs) -> ExitCode {
         },
         None => None,
     };
+    let options_again = options.clone();
     let progress = Progress::start();
     let result = engine::check(options);
     progress.finish();
@@ -164,6 +187,45 @@ fn check(args: CheckArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.fix {
+        let plan = crate::fix::plan(&outcome.session.repo, &outcome.findings);
+        let fixed: usize = plan.files.iter().map(|f| f.fixes).sum();
+        if args.diff {
+            print!("{}", crate::fix::diff(&plan));
+            eprintln!(
+                "preflight: {fixed} fixes in {} files (not written: --diff)",
+                plan.files.len()
+            );
+            return ExitCode::SUCCESS;
+        }
+        if let Err(e) = crate::fix::apply(&outcome.session.repo, &plan) {
+            eprintln!("error: cannot write a fix: {e}");
+            return ExitCode::from(2);
+        }
+        eprintln!(
+            "preflight: applied {fixed} fixes in {} files",
+            plan.files.len()
+        );
+        if plan.skipped > 0 {
+            eprintln!(
+                "preflight: {} fixes overlapped others; run --fix again to apply them",
+                plan.skipped
+            );
+        }
+        if !plan.files.is_empty() {
+            // Report what is left after the fixes.
+            match engine::check(options_again.clone()) {
+                Ok(o) => outcome = o,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    if args.changed.is_some() && outcome.session.scope.is_empty() {
+        eprintln!("preflight: no changed files to check");
+    }
     if let Some(path) = &args.write_baseline {
         let b = Baseline::from_findings(&outcome.session.repo, &outcome.findings);
         if let Err(e) = b.write(path) {

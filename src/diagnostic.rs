@@ -60,6 +60,15 @@ pub struct Finding {
     /// A stable address that survives unrelated edits (Terraform block address, YAML key
     /// path, Application name). Used by baselines; empty when the file alone identifies it.
     pub address: String,
+    /// The one safe fix, as text edits (applied by `--fix`); empty when there is none.
+    pub fix: Vec<Edit>,
+}
+
+/// Replace the text at `span` with `replacement` (an insertion when the span is empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub replacement: String,
 }
 
 impl Finding {
@@ -78,7 +87,14 @@ impl Finding {
             labels: Vec::new(),
             help: String::new(),
             address: String::new(),
+            fix: Vec::new(),
         }
+    }
+
+    /// Attach the fix: edits applied together by `--fix`.
+    pub fn with_fix(mut self, edits: Vec<Edit>) -> Finding {
+        self.fix = edits;
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Finding {

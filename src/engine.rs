@@ -26,6 +26,9 @@ pub struct CheckOptions {
     pub var_files: Vec<PathBuf>,
     /// `--pass NAME`: check one declared pass only.
     pub pass: Option<String>,
+    /// `--changed [REF]`: only what the files changed since REF touch (`Some("")`: the
+    /// default base).
+    pub changed: Option<String>,
     /// `--aws`: run the live AWS checks.
     pub aws: bool,
     pub verbose: bool,
@@ -56,6 +59,7 @@ pub struct Session {
     terraform: OnceLock<TerraformModel>,
     terraform_analysis: OnceLock<Analysis>,
     tf_scope: OnceLock<TfScope>,
+    gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
 }
 
 /// The Terraform part of the scope: which roots to check and which module folders they
@@ -138,6 +142,17 @@ impl Session {
     pub fn terraform(&self) -> &TerraformModel {
         self.terraform
             .get_or_init(|| TerraformModel::build(&self.repo))
+    }
+
+    /// Whether a cluster group is in scope: one of its Applications is defined in, deploys
+    /// or reads values from a file in scope.
+    pub fn gitops_group_in_scope(&self, group: crate::model::gitops::GroupId) -> bool {
+        self.gitops_touched
+            .get_or_init(|| {
+                self.gitops()
+                    .touched_groups(|f| self.in_scope(&self.repo.file(f).rel_path))
+            })
+            .contains(&group)
     }
 
     /// The GitOps model (Applications, what they deploy, cluster groups), built once.
@@ -232,7 +247,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
     let mut excludes = config.exclude.clone();
     excludes.extend(options.excludes.iter().cloned());
     let excludes = Excludes::new(&excludes).map_err(EngineError)?;
-    let scope = paths
+    let mut scope = paths
         .iter()
         .map(|p| {
             p.strip_prefix(&root)
@@ -246,6 +261,19 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(reference) = &options.changed {
+        let reference = Some(reference.as_str()).filter(|r| !r.is_empty());
+        let changed = crate::changed::changed_files(&root, reference)
+            .map_err(|e| EngineError(format!("--changed: {e}")))?;
+        // Only the changed files under the named paths.
+        let named = std::mem::take(&mut scope);
+        let under = |f: &str| {
+            named
+                .iter()
+                .any(|s| s.is_empty() || f == s || f.starts_with(&format!("{s}/")))
+        };
+        scope = changed.into_iter().filter(|f| under(f)).collect();
+    }
     let repo = Repository::load(
         &root,
         &LoadOptions {
@@ -263,6 +291,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         log: Default::default(),
         terraform: OnceLock::new(),
         tf_scope: OnceLock::new(),
+        gitops_touched: OnceLock::new(),
         gitops: Default::default(),
         terraform_analysis: OnceLock::new(),
     })
@@ -272,6 +301,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
 pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
     let started = Instant::now();
     let session = open(options)?;
+    check_live_settings(&session)?;
     let settings = session
         .config
         .rule_settings(|id| rules::find(id).map(|r| r.meta().options))
@@ -282,6 +312,34 @@ pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
         findings,
         elapsed: started.elapsed(),
     })
+}
+
+/// The live IAM check needs a build with AWS support and `[iam] ci_role` and `ci_policy`.
+fn check_live_settings(session: &Session) -> Result<(), EngineError> {
+    let iam = &session.config.iam;
+    if let Some(p) = &iam.ci_policy
+        && session.repo.file_by_path(p).is_none()
+    {
+        return Err(EngineError(format!(
+            "configuration error: [iam] ci_policy `{p}` is not a JSON file of the repository"
+        )));
+    }
+    if !session.options.aws {
+        return Ok(());
+    }
+    if !cfg!(feature = "aws") {
+        return Err(EngineError(
+            "--aws: this preflight was built without AWS support (cargo feature `aws`); \
+             install a build with it (`cargo install --path .`, the default features) or drop --aws"
+                .into(),
+        ));
+    }
+    if iam.ci_role.is_none() || iam.ci_policy.is_none() {
+        return Err(EngineError(
+            "--aws needs `ci_role` (the CI role's name) and `ci_policy` (the documented policy) in the [iam] section of preflight.toml".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn run_rules(session: &Session, settings: &BTreeMap<String, RuleSettings>) -> Vec<Finding> {

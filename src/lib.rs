@@ -5,11 +5,13 @@
 //! formats.
 
 pub mod baseline;
+pub mod changed;
 pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod discover;
 pub mod engine;
+pub mod fix;
 pub mod model;
 pub mod parse;
 pub mod repo;

@@ -293,3 +293,69 @@ fn baseline_hides_recorded_findings_and_reports_stale_entries() {
         Some(2)
     );
 }
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs")
+        .status
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn changed_checks_only_what_the_change_touches() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("envs/prod")).unwrap();
+    std::fs::create_dir_all(root.join("envs/dev")).unwrap();
+    // A pre-existing problem in prod, committed.
+    std::fs::write(root.join("envs/prod/main.tf"), "resource \"x\" \"y\" {\n").unwrap();
+    std::fs::write(root.join("envs/dev/main.tf"), "locals {}\n").unwrap();
+    git(root, &["init", "-q", "-b", "main"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "base"]);
+    // The change breaks dev.
+    std::fs::write(root.join("envs/dev/main.tf"), "locals {\n").unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["check", root.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = preflight(&args);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["file"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&[]), ["envs/dev/main.tf", "envs/prod/main.tf"]);
+    assert_eq!(run(&["--changed", "HEAD"]), ["envs/dev/main.tf"]);
+    assert_eq!(run(&["--changed"]), ["envs/dev/main.tf"]);
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "change"]);
+    let out = preflight(&["check", root.to_str().unwrap(), "--changed", "HEAD"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no changed files"));
+}
+
+#[cfg(not(feature = "aws"))]
+#[test]
+fn aws_without_the_feature_is_a_clear_error() {
+    let out = preflight(&["check", FIXTURE, "--aws"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("built without AWS support"), "{err}");
+}

@@ -95,3 +95,69 @@ fn broken_platform_reports_the_undeployed_cluster_issuer() {
 fn fixed_platform_has_no_gitops_errors_or_warnings() {
     assert_eq!(findings("platform-fixed"), owned(&[REVISION_NOTE]));
 }
+
+/// The seed's case under pre-commit: staging only the cert-manager Application reports the
+/// annotations in other files of the same cluster that now name a missing issuer.
+#[test]
+fn naming_the_changed_application_reports_its_whole_cluster() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args([
+            "check",
+            "testdata/platform-broken/gitops/argocd/apps/dev/cert-manager.yaml",
+            "--format",
+            "json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got: Vec<(String, String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "undeployed-issuer")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "undeployed-issuer".to_string(),
+                "gitops/helm/backstage/values/dev.yaml".to_string(),
+                13
+            ),
+            (
+                "undeployed-issuer".to_string(),
+                "gitops/helm/kube-prometheus-stack/values/dev.yaml".to_string(),
+                7
+            ),
+        ]
+    );
+    // A prod Application alone does not drag in dev's findings.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args([
+            "check",
+            "testdata/platform-broken/gitops/argocd/apps/prod",
+            "--format",
+            "json",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["rule"] != "undeployed-issuer"),
+        "{v}"
+    );
+}

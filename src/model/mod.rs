@@ -1,4 +1,5 @@
 //! Models: the questions rules ask about a repository, answered once per check.
 
 pub mod gitops;
+pub mod iam;
 pub mod terraform;

@@ -36,9 +36,15 @@ pub fn parse(
             message: strip_position(&e.to_string()),
         }
     })?;
-    let spanned = yaml::parse_stream(file, text)
-        .ok()
-        .and_then(|mut d| (d.len() == 1).then(|| d.remove(0)));
+    // Positions are needed for policy statements; other JSON (lock files, dashboards) is
+    // not read twice.
+    let spanned = if text.contains("\"Statement\"") {
+        yaml::parse_stream(file, text)
+            .ok()
+            .and_then(|mut d| (d.len() == 1).then(|| d.remove(0)))
+    } else {
+        None
+    };
     Ok(JsonDoc { value, spanned })
 }
 
@@ -46,5 +52,46 @@ fn strip_position(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
+    }
+}
+
+/// JSON with comments: files of tools that read JSONC (TypeScript, editors, dev
+/// containers, Renovate), or text that holds `//` or `/* */` comments outside strings.
+pub fn is_jsonc(rel_path: &str, text: &str) -> bool {
+    let name = rel_path.rsplit('/').next().unwrap_or(rel_path);
+    let jsonc_name = name.starts_with("tsconfig")
+        || name.starts_with("jsconfig")
+        || name == "devcontainer.json"
+        || name == ".devcontainer.json"
+        || name.starts_with(".eslintrc")
+        || name.starts_with("renovate")
+        || rel_path.contains(".vscode/");
+    jsonc_name || has_comment_outside_strings(text)
+}
+
+fn has_comment_outside_strings(text: &str) -> bool {
+    let b = text.as_bytes();
+    let (mut i, mut in_str) = (0, false);
+    while i < b.len() {
+        match b[i] {
+            b'\\' if in_str => i += 1,
+            b'"' => in_str = !in_str,
+            b'/' if !in_str && matches!(b.get(i + 1), Some(b'/') | Some(b'*')) => return true,
+            _ => {}
+        }
+        i += 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_json_with_comments() {
+        assert!(is_jsonc("backstage/tsconfig.json", "{ \"a\": 1, }"));
+        assert!(is_jsonc("x/config.json", "{\n  // comment\n  \"a\": 1\n}"));
+        assert!(!is_jsonc("iam/ci.json", "{ \"url\": \"https://x\", }"));
     }
 }

@@ -17,6 +17,8 @@ pub enum Syntax {
     Failed(ParseFailure),
     /// Not read (too large, unreadable); the reason completes "the file …".
     Skipped(String),
+    /// A file of a format preflight does not check (JSON with comments).
+    Ignored,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +50,9 @@ pub fn parse(file: &SourceFile) -> Syntax {
         },
         FileKind::Json => match json::parse(file.id, text, &file.lines) {
             Ok(doc) => Syntax::Json(doc),
+            // JSON with comments (tsconfig, editor and devcontainer settings) is its own
+            // format, read by tools preflight does not check.
+            Err(_) if json::is_jsonc(&file.rel_path, text) => Syntax::Ignored,
             Err(e) => Syntax::Failed(ParseFailure {
                 offset: e.offset,
                 message: e.message,
@@ -85,7 +90,7 @@ impl Syntax {
                     }
                 }
             }
-            Syntax::Json(_) | Syntax::Failed(_) | Syntax::Skipped(_) => {}
+            Syntax::Json(_) | Syntax::Failed(_) | Syntax::Skipped(_) | Syntax::Ignored => {}
         }
         out
     }

@@ -97,10 +97,7 @@ fn build(outcome: &Outcome, f: &Finding) -> Rendered {
                 severity: miette::Severity::Advice,
                 help: None,
                 source: NamedSource::new(other.rel_path.clone(), other.text.clone()),
-                labels: vec![LabeledSpan::new_with_span(
-                    Some(l.message.clone()),
-                    span_of(l.span.range()),
-                )],
+                labels: vec![LabeledSpan::new_with_span(None, span_of(l.span.range()))],
                 related: Vec::new(),
             });
         }

@@ -2,8 +2,9 @@
 //! reports findings; it never parses text itself.
 
 pub mod engine;
-pub mod terraform;
 pub mod gitops;
+pub mod iam;
+pub mod terraform;
 pub mod validity;
 
 use crate::config::{OptionSpec, RuleSettings};
@@ -36,11 +37,6 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &engine::skipped_file::SkippedFile,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
-        &terraform::ungated_data_source::UngatedDataSource,
-        &terraform::unmanaged_namespace::UnmanagedNamespace,
-        &terraform::gate_mismatch::GateMismatch,
-        &terraform::provider_same_apply::ProviderSameApply,
-        &terraform::apply_time_count::ApplyTimeCount,
         &gitops::undeployed_issuer::UndeployedIssuer,
         &gitops::missing_source_path::MissingSourcePath,
         &gitops::unknown_target_revision::UnknownTargetRevision,
@@ -53,6 +49,14 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &validity::bad_function_call::BadFunctionCall,
         &validity::duplicate_declaration::DuplicateDeclaration,
         &validity::module_source::ModuleSourceRule,
+        &iam::ci_role_drift::CiRoleDrift,
+        &iam::ci_policy_gap::CiPolicyGap,
+        &iam::teardown_coverage::TeardownCoverage,
+        &terraform::ungated_data_source::UngatedDataSource,
+        &terraform::unmanaged_namespace::UnmanagedNamespace,
+        &terraform::gate_mismatch::GateMismatch,
+        &terraform::provider_same_apply::ProviderSameApply,
+        &terraform::apply_time_count::ApplyTimeCount,
     ]
 }
 

@@ -449,6 +449,30 @@ impl GitopsModel {
         &self.apps[id]
     }
 
+    /// The cluster groups a set of files touches: a group is touched when one of its
+    /// Applications is defined in, deploys, or reads values from a file in scope. A change
+    /// to one Application (say, cert-manager losing its issuer source) can break references
+    /// anywhere in its cluster, so checks of references are scoped by group.
+    pub fn touched_groups(
+        &self,
+        in_scope: impl Fn(FileId) -> bool,
+    ) -> std::collections::HashSet<GroupId> {
+        let mut out = std::collections::HashSet::new();
+        for app in &self.apps {
+            let mut values_files = app.values.iter().map(|v| match v.root.doc {
+                DocRef::File(f, _) => f,
+                DocRef::Embedded(i) => self.embedded.get(i as usize).map_or(app.file, |d| d.file),
+            });
+            if in_scope(app.file)
+                || app.files.iter().any(|f| in_scope(*f))
+                || values_files.any(&in_scope)
+            {
+                out.insert(app.group);
+            }
+        }
+        out
+    }
+
     pub fn group(&self, id: GroupId) -> &ClusterGroup {
         &self.groups[id]
     }

@@ -1354,12 +1354,12 @@ impl Analysis {
                         if let Some(&c) = self.insts[i].children.get(m) {
                             for o in self.module(tf, c).blocks_of(BlockKind::Output) {
                                 let n = Node::Output(c, o.name.clone());
-                                if seen.insert(n) {
-                                    if let Some(a) = tf.attribute(&s.repo, o.at, "value") {
-                                        work.extend(
-                                            expr::references(&a.value).into_iter().map(|r| (c, r)),
-                                        );
-                                    }
+                                if seen.insert(n)
+                                    && let Some(a) = tf.attribute(&s.repo, o.at, "value")
+                                {
+                                    work.extend(
+                                        expr::references(&a.value).into_iter().map(|r| (c, r)),
+                                    );
                                 }
                             }
                         }

@@ -1,4 +1,5 @@
-//! The Terraform model: modules and their blocks, module calls, and expression evaluation.
+//! The Terraform model: modules and their blocks, module calls, and (in submodules)
+//! expression evaluation.
 
 pub mod analysis;
 pub mod expr;

@@ -112,3 +112,25 @@ mod tests {
         expect(&findings, &[("parse-error", "modules/x/main.tf", 1)]);
     }
 }
+
+#[cfg(test)]
+mod jsonc_tests {
+    use crate::testing::{check_tree, expect};
+
+    #[test]
+    fn json_with_comments_is_not_a_parse_error() {
+        let found = check_tree(
+            &[
+                (
+                    "backstage/tsconfig.json",
+                    "{\n  // strict mode\n  \"compilerOptions\": { \"strict\": true, },\n}\n",
+                ),
+                (".vscode/settings.json", "{ \"editor.tabSize\": 2, }\n"),
+                ("iam/broken.json", "{ \"Version\": \"2012-10-17\", }\n"),
+            ],
+            &[],
+            Default::default(),
+        );
+        expect(&found, &[("parse-error", "iam/broken.json", 1)]);
+    }
+}

@@ -93,7 +93,9 @@ pub fn check_references(
     // (span, kind, name) → (reference, groups, first app)
     let mut by_location: BTreeMap<LocationKey, (Reference, Vec<GroupId>, AppId)> = BTreeMap::new();
     for (app, r) in refs {
-        if !session.in_scope(&repo.file(r.span.file).rel_path) {
+        if !session.in_scope(&repo.file(r.span.file).rel_path)
+            && !session.gitops_group_in_scope(model.app(app).group)
+        {
             continue;
         }
         let key = (

@@ -80,13 +80,12 @@ impl Rule for UngatedDataSource {
                     else {
                         if let Some((u, reason)) =
                             objects.unresolved.get(target).and_then(|l| l.first())
+                            && reported(an, pass)
                         {
-                            if reported(an, pass) {
-                                out.put(key, cx.note(gate_span(an, s, at), format!(
+                            out.put(key, cx.note(gate_span(an, s, at), format!(
                                     "cannot tell whether `{address}` reads an object this configuration creates: the name `{}` gives its {target} cannot be evaluated ({reason})",
                                     an.address(tf, *u)
                                 )).with_address(address.clone()));
-                            }
                         }
                         continue;
                     };

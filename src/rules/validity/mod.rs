@@ -23,17 +23,13 @@ use hcl_edit::structure::{Block, Body};
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-/// The modules to report on: those under the named paths plus every module reachable from a
-/// root under them, each once, in id order.
+/// The modules to report on: every module reachable from the roots in scope (see
+/// [`Session::terraform_roots`]: roots under the named paths, roots that reach a named
+/// module or file, and named modules no root calls), each once, in id order.
 pub(crate) fn scoped_modules(session: &Session) -> Vec<ModuleId> {
     let model = session.terraform();
     let mut out = BTreeSet::new();
-    for id in model.ids() {
-        if session.in_scope(&model.module(id).dir) {
-            out.insert(id);
-        }
-    }
-    for root in model.roots_in(|d| session.in_scope(d)) {
+    for &root in session.terraform_roots() {
         out.extend(model.reachable(root));
     }
     out.into_iter().collect()

@@ -1,0 +1,98 @@
+//! `--changed [REF]`: the files changed since REF, so that only the Terraform roots and
+//! Applications they touch are checked (rules still see the whole repository).
+//!
+//! Without REF: the staged files inside a pre-commit run (`PRE_COMMIT` is set), else the
+//! changes since the merge base with the default branch (`origin/HEAD`, else `main`, else
+//! `master`). Changes include uncommitted edits and untracked files git does not ignore.
+
+use std::path::Path;
+use std::process::Command;
+
+fn git(root: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["-c", "core.fsmonitor=false"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn split_z(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split('\0').filter(|p| !p.is_empty()).map(str::to_owned)
+}
+
+/// The default base: the merge base of HEAD and the default branch.
+fn default_base(root: &Path) -> Result<String, String> {
+    let candidates = [
+        "origin/HEAD",
+        "origin/main",
+        "origin/master",
+        "main",
+        "master",
+    ];
+    for c in candidates {
+        if git(root, &["rev-parse", "--verify", "--quiet", c]).is_ok()
+            && let Ok(base) = git(root, &["merge-base", "HEAD", c])
+        {
+            return Ok(base.trim().to_string());
+        }
+    }
+    Err("cannot find the default branch to compare with (tried origin/HEAD, origin/main, origin/master, main, master); name one: --changed REF".into())
+}
+
+/// Changed files relative to `root` (the git work tree may be larger than the root).
+pub fn changed_files(root: &Path, reference: Option<&str>) -> Result<Vec<String>, String> {
+    let mut files: Vec<String> = Vec::new();
+    let in_pre_commit = std::env::var_os("PRE_COMMIT").is_some();
+    match reference {
+        None if in_pre_commit => {
+            files.extend(split_z(&git(
+                root,
+                &[
+                    "diff",
+                    "--cached",
+                    "--name-only",
+                    "-z",
+                    "--diff-filter=d",
+                    "--relative",
+                ],
+            )?));
+        }
+        _ => {
+            let base = match reference {
+                Some(r) => r.to_string(),
+                None => default_base(root)?,
+            };
+            files.extend(split_z(&git(
+                root,
+                &[
+                    "diff",
+                    "--name-only",
+                    "-z",
+                    "--diff-filter=d",
+                    "--relative",
+                    &base,
+                    "--",
+                ],
+            )?));
+            files.extend(split_z(&git(
+                root,
+                &["ls-files", "-z", "--others", "--exclude-standard"],
+            )?));
+        }
+    }
+    files.sort();
+    files.dedup();
+    files.retain(|f| root.join(f).is_file());
+    Ok(files)
+}

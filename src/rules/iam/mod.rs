@@ -1,0 +1,73 @@
+//! Rules about IAM: the documented CI policy against the live role and against what the
+//! Terraform roots create, and teardown discovery of what they create.
+
+pub mod ci_policy_gap;
+pub mod ci_role_drift;
+pub mod teardown_coverage;
+
+use crate::engine::Session;
+use crate::model::terraform::BlockKind;
+use crate::model::terraform::analysis::{Analysis, BlockAt, Iter};
+use crate::model::terraform::expr::Value;
+use crate::source::Span;
+
+/// An AWS resource or data source that a checked root creates (or reads) in at least one
+/// selected pass.
+pub struct AwsBlock {
+    pub at: BlockAt,
+    /// The first selected pass in which it has instances (or an unknown count).
+    pub pass: usize,
+    pub data: bool,
+    pub type_name: String,
+    /// Its address with the module path, e.g. `module.iam[0].aws_iam_role.eso`.
+    pub address: String,
+    pub header: Span,
+}
+
+/// Every `aws_*` block of the roots in scope, once per module instance.
+pub fn aws_blocks(s: &Session) -> Vec<AwsBlock> {
+    let an = s.terraform_analysis();
+    let tf = s.terraform();
+    let mut out = Vec::new();
+    for &root in &an.roots {
+        for at in an.blocks_of_root(tf, root) {
+            let b = &an.module(tf, at.inst).blocks[at.block];
+            if !matches!(b.kind, BlockKind::Resource | BlockKind::Data)
+                || !b.type_name.starts_with("aws_")
+            {
+                continue;
+            }
+            let Some(pass) = an
+                .selected
+                .iter()
+                .copied()
+                .find(|&p| !an.count(s, p, at).is_zero())
+            else {
+                continue;
+            };
+            out.push(AwsBlock {
+                at,
+                pass,
+                data: b.kind == BlockKind::Data,
+                type_name: b.type_name.clone(),
+                address: an.address(tf, at),
+                header: b.header,
+            });
+        }
+    }
+    out
+}
+
+/// An argument of a block evaluated in its first instance, with the argument's span.
+/// `None` when the block does not set it.
+pub fn argument(s: &Session, an: &Analysis, b: &AwsBlock, name: &str) -> Option<(Value, Span)> {
+    let block = an.hcl(s, b.at)?;
+    let attr = block.body.get_attribute(name)?;
+    let iter = an.first_iter(s, b.pass, b.at);
+    let value = match iter {
+        Iter::None => an.eval(s, b.pass, b.at.inst, &attr.value),
+        it => an.eval_iter(s, b.pass, b.at.inst, it, &attr.value),
+    };
+    let span = an.span(s, b.at, hcl_edit::Span::span(&attr.value));
+    Some((value, span))
+}
