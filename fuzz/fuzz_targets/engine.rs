@@ -33,6 +33,9 @@ fuzz_target!(|data: &[u8]| {
     .expect("check runs");
     for f in &outcome.findings {
         let file = outcome.session.repo.file(f.span.file);
-        assert!(f.span.end as usize <= file.text.len(), "finding span out of its file");
+        assert!(
+            f.span.end as usize <= file.text.len(),
+            "finding span out of its file"
+        );
     }
 });

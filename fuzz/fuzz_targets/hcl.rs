@@ -15,7 +15,10 @@ fuzz_target!(|data: &[u8]| {
     let mut ranges = Vec::new();
     preflight::parse::hcl::construct_ranges(&body, &mut ranges);
     for r in &ranges {
-        assert!(r.start <= r.end && r.end <= text.len(), "span out of the text");
+        assert!(
+            r.start <= r.end && r.end <= text.len(),
+            "span out of the text"
+        );
     }
     for (_, e) in expr::body_expressions(&body) {
         let _ = expr::eval(e, &expr::EmptyScope);
