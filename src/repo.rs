@@ -4,7 +4,7 @@ use crate::discover::{self, Excludes, Listing};
 use crate::parse::{self, Syntax};
 use crate::source::{FileId, FileKind, SourceFile};
 use rayon::prelude::*;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub struct Repository {
@@ -16,6 +16,11 @@ pub struct Repository {
     pub all_paths: HashSet<String>,
     /// Every folder that holds a listed file, at any depth.
     pub all_dirs: HashSet<String>,
+    /// Folder → indices into `listed` of the files directly in it: "which files does this
+    /// folder hold" without scanning the whole listing (rules ask it once per module).
+    dir_files: HashMap<String, Vec<u32>>,
+    /// All listed paths, sorted.
+    listed: Vec<String>,
 }
 
 pub struct LoadOptions<'a> {
@@ -28,6 +33,16 @@ impl Repository {
         let (paths, listing) = discover::list_files(root);
         let all_paths: HashSet<String> = paths.iter().cloned().collect();
         let mut all_dirs = HashSet::new();
+        let mut dir_files: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, p) in paths.iter().enumerate() {
+            let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
+            match dir_files.get_mut(dir) {
+                Some(v) => v.push(i as u32),
+                None => {
+                    dir_files.insert(dir.to_string(), vec![i as u32]);
+                }
+            }
+        }
         for p in &paths {
             let mut dir = p.as_str();
             while let Some((parent, _)) = dir.rsplit_once('/') {
@@ -64,7 +79,19 @@ impl Repository {
             syntax,
             all_paths,
             all_dirs,
+            dir_files,
+            listed: paths,
         }
+    }
+
+    /// The listed paths (any extension) of the files directly in folder `dir` ("" for the
+    /// root), in path order.
+    pub fn files_in_dir<'r>(&'r self, dir: &str) -> impl Iterator<Item = &'r str> + 'r {
+        self.dir_files
+            .get(dir.trim_end_matches('/'))
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|&i| self.listed[i as usize].as_str())
     }
 
     pub fn file(&self, id: FileId) -> &SourceFile {
@@ -153,4 +180,36 @@ fn load_one(
         }
     };
     (file, syntax)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_in_dir_lists_direct_children_only() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testing::write_tree(
+            dir.path(),
+            &[
+                ("main.tf", ""),
+                ("m/a.tf", ""),
+                ("m/b.tf.json", "{}"),
+                ("m/sub/c.tf", ""),
+            ],
+        );
+        let ex = Excludes::new(&[]).unwrap();
+        let repo = Repository::load(
+            dir.path(),
+            &LoadOptions {
+                excludes: &ex,
+                max_file_bytes: 1 << 20,
+            },
+        );
+        let m: Vec<_> = repo.files_in_dir("m").collect();
+        assert_eq!(m, ["m/a.tf", "m/b.tf.json"]);
+        let root: Vec<_> = repo.files_in_dir("").collect();
+        assert_eq!(root, ["main.tf", "preflight.toml"]);
+        assert_eq!(repo.files_in_dir("nowhere").count(), 0);
+    }
 }

@@ -40,7 +40,7 @@ pub struct Node {
     pub start: u32,
     pub end: u32,
     pub kind: NodeKind,
-    pub tag: Option<String>,
+    pub tag: Option<Box<str>>,
 }
 
 /// One document of a YAML stream.
@@ -199,7 +199,7 @@ struct Builder {
 }
 
 impl Builder {
-    fn push(&mut self, start: usize, end: usize, kind: NodeKind, tag: Option<String>) -> NodeId {
+    fn push(&mut self, start: usize, end: usize, kind: NodeKind, tag: Option<Box<str>>) -> NodeId {
         let id = NodeId(self.nodes.len() as u32);
         self.nodes.push(Node {
             start: start as u32,
@@ -249,6 +249,7 @@ fn build(
             Event::DocumentStart(_) => b = Builder::default(),
             Event::DocumentEnd => {
                 let mut nodes = std::mem::take(&mut b.nodes);
+                nodes.shrink_to_fit();
                 if nodes.is_empty() {
                     nodes.push(Node {
                         start: start as u32,
@@ -285,11 +286,11 @@ fn build(
                     ScalarStyle::Literal => Style::Literal,
                     ScalarStyle::Folded => Style::Folded,
                 };
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
-                let kind = NodeKind::Scalar {
-                    value: value.into_owned(),
-                    style,
-                };
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
+                // Exact capacity: the arena of a large repository holds millions of these.
+                let mut value = value.into_owned();
+                value.shrink_to_fit();
+                let kind = NodeKind::Scalar { value, style };
                 let id = b.push(start, end, kind, tag);
                 if anchor > 0 {
                     b.anchors.push((anchor, id));
@@ -302,7 +303,7 @@ fn build(
                 } else {
                     NodeKind::Seq(Vec::new())
                 };
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
                 let id = b.push(start, end, kind, tag);
                 if anchor > 0 {
                     b.anchors.push((anchor, id));
@@ -316,6 +317,11 @@ fn build(
                 if let Some(Frame { id: Some(id), .. }) = b.stack.pop() {
                     let node = &mut b.nodes[id.0 as usize];
                     node.end = (end as u32).max(node.start);
+                    match &mut node.kind {
+                        NodeKind::Seq(items) => items.shrink_to_fit(),
+                        NodeKind::Map(entries) => entries.shrink_to_fit(),
+                        _ => {}
+                    }
                     b.attach(id);
                 }
             }

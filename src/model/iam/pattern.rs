@@ -95,7 +95,7 @@ pub fn placeholders(text: &str) -> Vec<std::ops::Range<usize>> {
         let word_start = i == 0 || !b[i - 1].is_ascii_alphanumeric() && b[i - 1] != b'_';
         if word_start
             && let Some(w) = PLACEHOLDER_WORDS.iter().find(|w| {
-                text[i..].starts_with(**w)
+                b[i..].starts_with(w.as_bytes())
                     && b.get(i + w.len())
                         .is_none_or(|c| !c.is_ascii_alphanumeric() && *c != b'_')
             })

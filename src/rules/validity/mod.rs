@@ -42,15 +42,9 @@ pub(crate) fn complete(repo: &Repository, module: &TfModule) -> bool {
         .files
         .iter()
         .all(|f| matches!(repo.syntax(*f), Syntax::Hcl(_)));
-    let prefix = if module.dir.is_empty() {
-        String::new()
-    } else {
-        format!("{}/", module.dir)
-    };
-    let json = repo.all_paths.iter().any(|p| {
-        p.strip_prefix(prefix.as_str())
-            .is_some_and(|name| !name.contains('/') && name.ends_with(".tf.json"))
-    });
+    let json = repo
+        .files_in_dir(&module.dir)
+        .any(|p| p.ends_with(".tf.json"));
     all_hcl && !json
 }
 
