@@ -12,6 +12,7 @@ use crate::parse::yaml::Yaml;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::Span;
 use hcl_edit::expr::{Expression, TraversalOperator};
+use std::collections::HashSet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub struct SecretWithoutValue;
@@ -48,12 +49,24 @@ struct SecretRead {
 /// Every remote-secret read under a node: ExternalSecret manifests, ClusterExternalSecrets,
 /// and chart values that template one.
 fn reads_under(y: Yaml<'_>, store: Option<StoreRef>, depth: usize, out: &mut Vec<SecretRead>) {
-    if depth > MAX_DEPTH {
+    walk(y, store, depth, out, &mut HashSet::new());
+}
+
+/// Each node is visited once: aliases make a document a graph whose paths can be
+/// exponentially many (an alias bomb), while its nodes are few.
+fn walk(
+    y: Yaml<'_>,
+    store: Option<StoreRef>,
+    depth: usize,
+    out: &mut Vec<SecretRead>,
+    seen: &mut HashSet<crate::parse::yaml::NodeId>,
+) {
+    if depth > MAX_DEPTH || !seen.insert(y.resolved().id) {
         return;
     }
     if y.is_seq() {
         for item in y.items() {
-            reads_under(item, store.clone(), depth + 1, out);
+            walk(item, store.clone(), depth + 1, out, seen);
         }
         return;
     }
@@ -96,7 +109,7 @@ fn reads_under(y: Yaml<'_>, store: Option<StoreRef>, depth: usize, out: &mut Vec
             }
             _ => {}
         }
-        reads_under(v, store.clone(), depth + 1, out);
+        walk(v, store.clone(), depth + 1, out, seen);
     }
 }
 
