@@ -398,10 +398,8 @@ fn an_app_of_apps_loop_ends() {
     assert!(run.code == 0 || run.code == 1);
 }
 
-/// TO ENABLE when a GitOps rule reports app-of-apps loops (none does yet: the model breaks
-/// the loop silently, so the user is not told that `a` and `b` deploy each other).
+/// `app-of-apps-loop` tells the user that `a` and `b` deploy each other.
 #[test]
-#[ignore = "no rule reports app-of-apps loops yet"]
 fn an_app_of_apps_loop_is_reported_at_both_applications() {
     let (_d, run) = app_of_apps_loop();
     for file in ["gitops/a/app.yaml", "gitops/b/app.yaml"] {

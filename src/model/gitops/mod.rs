@@ -779,7 +779,14 @@ mod tests {
         let a = app("a", "apps/b");
         let b = app("b", "apps/a");
         let findings = gitops_findings(&[CONFIG, ("apps/a/a.yaml", &a), ("apps/b/b.yaml", &b)]);
-        expect(&findings, &[]);
+        // The model ends; the loop itself is reported, once per Application on it.
+        expect(
+            &findings,
+            &[
+                ("app-of-apps-loop", "apps/a/a.yaml", 4),
+                ("app-of-apps-loop", "apps/b/b.yaml", 4),
+            ],
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Rules about ArgoCD Applications and what they deploy. They ask the GitOps model
 //! (`Session::gitops`) and never read files themselves.
 
+pub mod app_of_apps_loop;
 pub mod duplicate_key;
 pub mod missing_source_path;
 pub mod secret_without_value;
