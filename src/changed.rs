@@ -6,25 +6,9 @@
 //! `master`). Changes include uncommitted edits and untracked files git does not ignore.
 
 use std::path::Path;
-use std::process::Command;
 
 fn git(root: &Path, args: &[&str]) -> Result<String, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["-c", "core.fsmonitor=false"])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run git: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    crate::discover::git(root, args).map(|out| String::from_utf8_lossy(&out).into_owned())
 }
 
 fn split_z(s: &str) -> impl Iterator<Item = String> + '_ {

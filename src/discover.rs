@@ -50,10 +50,11 @@ pub fn list_files(root: &Path) -> (Vec<String>, Listing) {
     (walk_files(root), Listing::Walk)
 }
 
-fn git_files(root: &Path) -> Option<Vec<String>> {
-    // Only ask git when the root is inside a work tree. The repository's own git settings
-    // that could run a program (fsmonitor hooks) are switched off.
-    let output = Command::new("git")
+/// Run git in `root` with the repository's own settings that could run a program
+/// (fsmonitor hooks) switched off, without taking optional locks. Every git call of
+/// preflight goes through here. Returns standard output, or git's error message.
+pub(crate) fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+    let out = Command::new("git")
         .arg("-C")
         .arg(root)
         .args([
@@ -61,6 +62,27 @@ fn git_files(root: &Path) -> Option<Vec<String>> {
             "core.fsmonitor=false",
             "-c",
             "core.untrackedCache=false",
+        ])
+        .args(args)
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
+}
+
+fn git_files(root: &Path) -> Option<Vec<String>> {
+    // Fails outside a work tree: the caller then walks the folder.
+    let stdout = git(
+        root,
+        &[
             "ls-files",
             "-z",
             "--cached",
@@ -69,17 +91,10 @@ fn git_files(root: &Path) -> Option<Vec<String>> {
             "--deduplicate",
             "--",
             ".",
-        ])
-        .env("GIT_OPTIONAL_LOCKS", "0")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    let mut files: Vec<String> = output
-        .stdout
+        ],
+    )
+    .ok()?;
+    let mut files: Vec<String> = stdout
         .split(|&b| b == 0)
         .filter(|p| !p.is_empty())
         .filter_map(|p| std::str::from_utf8(p).ok())

@@ -10,7 +10,7 @@ use crate::rules::{self, Context};
 use crate::suppress::{self, Suppression};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -310,13 +310,22 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         },
     );
     let suppressions = suppress::collect(&repo);
+    let listed_by = match repo.listing {
+        discover::Listing::Git => "git (tracked and untracked-not-ignored files)",
+        discover::Listing::Walk => "a walk of the folder (not a git work tree)",
+    };
+    let log = vec![format!(
+        "repository root {}: {} files read, listed by {listed_by}",
+        repo.root.display(),
+        repo.files.len()
+    )];
     Ok(Session {
         repo,
         config,
         options,
         scope,
         suppressions,
-        log: Default::default(),
+        log: std::sync::Mutex::new(log),
         terraform: OnceLock::new(),
         tf_scope: OnceLock::new(),
         gitops_touched: OnceLock::new(),
@@ -426,11 +435,4 @@ fn sort_and_dedup(session: &Session, findings: &mut Vec<Finding>) {
     };
     findings.sort_by_cached_key(key);
     findings.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.message == b.message);
-}
-
-/// The path of a file relative to the repository root.
-pub fn rel(session: &Session, path: &Path) -> String {
-    path.strip_prefix(&session.repo.root)
-        .map(|p| p.to_string_lossy().replace('\\', "/"))
-        .unwrap_or_else(|_| path.to_string_lossy().into_owned())
 }

@@ -91,18 +91,6 @@ impl<'a> Context<'a> {
         Finding::new(self.meta.id, Severity::Note, span, message)
     }
 
-    pub fn option_bool(&self, name: &str, default: bool) -> bool {
-        self.settings
-            .options
-            .get(name)
-            .and_then(|v| v.as_bool())
-            .unwrap_or(default)
-    }
-
-    pub fn option_str(&self, name: &str) -> Option<&str> {
-        self.settings.options.get(name).and_then(|v| v.as_str())
-    }
-
     pub fn option_strings(&self, name: &str) -> Vec<String> {
         self.settings
             .options
