@@ -76,20 +76,58 @@ fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Findin
                     .session
                     .repo
                     .file(doc.file)
-                    .line_col(later_span.start as usize)
+                    .line_col(first_span.start as usize)
                     .0;
-                out.push(
-                    cx.finding(
-                        first_span,
-                        format!("{prefix}key `{address}` is set again on line {line}; this setting is silently lost"),
+                let value_of = |key: NodeId| entries.iter().find(|(kk, _)| *kk == key).map(|e| e.1);
+                let same = match (value_of(first), value_of(k)) {
+                    (Some(a), Some(b)) => same_value(doc, a, b, 0),
+                    _ => false,
+                };
+                // Anchored at the repeated key, as yamllint and go-yaml's strict mode do.
+                let (message, help) = if same {
+                    (
+                        format!("{prefix}key `{address}` is set again with the same value (first set on line {line}): lenient parsers keep one, but strict ones (yaml.v3 decoding into a struct, kustomize, yamllint) reject the file"),
+                        "remove the repeated key",
                     )
-                    .with_span_label("overridden")
-                    .with_label(later_span, "this later key wins")
-                    .with_help("remove one of the two keys, or merge their contents into one (YAML keeps only the last)")
-                    .with_address(address),
+                } else {
+                    (
+                        format!("{prefix}key `{address}` is set again (first set on line {line}): YAML keeps only this later value, and the first setting is silently lost"),
+                        "remove one of the two keys, or merge their contents into one (YAML keeps only the last)",
+                    )
+                };
+                out.push(
+                    cx.finding(later_span, message)
+                        .with_span_label("set again")
+                        .with_label(first_span, "first set here")
+                        .with_help(help)
+                        .with_address(address),
                 );
             }
         }
+    }
+}
+
+/// Whether two values are the same YAML (scalars by text, collections item by item).
+fn same_value(doc: &YamlDoc, a: NodeId, b: NodeId, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    match (&doc.node(a).kind, &doc.node(b).kind) {
+        (NodeKind::Scalar { value: x, .. }, NodeKind::Scalar { value: y, .. }) => x == y,
+        (NodeKind::Seq(x), NodeKind::Seq(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(p, q)| same_value(doc, *p, *q, depth + 1))
+        }
+        (NodeKind::Map(x), NodeKind::Map(y)) => {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|((k1, v1), (k2, v2))| {
+                    same_value(doc, *k1, *k2, depth + 1) && same_value(doc, *v1, *v2, depth + 1)
+                })
+        }
+        (NodeKind::Alias(x), NodeKind::Alias(y)) => x == y,
+        _ => false,
     }
 }
 
@@ -174,8 +212,8 @@ spec:
         expect(
             &findings,
             &[
-                ("duplicate-key", "gitops/argocd/apps/dev/grafana.yaml", 15),
-                ("duplicate-key", "gitops/helm/grafana/values/dev.yaml", 3),
+                ("duplicate-key", "gitops/argocd/apps/dev/grafana.yaml", 17),
+                ("duplicate-key", "gitops/helm/grafana/values/dev.yaml", 5),
             ],
         );
         let values_finding = findings
@@ -187,9 +225,27 @@ spec:
             "ingress.annotations.cert-manager.io/cluster-issuer"
         );
         assert!(
-            values_finding.message.contains("line 5"),
+            values_finding.message.contains("first set on line 3")
+                && values_finding.message.contains("silently lost"),
             "{}",
             values_finding.message
         );
+    }
+
+    #[test]
+    fn a_repeat_with_the_same_value_says_strict_parsers_reject_it() {
+        let findings = check_rule(
+            "duplicate-key",
+            &[(
+                "values.yaml",
+                "ingresses: []\nreplicas: 2\ningresses: []\nlabels:\n  a: [1, {b: 2}]\n  a: [1, {b: 3}]\n",
+            )],
+        );
+        expect(
+            &findings,
+            &[("duplicate-key", "values.yaml", 3), ("duplicate-key", "values.yaml", 6)],
+        );
+        assert!(findings[0].message.contains("same value"), "{}", findings[0].message);
+        assert!(findings[1].message.contains("silently lost"), "{}", findings[1].message);
     }
 }

@@ -180,7 +180,9 @@ fn undefined(
                     _ => return None,
                 },
             };
-            if child.block(&format!("output.{output}")).is_some() {
+            // A missing output is a dynamic error ("Unsupported attribute"), which
+            // try()/can() absorb: `try(module.lab.extra, [])` validates.
+            if r.in_try || child.block(&format!("output.{output}")).is_some() {
                 return None;
             }
             let s = closest(
@@ -411,6 +413,39 @@ output "x" {
             ],
         );
         expect(&findings, &[(RULE, "envs/prod/main.tf", 9)]);
+    }
+
+    #[test]
+    fn try_and_can_absorb_a_missing_output_but_not_an_undeclared_name() {
+        let findings = check_rule(
+            RULE,
+            &[
+                (
+                    "main.tf",
+                    r#"module "lab" {
+  source = "./lab"
+}
+output "absorbed" {
+  value = try(module.lab.environment_variables, [])
+}
+output "tested" {
+  value = can(module.lab.extra) ? 1 : 0
+}
+output "missing" {
+  value = module.lab.environment_variables
+}
+output "static" {
+  value = try(var.nope, module.nope.x, 1)
+}
+"#,
+                ),
+                ("lab/main.tf", "output \"url\" {\n  value = \"u\"\n}\n"),
+            ],
+        );
+        expect(
+            &findings,
+            &[(RULE, "main.tf", 11), (RULE, "main.tf", 14), (RULE, "main.tf", 14)],
+        );
     }
 
     #[test]
