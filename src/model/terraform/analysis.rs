@@ -142,6 +142,10 @@ pub struct GuardedRef {
     pub depends_on: bool,
     /// The attribute holding it.
     pub attribute: String,
+    /// Inside a `for` expression and indexed by its key or value variable: the canonical
+    /// text of the collection iterated (`[for k, v in var.m : aws_x.this[k].arn]` gives
+    /// `var.m`), so only keys of that collection are indexed.
+    pub for_collection: Option<String>,
 }
 
 /// Provider configurations of one root.
@@ -747,6 +751,14 @@ impl Analysis {
             .or_else(|| b.body.get_attribute("for_each"))
     }
 
+    /// The canonical text of a block's `for_each`, when it has one.
+    pub fn for_each_text(&self, s: &Session, at: BlockAt) -> Option<String> {
+        let b = self.hcl(s, at)?;
+        b.body
+            .get_attribute("for_each")
+            .map(|a| canonical_text(strip_parens(&a.value)))
+    }
+
     /// The block's own gate terms (`a && b ? 1 : 0` → `a`, `b`), qualified.
     pub fn own_terms(&self, s: &Session, at: BlockAt) -> Vec<GateTerm> {
         let Some(attr) = self.gate_attr(s, at) else {
@@ -1308,17 +1320,23 @@ impl Analysis {
                 .file(self.module(s.terraform(), at.inst).blocks[at.block].at.file);
             for be in expr::body_expressions_with_path(&block.body) {
                 let mut found = Vec::new();
-                guarded(be.expr, &mut Vec::new(), false, &mut found, 0);
-                for (r, guards, tolerant) in found {
-                    let span = file.span(r.span.clone().unwrap_or(0..0));
-                    let splat = matches!(r.rest.first(), Some(RefStep::Splat));
+                let mut guards: Vec<String> = be
+                    .dynamic_for_each
+                    .iter()
+                    .flat_map(|fe| collection_guards(fe))
+                    .collect();
+                guarded(be.expr, &mut guards, false, &mut found, 0);
+                for g in found {
+                    let span = file.span(g.reference.span.clone().unwrap_or(0..0));
+                    let splat = matches!(g.reference.rest.first(), Some(RefStep::Splat));
                     out.push(GuardedRef {
                         span,
-                        guards,
-                        tolerant: tolerant || splat,
+                        guards: g.guards,
+                        tolerant: g.tolerant || splat,
                         depends_on: be.key == "depends_on",
                         attribute: be.key.to_string(),
-                        reference: r,
+                        reference: g.reference,
+                        for_collection: g.for_collection,
                     });
                 }
             }
@@ -2204,12 +2222,180 @@ pub fn yaml_to_value(text: &str) -> Option<Value> {
     Some(conv(doc.root(), 0))
 }
 
+/// Whether a guard text tests that `address` has instances: `length(address) > 0` (or
+/// `!= 0`, `>= 1`, `== 1`, reversed), `can(address[0])`, `address != []`. A reference under
+/// such a guard is evaluated only when the instances exist, whatever the block's source.
+pub fn guard_tests_instances(guard: &str, address: &str) -> bool {
+    use hcl_edit::expr::BinaryOperator as B;
+    use std::str::FromStr;
+    let Ok(e) = Expression::from_str(guard) else {
+        return false;
+    };
+    let is_target = |e: &Expression| {
+        let e = strip_parens(e);
+        let t = canonical_text(e);
+        t == address || t == format!("{address}[*]")
+    };
+    let is_length_of_target = |e: &Expression| match strip_parens(e) {
+        Expression::FuncCall(c)
+            if c.name.namespace.is_empty() && c.name.name.as_str() == "length" =>
+        {
+            c.args.len() == 1 && c.args.iter().all(is_target)
+        }
+        _ => false,
+    };
+    let number = |e: &Expression| match strip_parens(e) {
+        Expression::Number(n) => n.value().as_f64(),
+        _ => None,
+    };
+    match strip_parens(&e) {
+        Expression::BinaryOp(op) => {
+            let o = *op.operator.value();
+            let (l, r) = (&op.lhs_expr, &op.rhs_expr);
+            if is_length_of_target(l) {
+                let n = number(r);
+                return matches!((o, n), (B::Greater, Some(x)) if x >= 0.0)
+                    || matches!((o, n), (B::NotEq, Some(x)) if x == 0.0)
+                    || matches!((o, n), (B::GreaterEq | B::Eq, Some(x)) if x >= 1.0);
+            }
+            if is_length_of_target(r) {
+                let n = number(l);
+                return matches!((o, n), (B::Less, Some(x)) if x >= 0.0)
+                    || matches!((o, n), (B::NotEq, Some(x)) if x == 0.0)
+                    || matches!((o, n), (B::LessEq | B::Eq, Some(x)) if x >= 1.0);
+            }
+            o == B::NotEq
+                && is_target(l)
+                && matches!(strip_parens(r), Expression::Array(a) if a.is_empty())
+        }
+        Expression::FuncCall(c) if c.name.namespace.is_empty() && c.name.name.as_str() == "can" => {
+            c.args
+                .iter()
+                .any(|a| canonical_text(strip_parens(a)).starts_with(&format!("{address}[")))
+        }
+        _ => false,
+    }
+}
+
+/// A reference found by [`guarded`].
+struct Found {
+    reference: Reference,
+    guards: Vec<String>,
+    tolerant: bool,
+    for_collection: Option<String>,
+}
+
+/// Whether an expression is an empty collection or null (`[]`, `{}`, `null`, `toset([])`).
+fn is_empty_collection(e: &Expression) -> bool {
+    match strip_parens(e) {
+        Expression::Null(_) => true,
+        Expression::Array(a) => a.is_empty(),
+        Expression::Object(o) => o.is_empty(),
+        Expression::FuncCall(c)
+            if c.name.namespace.is_empty()
+                && matches!(c.name.name.as_str(), "toset" | "tomap" | "tolist")
+                && c.args.len() == 1 =>
+        {
+            c.args.iter().all(is_empty_collection)
+        }
+        _ => false,
+    }
+}
+
+/// The negation of a condition as a guard text: `!(x != "")`, never `!x != ""`.
+fn negated_text(cond: &Expression) -> String {
+    let cond = strip_parens(cond);
+    match cond {
+        Expression::UnaryOp(op) if *op.operator.value() == hcl_edit::expr::UnaryOperator::Not => {
+            canonical_text(strip_parens(&op.expr))
+        }
+        Expression::Variable(_) | Expression::Traversal(_) | Expression::FuncCall(_) => {
+            format!("!{}", canonical_text(cond))
+        }
+        _ => format!("!({})", canonical_text(cond)),
+    }
+}
+
+/// The guards under which the elements of a collection are visited (a `dynamic` block's
+/// content, a `for` expression's body): the terms of `c ? [x] : []`, the negation for
+/// `c ? [] : [x]`, otherwise that the collection is not empty.
+fn collection_guards(e: &Expression) -> Vec<String> {
+    let e = strip_parens(e);
+    if let Expression::Conditional(c) = e {
+        if is_empty_collection(&c.false_expr) {
+            return expr::conjunction_terms(&c.cond_expr)
+                .into_iter()
+                .map(|t| canonical_text(strip_parens(t)))
+                .collect();
+        }
+        if is_empty_collection(&c.true_expr) {
+            return vec![negated_text(&c.cond_expr)];
+        }
+    }
+    vec![format!("length({}) > 0", canonical_text(e))]
+}
+
+/// Spans of the traversals in an expression whose first index is one of `vars`.
+fn indexed_by(e: &Expression, vars: &[&str], out: &mut Vec<std::ops::Range<usize>>, depth: usize) {
+    use hcl_edit::Span as _;
+    if depth > 128 {
+        return;
+    }
+    let d = depth + 1;
+    match e {
+        Expression::Traversal(t) => {
+            let first_index = t.operators.iter().find_map(|op| match op.value() {
+                TraversalOperator::Index(i) => Some(Some(i)),
+                TraversalOperator::GetAttr(_) => None,
+                _ => Some(None),
+            });
+            if let Some(Some(Expression::Variable(v))) = first_index
+                && vars.contains(&v.value().as_str())
+                && let Some(span) = t.span()
+            {
+                out.push(span);
+            }
+            indexed_by(&t.expr, vars, out, d);
+            for op in &t.operators {
+                if let TraversalOperator::Index(i) = op.value() {
+                    indexed_by(i, vars, out, d);
+                }
+            }
+        }
+        Expression::Parenthesis(p) => indexed_by(p.inner(), vars, out, d),
+        Expression::Conditional(c) => {
+            indexed_by(&c.cond_expr, vars, out, d);
+            indexed_by(&c.true_expr, vars, out, d);
+            indexed_by(&c.false_expr, vars, out, d);
+        }
+        Expression::FuncCall(c) => c.args.iter().for_each(|a| indexed_by(a, vars, out, d)),
+        Expression::BinaryOp(op) => {
+            indexed_by(&op.lhs_expr, vars, out, d);
+            indexed_by(&op.rhs_expr, vars, out, d);
+        }
+        Expression::UnaryOp(op) => indexed_by(&op.expr, vars, out, d),
+        Expression::Array(a) => a.iter().for_each(|i| indexed_by(i, vars, out, d)),
+        Expression::Object(o) => {
+            for (_, v) in o.iter() {
+                indexed_by(v.expr(), vars, out, d);
+            }
+        }
+        Expression::ForExpr(f) => {
+            if let Some(k) = &f.key_expr {
+                indexed_by(k, vars, out, d);
+            }
+            indexed_by(&f.value_expr, vars, out, d);
+        }
+        _ => {}
+    }
+}
+
 /// Walk an expression collecting references with their guarding conditions.
 fn guarded(
     e: &Expression,
     guards: &mut Vec<String>,
     tolerant: bool,
-    out: &mut Vec<(Reference, Vec<String>, bool)>,
+    out: &mut Vec<Found>,
     depth: usize,
 ) {
     if depth > 128 {
@@ -2228,16 +2414,7 @@ fn guarded(
             guards.extend(terms);
             guarded(&c.true_expr, guards, tolerant, out, d);
             guards.truncate(mark);
-            let cond = strip_parens(&c.cond_expr);
-            let negated = match cond {
-                Expression::UnaryOp(op)
-                    if *op.operator.value() == hcl_edit::expr::UnaryOperator::Not =>
-                {
-                    canonical_text(strip_parens(&op.expr))
-                }
-                _ => format!("!{}", canonical_text(cond)),
-            };
-            guards.push(negated);
+            guards.push(negated_text(&c.cond_expr));
             guarded(&c.false_expr, guards, tolerant, out, d);
             guards.truncate(mark);
         }
@@ -2268,9 +2445,52 @@ fn guarded(
                 guarded(v.expr(), guards, tolerant, out, d);
             }
         }
+        Expression::ForExpr(f) => {
+            guarded(&f.intro.collection_expr, guards, tolerant, out, d);
+            let coll = canonical_text(strip_parens(&f.intro.collection_expr));
+            let mut vars = vec![f.intro.value_var.value().as_str()];
+            if let Some(k) = &f.intro.key_var {
+                vars.push(k.value().as_str());
+            }
+            let mut spans = Vec::new();
+            let mark = guards.len();
+            guards.extend(collection_guards(&f.intro.collection_expr));
+            let start = out.len();
+            let mut body: Vec<&Expression> = vec![&f.value_expr];
+            body.extend(f.key_expr.as_ref());
+            body.extend(f.cond.as_ref().map(|c| &c.expr));
+            for b in body {
+                indexed_by(b, &vars, &mut spans, 0);
+                guarded(b, guards, tolerant, out, d);
+            }
+            guards.truncate(mark);
+            // The loop's own variables are not references.
+            let mut i = start;
+            while i < out.len() {
+                if vars.contains(&out[i].reference.root.as_str()) {
+                    out.remove(i);
+                    continue;
+                }
+                if out[i].for_collection.is_none()
+                    && out[i]
+                        .reference
+                        .span
+                        .as_ref()
+                        .is_some_and(|s| spans.contains(s))
+                {
+                    out[i].for_collection = Some(coll.clone());
+                }
+                i += 1;
+            }
+        }
         other => {
             for r in expr::references(other) {
-                out.push((r, guards.clone(), tolerant));
+                out.push(Found {
+                    reference: r,
+                    guards: guards.clone(),
+                    tolerant,
+                    for_collection: None,
+                });
             }
         }
     }

@@ -86,12 +86,16 @@ fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Findin
                 // Anchored at the repeated key, as yamllint and go-yaml's strict mode do.
                 let (message, help) = if same {
                     (
-                        format!("{prefix}key `{address}` is set again with the same value (first set on line {line}): lenient parsers keep one, but strict ones (yaml.v3 decoding into a struct, kustomize, yamllint) reject the file"),
+                        format!(
+                            "{prefix}key `{address}` is set again with the same value (first set on line {line}): lenient parsers keep one, but strict ones (yaml.v3 decoding into a struct, kustomize, yamllint) reject the file"
+                        ),
                         "remove the repeated key",
                     )
                 } else {
                     (
-                        format!("{prefix}key `{address}` is set again (first set on line {line}): YAML keeps only this later value, and the first setting is silently lost"),
+                        format!(
+                            "{prefix}key `{address}` is set again (first set on line {line}): YAML keeps only this later value, and the first setting is silently lost"
+                        ),
                         "remove one of the two keys, or merge their contents into one (YAML keeps only the last)",
                     )
                 };
@@ -243,9 +247,20 @@ spec:
         );
         expect(
             &findings,
-            &[("duplicate-key", "values.yaml", 3), ("duplicate-key", "values.yaml", 6)],
+            &[
+                ("duplicate-key", "values.yaml", 3),
+                ("duplicate-key", "values.yaml", 6),
+            ],
         );
-        assert!(findings[0].message.contains("same value"), "{}", findings[0].message);
-        assert!(findings[1].message.contains("silently lost"), "{}", findings[1].message);
+        assert!(
+            findings[0].message.contains("same value"),
+            "{}",
+            findings[0].message
+        );
+        assert!(
+            findings[1].message.contains("silently lost"),
+            "{}",
+            findings[1].message
+        );
     }
 }

@@ -5,7 +5,9 @@ use super::{PerBlock, block_span, gate_span, reported};
 use crate::diagnostic::{Finding, Severity};
 use crate::engine::Session;
 use crate::model::terraform::BlockKind;
-use crate::model::terraform::analysis::{Analysis, BlockAt, Count, GuardedRef, unknown_text};
+use crate::model::terraform::analysis::{
+    Analysis, BlockAt, Count, GuardedRef, guard_tests_instances, unknown_text,
+};
 use crate::model::terraform::expr::{RefStep, Truth};
 use crate::rules::{Context, Rule, RuleMeta};
 use hcl_edit::expr::Expression;
@@ -49,6 +51,94 @@ fn guarded_off(an: &Analysis, s: &Session, pass: usize, inst: usize, guards: &[S
     })
 }
 
+/// The root variable a gate term tests (`var.x` or `!var.x`), with the value that makes
+/// the term true.
+fn bool_var_term(t: &str) -> Option<(&str, bool)> {
+    let (name, want) = match t.strip_prefix('!') {
+        Some(rest) => (rest, false),
+        None => (t, true),
+    };
+    let v = name.strip_prefix("var.")?;
+    v.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        .then_some((v, want))
+}
+
+/// In a root, a reference guarded by (or a referrer gated on) boolean variables that share
+/// none with the target's gate: the values given may avoid the failure, but the variables
+/// are independent, so setting the referrer's on and the target's off makes plan fail.
+fn independent_gates(
+    cx: &Context<'_>,
+    an: &Analysis,
+    s: &Session,
+    at: BlockAt,
+    target: BlockAt,
+    r: &GuardedRef,
+) -> Option<Finding> {
+    if an.insts[at.inst].parent.is_some() || at.inst != target.inst {
+        return None;
+    }
+    let need = an.own_terms(s, target);
+    if need.is_empty() {
+        return None;
+    }
+    let need: Vec<(&str, bool)> = need
+        .iter()
+        .map(|t| bool_var_term(&t.text))
+        .collect::<Option<_>>()?;
+    let own = an.own_terms(s, at);
+    let have_texts: Vec<&str> = own
+        .iter()
+        .map(|t| t.text.as_str())
+        .chain(r.guards.iter().map(String::as_str))
+        .collect();
+    let have: Vec<(&str, bool)> = have_texts
+        .iter()
+        .map(|t| bool_var_term(t))
+        .collect::<Option<_>>()?;
+    if have.is_empty() || need.iter().any(|(n, _)| have.iter().any(|(h, _)| h == n)) {
+        return None;
+    }
+    let tf = s.terraform();
+    let (nv, nwant) = need[0];
+    let mut setting: Vec<String> = have.iter().map(|(v, b)| format!("var.{v} = {b}")).collect();
+    setting.dedup();
+    setting.push(format!("var.{nv} = {}", !nwant));
+    let setting = setting.join(", ");
+    let target_addr = an.address(tf, target);
+    let cond = need
+        .iter()
+        .map(|(v, b)| {
+            if *b {
+                format!("var.{v}")
+            } else {
+                format!("!var.{v}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" && ");
+    Some(
+        Finding::new(
+            META.id,
+            cx.severity().min(Severity::Warning),
+            r.span,
+            format!(
+                "`{}` reads `{}` under {}, but `{target_addr}` exists only when {cond}: the conditions test different variables, so with {setting} plan fails (\"Invalid index\")",
+                an.address(tf, at),
+                r.reference.dotted(),
+                have_texts.join(" && "),
+            ),
+        )
+        .with_span_label("read under a different condition")
+        .with_label(gate_span(an, s, target), format!("`{target_addr}` is gated here"))
+        .with_help(format!(
+            "test the same condition the block is gated on ({cond} ? {} : null), or read it with try(…, null)",
+            r.reference.dotted()
+        ))
+        .with_address(an.address(tf, at)),
+    )
+}
+
 impl Rule for GateMismatch {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -78,7 +168,27 @@ impl Rule for GateMismatch {
                     let Some(target) = checked(an, s, at.inst, r) else {
                         continue;
                     };
-                    if target == at {
+                    // A `depends_on` on a block with no instances waits for nothing: plan
+                    // and apply succeed. What the dependent needs from it (the namespace it
+                    // would create) is reported by the rule about that need, at the
+                    // dependent's own gate.
+                    if target == at || r.depends_on {
+                        continue;
+                    }
+                    let target_address = r.reference.dotted();
+                    // `length(x) > 0 ? x[0].y : null`: evaluated only when x has instances.
+                    if r.guards
+                        .iter()
+                        .any(|g| guard_tests_instances(g, &target_address))
+                    {
+                        continue;
+                    }
+                    // `[for k, v in var.m : aws_x.this[k].arn]` with `for_each = var.m` (or
+                    // over `aws_x.this` itself): only keys that exist are indexed.
+                    if let Some(coll) = &r.for_collection
+                        && (*coll == target_address
+                            || an.for_each_text(s, target).as_deref() == Some(coll.as_str()))
+                    {
                         continue;
                     }
                     let need = an.own_terms(s, target);
@@ -135,6 +245,10 @@ impl Rule for GateMismatch {
                             let target_addr = an.address(tf, target);
                             let referrer_addr = an.address(tf, referrer);
                             match (&tc, &rc) {
+                                // A `depends_on` on a block with no instances waits for
+                                // nothing: plan and apply succeed. What the dependent needs
+                                // from it (a namespace it would create) is reported by the
+                                // rule about that need.
                                 (Count::Known(0), Count::Known(n)) => {
                                     let what = if r.depends_on {
                                         "the dependency does nothing: it waits for no instance"
@@ -194,6 +308,11 @@ impl Rule for GateMismatch {
                                 }
                                 _ => {}
                             }
+                        }
+                        if referrer == at
+                            && let Some(f) = independent_gates(cx, an, s, at, target, r)
+                        {
+                            out.put(key, f);
                         }
                     }
                 }
@@ -258,8 +377,121 @@ resource "aws_s3_bucket" "b" {
             &[
                 ("gate-mismatch", "main.tf", 18),
                 ("gate-mismatch", "main.tf", 33),
-                ("gate-mismatch", "main.tf", 38),
             ],
+        );
+    }
+
+    const GUARDS: &str = r#"variable "a" {
+  type    = bool
+  default = false
+}
+
+variable "b" {
+  type    = bool
+  default = false
+}
+
+variable "host" {
+  type    = string
+  default = "example.com"
+}
+
+variable "names" {
+  type = map(string)
+}
+
+resource "aws_iam_role" "r" {
+  count = var.b ? 1 : 0
+  name  = "r"
+}
+
+module "opt" {
+  source = "terraform-aws-modules/iam/aws"
+  count  = var.b ? 1 : 0
+}
+
+resource "aws_iam_role" "each" {
+  for_each = var.names
+  name     = each.value
+}
+
+resource "aws_iam_policy" "negated" {
+  name = var.host != "" ? var.host : aws_iam_role.r[0].name
+}
+
+resource "aws_security_group" "sg" {
+  dynamic "ingress" {
+    for_each = var.b ? [1] : []
+    content {
+      description = aws_iam_role.r[0].name
+    }
+  }
+}
+
+output "opt" {
+  value = length(module.opt) > 0 ? module.opt[0].arn : null
+}
+
+output "arns" {
+  value = [for k, v in var.names : aws_iam_role.each[k].arn]
+}
+
+output "other_keys" {
+  value = [for k in ["x"] : aws_iam_role.each[k].arn]
+}
+
+resource "aws_s3_bucket" "waits" {
+  bucket     = "b"
+  depends_on = [aws_iam_role.r, module.opt]
+}
+
+resource "aws_iam_policy" "other_variable" {
+  name = var.a ? aws_iam_role.r[0].name : "x"
+}
+"#;
+
+    #[test]
+    fn guards_that_imply_the_gate_are_understood() {
+        let found = check_rule("gate-mismatch", &[("main.tf", GUARDS)]);
+        // Line 57: indexing keys the block may lack, of a collection it cannot enumerate.
+        // Line 66: guarded by another variable than the gate: a warning naming the values.
+        expect(
+            &found,
+            &[
+                ("gate-mismatch", "main.tf", 57),
+                ("gate-mismatch", "main.tf", 66),
+            ],
+        );
+        assert_eq!(found[0].finding.severity, crate::diagnostic::Severity::Note);
+        let w = &found[1];
+        assert_eq!(w.finding.severity, crate::diagnostic::Severity::Warning);
+        assert!(
+            w.message.contains("var.a = true, var.b = false"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
+    fn a_negated_guard_that_holds_is_reported() {
+        let mut o = CheckOptions::default();
+        o.vars.push(("host".into(), String::new()));
+        o.vars.push(("names".into(), "{}".into()));
+        let found: Vec<_> = check_tree(&[("main.tf", GUARDS)], &[], o)
+            .into_iter()
+            .filter(|r| r.rule == "gate-mismatch")
+            .collect();
+        expect(
+            &found,
+            &[
+                ("gate-mismatch", "main.tf", 36),
+                ("gate-mismatch", "main.tf", 57),
+                ("gate-mismatch", "main.tf", 66),
+            ],
+        );
+        assert_eq!(
+            found[0].finding.severity,
+            crate::diagnostic::Severity::Error
         );
     }
 
@@ -271,7 +503,14 @@ resource "aws_s3_bucket" "b" {
             .into_iter()
             .filter(|r| r.rule == "gate-mismatch")
             .collect();
-        expect(&found, &[]);
+        // No error with these values; the gates still test different variables, so the
+        // failure under the defaults' mirror image is a warning.
+        expect(&found, &[("gate-mismatch", "main.tf", 18)]);
+        assert_eq!(
+            found[0].finding.severity,
+            crate::diagnostic::Severity::Warning
+        );
+        assert!(found[0].message.contains("var.b = true, var.a = false"));
     }
 
     #[test]

@@ -444,7 +444,11 @@ output "static" {
         );
         expect(
             &findings,
-            &[(RULE, "main.tf", 11), (RULE, "main.tf", 14), (RULE, "main.tf", 14)],
+            &[
+                (RULE, "main.tf", 11),
+                (RULE, "main.tf", 14),
+                (RULE, "main.tf", 14),
+            ],
         );
     }
 
