@@ -62,6 +62,7 @@ pub struct Session {
     terraform_analysis_all: OnceLock<Option<Analysis>>,
     tf_scope: OnceLock<TfScope>,
     gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
+    steps: OnceLock<crate::model::steps::Steps>,
 }
 
 /// The Terraform part of the scope: which roots to check and which module folders they
@@ -141,6 +142,12 @@ impl Session {
     }
 
     /// The Terraform model, built on first use and shared by every rule.
+    /// What the repository's scripts and Makefiles do around `terraform apply`.
+    pub fn steps(&self) -> &crate::model::steps::Steps {
+        self.steps
+            .get_or_init(|| crate::model::steps::Steps::build(&self.repo))
+    }
+
     pub fn terraform(&self) -> &TerraformModel {
         self.terraform
             .get_or_init(|| TerraformModel::build(&self.repo))
@@ -329,6 +336,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         terraform: OnceLock::new(),
         tf_scope: OnceLock::new(),
         gitops_touched: OnceLock::new(),
+        steps: OnceLock::new(),
         gitops: Default::default(),
         terraform_analysis: OnceLock::new(),
         terraform_analysis_all: OnceLock::new(),

@@ -45,17 +45,28 @@ pub enum FileKind {
     Yaml,
     /// `.json`
     Json,
+    /// A shell script or Makefile (`.sh`, `.bash`, `Makefile`, `*.mk`, and files without an
+    /// extension in a `bin/`, `scripts/` or `hack/` folder): read, never run, so the
+    /// bootstrap steps it takes around `terraform apply` are known.
+    Script,
 }
 
 impl FileKind {
     pub fn from_path(path: &Path) -> Option<FileKind> {
         let name = path.file_name()?.to_str()?;
-        let ext = name.rsplit_once('.')?.1;
+        if matches!(name, "Makefile" | "makefile" | "GNUmakefile") {
+            return Some(FileKind::Script);
+        }
+        let Some((_, ext)) = name.rsplit_once('.') else {
+            let dir = path.parent()?.file_name()?.to_str()?;
+            return matches!(dir, "bin" | "scripts" | "hack").then_some(FileKind::Script);
+        };
         match ext {
             "tf" => Some(FileKind::Terraform),
             "tfvars" => Some(FileKind::TerraformVars),
             "yaml" | "yml" => Some(FileKind::Yaml),
             "json" if !name.ends_with(".tfstate.json") => Some(FileKind::Json),
+            "sh" | "bash" | "mk" => Some(FileKind::Script),
             _ => None,
         }
     }

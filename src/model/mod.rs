@@ -2,4 +2,5 @@
 
 pub mod gitops;
 pub mod iam;
+pub mod steps;
 pub mod terraform;

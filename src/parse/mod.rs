@@ -19,6 +19,8 @@ pub enum Syntax {
     Skipped(String),
     /// A file of a format preflight does not check (JSON with comments).
     Ignored,
+    /// A script or Makefile: kept as text for the models that read commands from it.
+    Text,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +50,7 @@ pub fn parse(file: &SourceFile) -> Syntax {
                 template: looks_like_template(text),
             }),
         },
+        FileKind::Script => Syntax::Text,
         FileKind::Json => match json::parse(file.id, text, &file.lines) {
             Ok(doc) => Syntax::Json(doc),
             // JSON with comments (tsconfig, editor and devcontainer settings) is its own
@@ -90,7 +93,11 @@ impl Syntax {
                     }
                 }
             }
-            Syntax::Json(_) | Syntax::Failed(_) | Syntax::Skipped(_) | Syntax::Ignored => {}
+            Syntax::Json(_)
+            | Syntax::Failed(_)
+            | Syntax::Skipped(_)
+            | Syntax::Ignored
+            | Syntax::Text => {}
         }
         out
     }

@@ -76,6 +76,7 @@ fn build(outcome: &Outcome, f: &Finding) -> Rendered {
         NamedSource::new(file.rel_path.clone(), file.text.clone()).with_language(match file.kind {
             crate::source::FileKind::Yaml => "yaml",
             crate::source::FileKind::Json => "json",
+            crate::source::FileKind::Script => "bash",
             _ => "hcl",
         });
     let mut labels = vec![LabeledSpan::new_primary_with_span(

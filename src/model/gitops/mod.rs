@@ -14,7 +14,7 @@
 //!   Application manifests.
 
 mod apps;
-mod deploy;
+pub(crate) mod deploy;
 pub mod git;
 
 use crate::config::GitopsConfig;

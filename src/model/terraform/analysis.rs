@@ -1304,6 +1304,54 @@ impl Analysis {
             .map(|block| BlockAt { inst, block })
     }
 
+    /// The module calls preflight cannot read (registry, git and other remote sources)
+    /// that a block waits for: referenced by it or in its `depends_on`, through the
+    /// `depends_on` of what it depends on, or through the `depends_on` of the calls of the
+    /// modules it sits in. Each as `(address, source)`. What such a module creates is
+    /// unseen, so a question about it ("does anything create this namespace?") cannot be
+    /// answered with "no".
+    pub fn opaque_dependencies(&self, s: &Session, at: BlockAt) -> Vec<(String, String)> {
+        let tf = s.terraform();
+        let mut out: Vec<(String, String)> = Vec::new();
+        let mut seen: HashSet<BlockAt> = HashSet::new();
+        let mut work = vec![at];
+        let mut cur = at.inst;
+        while let Some((p, call)) = self.insts[cur].parent {
+            work.push(BlockAt {
+                inst: p,
+                block: call,
+            });
+            cur = p;
+        }
+        while let Some(b) = work.pop() {
+            if !seen.insert(b) || seen.len() > 512 {
+                continue;
+            }
+            let tb = &self.module(tf, b.inst).blocks[b.block];
+            if tb.kind == BlockKind::Module
+                && let Some(call) = self.module(tf, b.inst).call(&tb.name)
+                && let ModuleSource::External(src) = &call.source
+            {
+                let addr = self.address(tf, b);
+                if !out.iter().any(|(a, _)| *a == addr) {
+                    out.push((addr, src.clone()));
+                }
+            }
+            // The block's own references, then only `depends_on` edges: what the blocks
+            // it refers to read in turn is their input, not something they wait for.
+            let refs = self.block_refs(s, b);
+            for r in refs.iter() {
+                if b != at && !r.depends_on {
+                    continue;
+                }
+                if let Some(t) = self.target(tf, b.inst, &r.reference) {
+                    work.push(t);
+                }
+            }
+        }
+        out
+    }
+
     /// Every reference of a block (in all its attributes, nested blocks included), with
     /// the conditions guarding each. Cached per module block.
     pub fn block_refs(&self, s: &Session, at: BlockAt) -> std::sync::Arc<Vec<GuardedRef>> {

@@ -49,14 +49,26 @@ fn placement(an: &Analysis, s: &Session, pass: usize, at: BlockAt) -> Option<Pla
     match ty {
         "kubernetes_namespace" | "kubernetes_namespace_v1" => None,
         "helm_release" => {
-            if let Some(c) = block.body.get_attribute("create_namespace")
-                && an.eval(s, pass, at.inst, &c.value).truthiness() == Truth::True
-            {
+            // Per instance: `create_namespace = try(each.value.create_namespace, false)`.
+            let a = block.body.get_attribute("namespace")?;
+            let create = block.body.get_attribute("create_namespace");
+            let values = iters
+                .iter()
+                .take(32)
+                .filter(|i| {
+                    create.is_none_or(|c| {
+                        an.eval_iter(s, pass, at.inst, (*i).clone(), &c.value)
+                            .truthiness()
+                            != Truth::True
+                    })
+                })
+                .map(|i| an.eval_iter(s, pass, at.inst, i.clone(), &a.value))
+                .collect::<Vec<_>>();
+            if values.is_empty() {
                 return None;
             }
-            let a = block.body.get_attribute("namespace")?;
             Some(Placement {
-                values: eval_all(&a.value),
+                values,
                 span: file.span(a.value.span().unwrap_or(0..0)),
             })
         }
@@ -164,6 +176,18 @@ impl Rule for UnmanagedNamespace {
             })
             .flat_map(|(_, v)| v)
             .collect();
+        let gitops = s.gitops();
+        // Namespaces the repository's scripts create with kubectl.
+        let ns_steps = s.steps().namespaces(|f| {
+            gitops
+                .file_objects(f)
+                .iter()
+                .map(|&o| gitops.object(o))
+                .filter(|o| o.kind == "Namespace")
+                .map(|o| o.name.clone())
+                .collect()
+        });
+        let all = s.terraform_analysis_all();
         let mut out = PerBlock::default();
         for (rp, &root) in an.roots.iter().enumerate() {
             let objects = an.objects(s, rp);
@@ -204,11 +228,16 @@ impl Rule for UnmanagedNamespace {
                             continue;
                         }
                         let creators = objects.by_key.get(&("namespace".to_string(), ns.clone()));
+                        // A block never needs a dependency on itself (another instance of a
+                        // `for_each` release that creates the namespace is created with it).
                         let existing: Vec<_> = creators
                             .into_iter()
                             .flatten()
                             .filter(|c| c.counts[..=pass].iter().any(Count::is_active))
                             .collect();
+                        if existing.iter().any(|c| c.at == at) {
+                            continue;
+                        }
                         if existing
                             .iter()
                             .any(|c| c.counts[..pass].iter().any(Count::is_active))
@@ -236,6 +265,37 @@ impl Rule for UnmanagedNamespace {
                             .with_address(address.clone())
                             .with_fix(reference_fix(an, s, at, c.at, p.span, &ns, &reference));
                             out.put(key, f);
+                            continue;
+                        }
+                        // Created outside this root: by a script before the apply (no
+                        // finding), by something whose order or content preflight cannot
+                        // see (a note naming it).
+                        if let Some(steps) = ns_steps.get(&ns) {
+                            if steps.iter().any(|st| st.before_apply) {
+                                continue;
+                            }
+                            let st = &steps[0];
+                            let file = &s.repo.file(st.step.file);
+                            let line = file.line_col(st.step.start as usize).0;
+                            out.put(key, cx.note(p.span, format!(
+                                "cannot tell whether namespace \"{ns}\" exists when `{address}` is created {phrase}: {}:{line} creates it with kubectl, but preflight cannot tell whether that runs before this root is applied",
+                                file.rel_path
+                            )).with_label(st.step, "creates the namespace").with_address(address.clone()));
+                            continue;
+                        }
+                        if let Some((dep, source)) = an.opaque_dependencies(s, at).first() {
+                            out.put(key, cx.note(p.span, format!(
+                                "cannot tell whether namespace \"{ns}\" exists when `{address}` is created {phrase}: it waits for `{dep}` (`{source}`), a module preflight does not read, which may create it"
+                            )).with_address(address.clone()));
+                            continue;
+                        }
+                        if let Some((other, c)) =
+                            created_by_other_root(all, s, an.insts[root].module, &ns)
+                        {
+                            out.put(key, cx.note(p.span, format!(
+                                "cannot tell whether namespace \"{ns}\" exists when `{address}` is created {phrase}: the root `{other}` creates it (`{}`), and preflight cannot tell whether that root is applied first",
+                                all.address(tf, c)
+                            )).with_label(all.span(s, c, None), "creates the namespace in another root").with_address(address.clone()));
                             continue;
                         }
                         let undecided = creators.into_iter().flatten().find(|c| {
@@ -285,6 +345,59 @@ impl Rule for UnmanagedNamespace {
                                 format!("creates \"{ns}\" but has no instances {phrase}"),
                             );
                         }
+                        // The dependent waits for a creator gated off: the fix is the
+                        // dependent's own gate.
+                        let waits_for = creators.into_iter().flatten().find_map(|c| {
+                            an.block_refs(s, at)
+                                .iter()
+                                .find(|r| {
+                                    r.depends_on
+                                        && an.target(tf, at.inst, &r.reference) == Some(c.at)
+                                })
+                                .map(|r| (r.span, c.at))
+                        });
+                        if let Some((dep_span, c)) = waits_for {
+                            let gate = super::gate_span(an, s, at);
+                            let mut g = cx
+                                .finding(
+                                    gate,
+                                    format!(
+                                        "`{address}` is placed in namespace \"{ns}\" and waits for `{}`, which creates it but has no instances {phrase}: apply fails (\"namespaces \\\"{ns}\\\" not found\")",
+                                        an.address(tf, c)
+                                    ),
+                                )
+                                .with_span_label("has instances while the namespace's creator has none")
+                                .with_label(dep_span, "waits for a block with no instances")
+                                .with_label(p.span, format!("placed in \"{ns}\""))
+                                .with_address(address.clone());
+                            let cond = an
+                                .own_terms(s, c)
+                                .into_iter()
+                                .map(|t| t.text)
+                                .collect::<Vec<_>>()
+                                .join(" && ");
+                            g = g.with_help(if cond.is_empty() {
+                                format!("gate `{address}` on the same condition as `{}`", an.address(tf, c))
+                            } else {
+                                format!("gate `{address}` on the condition of its namespace's creator: count = {cond} ? 1 : 0")
+                            });
+                            out.put(key, g);
+                            continue;
+                        }
+                        // A Namespace manifest that exists but that nothing applies before
+                        // this apply (an ArgoCD Application syncs after the bootstrap; an
+                        // overlay of another environment or cluster).
+                        if let Some(&o) = gitops.defined("Namespace", &ns).first() {
+                            let obj = gitops.object(o);
+                            let file = &s.repo.file(obj.name_span.file).rel_path;
+                            f.message.push_str(&format!(
+                                "; {file} defines it, but nothing applies that manifest before this apply (an ArgoCD sync comes after the bootstrap that installs ArgoCD)"
+                            ));
+                            f = f.with_label(
+                                obj.name_span,
+                                "defined here, not applied before this apply",
+                            );
+                        }
                         let name = ns.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
                         f = f.with_help(format!(
                             "create it in this configuration and refer to it: resource \"kubernetes_namespace_v1\" \"{name}\" {{ metadata {{ name = \"{ns}\" }} }}, then namespace = kubernetes_namespace_v1.{name}.metadata[0].name (or list it under [gitops] provided = {{ Namespace = [\"{ns}\"] }} in preflight.toml if something else creates it first)"
@@ -296,6 +409,35 @@ impl Rule for UnmanagedNamespace {
         }
         out.into_vec()
     }
+}
+
+/// Another root of the repository that creates the namespace in some pass: its folder and
+/// the creating block (in the whole-repository analysis).
+fn created_by_other_root(
+    all: &Analysis,
+    s: &Session,
+    this_root: crate::model::terraform::ModuleId,
+    ns: &str,
+) -> Option<(String, BlockAt)> {
+    let tf = s.terraform();
+    for (rp, &root) in all.roots.iter().enumerate() {
+        let module = all.insts[root].module;
+        if module == this_root {
+            continue;
+        }
+        let objects = all.objects(s, rp);
+        if let Some(c) = objects
+            .by_key
+            .get(&("namespace".to_string(), ns.to_string()))
+            .into_iter()
+            .flatten()
+            .find(|c| c.counts.iter().any(|n| !n.is_zero()))
+        {
+            let dir = tf.module(module).dir.clone();
+            return Some((if dir.is_empty() { ".".into() } else { dir }, c.at));
+        }
+    }
+    None
 }
 
 /// Whether a block depends (by reference, depends_on, or its module calls') on another.
@@ -573,5 +715,185 @@ resource "kubernetes_config_map_v1" "unknown" {
         );
         expect(&found, &[("unmanaged-namespace", "main.tf", 29)]);
         assert_eq!(found[0].severity, Severity::Note);
+    }
+
+    const OUTSIDE: &str = r#"module "addons" {
+  source  = "aws-ia/eks-blueprints-addons/aws"
+  version = "1.16.0"
+}
+
+resource "kubernetes_config_map_v1" "ui" {
+  metadata {
+    name      = "ui"
+    namespace = "ui"
+  }
+}
+
+resource "kubernetes_config_map_v1" "tools" {
+  metadata {
+    name      = "tools"
+    namespace = "tools"
+  }
+}
+
+resource "kubernetes_config_map_v1" "shop" {
+  metadata {
+    name      = "shop"
+    namespace = "shop"
+  }
+  depends_on = [module.addons]
+}
+
+resource "kubernetes_config_map_v1" "shared" {
+  metadata {
+    name      = "shared"
+    namespace = "shared"
+  }
+}
+
+resource "kubernetes_config_map_v1" "argocd" {
+  metadata {
+    name      = "bootstrap"
+    namespace = "argocd"
+  }
+}
+"#;
+
+    #[test]
+    fn namespaces_created_outside_the_root() {
+        let found = check_rule(
+            "unmanaged-namespace",
+            &[
+                ("infra/main.tf", OUTSIDE),
+                (
+                    "bin/reset-environment",
+                    "#!/bin/bash\nbase=\"/workspace/k8s/base\"\nkubectl apply -k \"$base\"\nterraform -chdir=infra apply -auto-approve\n",
+                ),
+                (
+                    "k8s/base/kustomization.yaml",
+                    "resources:\n  - namespace.yaml\n",
+                ),
+                (
+                    "k8s/base/namespace.yaml",
+                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ui\n",
+                ),
+                ("scripts/tools.sh", "kubectl create namespace tools\n"),
+                (
+                    "platform/main.tf",
+                    "resource \"kubernetes_namespace_v1\" \"shared\" {\n  metadata {\n    name = \"shared\"\n  }\n}\n",
+                ),
+                (
+                    "gitops/argocd/namespace.yaml",
+                    "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: argocd\n",
+                ),
+            ],
+        );
+        // ui: the reset script applies its Namespace before `terraform apply`: no finding.
+        expect(
+            &found,
+            &[
+                ("unmanaged-namespace", "infra/main.tf", 16),
+                ("unmanaged-namespace", "infra/main.tf", 23),
+                ("unmanaged-namespace", "infra/main.tf", 31),
+                ("unmanaged-namespace", "infra/main.tf", 38),
+            ],
+        );
+        let sev: Vec<Severity> = found.iter().map(|f| f.severity).collect();
+        assert_eq!(
+            sev,
+            [
+                Severity::Note,
+                Severity::Note,
+                Severity::Note,
+                Severity::Error
+            ]
+        );
+        assert!(
+            found[0].message.contains("scripts/tools.sh:1"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[1].message.contains("module.addons"),
+            "{}",
+            found[1].message
+        );
+        assert!(
+            found[2].message.contains("`platform`"),
+            "{}",
+            found[2].message
+        );
+        assert!(
+            found[3]
+                .message
+                .contains("gitops/argocd/namespace.yaml defines it"),
+            "{}",
+            found[3].message
+        );
+    }
+
+    #[test]
+    fn for_each_releases_create_namespaces_per_instance() {
+        let found = check_rule(
+            "unmanaged-namespace",
+            &[(
+                "main.tf",
+                r#"variable "releases" {
+  default = {
+    gpu = { namespace = "gpu-operator", create_namespace = true, chart = "gpu-operator" }
+    mon = { namespace = "monitoring", chart = "prometheus" }
+  }
+}
+
+resource "helm_release" "this" {
+  for_each         = var.releases
+  name             = each.key
+  chart            = each.value.chart
+  namespace        = try(each.value.namespace, null)
+  create_namespace = try(each.value.create_namespace, false)
+}
+"#,
+            )],
+        );
+        // gpu-operator is created by its own instance; monitoring by nothing.
+        expect(&found, &[("unmanaged-namespace", "main.tf", 12)]);
+        assert!(
+            found[0].message.contains("\"monitoring\""),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn waiting_for_a_gated_off_namespace_creator_is_reported_at_the_gate() {
+        let found = check_rule(
+            "unmanaged-namespace",
+            &[(
+                "main.tf",
+                r#"variable "enable_argocd" {
+  type    = bool
+  default = false
+}
+
+resource "kubernetes_namespace_v1" "argocd" {
+  count = var.enable_argocd ? 1 : 0
+  metadata {
+    name = "argocd"
+  }
+}
+
+resource "kubernetes_config_map_v1" "bootstrap" {
+  metadata {
+    name      = "bootstrap"
+    namespace = "argocd"
+  }
+  depends_on = [kubernetes_namespace_v1.argocd]
+}
+"#,
+            )],
+        );
+        // At the dependent's header (it has no count): the fix is a gate there.
+        expect(&found, &[("unmanaged-namespace", "main.tf", 13)]);
+        assert!(found[0].help.contains("count = var.enable_argocd ? 1 : 0"));
     }
 }
