@@ -187,8 +187,20 @@ impl Session {
     /// The evaluated Terraform model (values, gates, passes, references, objects created),
     /// built on first use and shared by every rule.
     pub fn terraform_analysis(&self) -> &Analysis {
-        self.terraform_analysis
-            .get_or_init(|| Analysis::build(self))
+        self.terraform_analysis.get_or_init(|| {
+            let an = Analysis::build(self);
+            for p in &an.passes {
+                if let Some(name) = &p.name {
+                    let set: Vec<String> = p
+                        .overrides
+                        .iter()
+                        .map(|(k, v)| format!("{k} = {v}"))
+                        .collect();
+                    self.verbose(format!("pass `{name}` ({}): {}", set.join(", "), p.source));
+                }
+            }
+            an
+        })
     }
 
     /// The evaluated Terraform model of every root of the repository, whatever the scope:
@@ -266,12 +278,16 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         Some(p) => Config::load(p).map_err(|e| EngineError(format!("configuration error: {e}")))?,
         None => Config::default(),
     };
+    // Inferred passes are always named pass1 and pass2.
     if let Some(pass) = &options.pass
         && !config.terraform.passes.contains_key(pass)
+        && !(config.terraform.passes.is_empty() && matches!(pass.as_str(), "pass1" | "pass2"))
     {
         let declared: Vec<&str> = config.terraform.passes.keys().map(String::as_str).collect();
         return Err(EngineError(if declared.is_empty() {
-            format!("unknown pass `{pass}`: preflight.toml declares no [terraform.passes]")
+            format!(
+                "unknown pass `{pass}`: preflight.toml declares no [terraform.passes], and passes inferred from the repository are named pass1, pass2"
+            )
         } else {
             format!(
                 "unknown pass `{pass}`: preflight.toml declares {}",

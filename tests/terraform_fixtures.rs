@@ -107,6 +107,22 @@ fn pass_two_alone_still_sees_the_missing_namespace() {
 }
 
 #[test]
+fn the_two_passes_are_inferred_from_the_bootstrap_script_and_shown_with_verbose() {
+    for example in ["testdata/platform-broken", "testdata/platform-fixed"] {
+        let out = preflight(&["check", example, "--verbose", "--format", "json"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("pass `pass1` (enable_k8s_resources = false): inferred: bootstrap/10_bootstrap/two-pass-apply.sh runs `terraform apply` on envs/dev at line 10 and again at line 11"),
+            "{err}"
+        );
+        assert!(
+            err.contains("pass `pass2` (enable_k8s_resources = true)"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn an_unknown_pass_is_a_usage_error() {
     let out = preflight(&["check", "testdata/platform-broken", "--pass", "pass9"]);
     assert_eq!(out.status.code(), Some(2));

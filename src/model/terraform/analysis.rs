@@ -48,6 +48,8 @@ pub struct Pass {
     /// `None` when no passes are declared (one evaluation with the plain values).
     pub name: Option<String>,
     pub overrides: Vec<(String, Value)>,
+    /// Where the pass comes from: `preflight.toml`, or how it was inferred.
+    pub source: String,
 }
 
 impl Pass {
@@ -160,19 +162,34 @@ pub struct Providers {
 }
 
 impl Providers {
-    /// The gate terms every user of a provider configuration carries (qualified).
-    pub fn common_user_terms(&self, an: &Analysis, s: &Session, pc: BlockAt) -> Vec<GateTerm> {
-        let Some(users) = self.users.get(&pc) else {
-            return Vec::new();
-        };
-        let mut it = users.iter();
-        let Some(first) = it.next() else {
+    /// The phase gate of a block that configures providers (a cluster data source): the
+    /// gate terms common to every user of every provider configuration it feeds, less the
+    /// terms that also gate `creator` (what it reads). Adding these terms to the block can
+    /// never switch off a read some active user needs.
+    pub fn phase_terms(
+        &self,
+        an: &Analysis,
+        s: &Session,
+        at: BlockAt,
+        creator: Option<BlockAt>,
+    ) -> Vec<GateTerm> {
+        let mut users: Vec<BlockAt> = Vec::new();
+        for pc in self.fed.get(&at).into_iter().flatten() {
+            users.extend(self.users.get(pc).into_iter().flatten().copied());
+        }
+        users.sort();
+        users.dedup();
+        let Some((first, rest)) = users.split_first() else {
             return Vec::new();
         };
         let mut common = an.terms(s, *first);
-        for u in it {
+        for u in rest {
             let t: HashSet<String> = an.terms(s, *u).into_iter().map(|t| t.qualified).collect();
             common.retain(|c| t.contains(&c.qualified));
+        }
+        if let Some(c) = creator {
+            let ct: HashSet<String> = an.terms(s, c).into_iter().map(|t| t.qualified).collect();
+            common.retain(|t| !ct.contains(&t.qualified));
         }
         common.dedup_by(|a, b| a.qualified == b.qualified);
         common
@@ -321,6 +338,7 @@ impl Analysis {
             an.passes.push(Pass {
                 name: None,
                 overrides: Vec::new(),
+                source: String::new(),
             });
         } else {
             for (name, vars) in passes {
@@ -330,18 +348,10 @@ impl Analysis {
                         .iter()
                         .map(|(k, v)| (k.clone(), toml_to_value(v)))
                         .collect(),
+                    source: "[terraform.passes] in preflight.toml".into(),
                 });
             }
         }
-        an.selected = match &s.options.pass {
-            Some(p) => an
-                .passes
-                .iter()
-                .position(|x| x.name.as_deref() == Some(p.as_str()))
-                .into_iter()
-                .collect(),
-            None => (0..an.passes.len()).collect(),
-        };
         // Command-line var files and vars: preflight.toml's first, then the command line.
         let mut cli: Vec<(String, Input)> = Vec::new();
         for f in &s.config.terraform.var_files {
@@ -363,6 +373,7 @@ impl Analysis {
         for (k, v) in &s.options.vars {
             cli.push((k.clone(), Input::Raw(v.clone())));
         }
+        let mut bases: Vec<(usize, HashMap<String, Input>)> = Vec::new();
         for root in roots {
             let idx = an.insts.len();
             an.insts.push(Inst {
@@ -393,6 +404,27 @@ impl Analysis {
             for (k, v) in &cli {
                 base.insert(k.clone(), v.clone());
             }
+            bases.push((idx, base));
+        }
+        an.objects = (0..an.roots.len()).map(|_| OnceLock::new()).collect();
+        an.providers = (0..an.roots.len()).map(|_| OnceLock::new()).collect();
+        // Staged applies nobody declared: inferred from the repository's scripts, else
+        // from the roots' own phase flags. Nothing above evaluated a value.
+        if passes.is_empty()
+            && let Some(inferred) = an.infer_passes(s)
+        {
+            an.passes = inferred;
+        }
+        an.selected = match &s.options.pass {
+            Some(p) => an
+                .passes
+                .iter()
+                .position(|x| x.name.as_deref() == Some(p.as_str()))
+                .into_iter()
+                .collect(),
+            None => (0..an.passes.len()).collect(),
+        };
+        for (idx, base) in bases {
             let per_pass = an
                 .passes
                 .iter()
@@ -457,9 +489,152 @@ impl Analysis {
                 }
             }
         }
-        an.objects = (0..an.roots.len()).map(|_| OnceLock::new()).collect();
-        an.providers = (0..an.roots.len()).map(|_| OnceLock::new()).collect();
         an
+    }
+
+    /// Passes of a staged apply, when none are declared. First from the repository's
+    /// scripts and Makefiles: `terraform apply` of a root in scope run more than once in
+    /// one script, with a boolean `-var` going from `false` to `true`. Else from the roots
+    /// themselves: a boolean root variable that gates every user of a provider configured
+    /// from an object the root creates, and not that object's creator, is a phase flag
+    /// (pass 1 with it `false`, pass 2 `true`).
+    fn infer_passes(&self, s: &Session) -> Option<Vec<Pass>> {
+        let tf = s.terraform();
+        let mut first: Vec<(String, Value)> = Vec::new();
+        let mut second: Vec<(String, Value)> = Vec::new();
+        let mut sources: Vec<String> = Vec::new();
+        for (rp, &root) in self.roots.iter().enumerate() {
+            let module = tf.module(self.insts[root].module);
+            let found = script_passes(s, &module.dir).or_else(|| {
+                self.phase_flags(s, rp).map(|(flags, why)| {
+                    let off = flags
+                        .iter()
+                        .map(|f| (f.clone(), Value::Bool(false)))
+                        .collect();
+                    let on = flags
+                        .iter()
+                        .map(|f| (f.clone(), Value::Bool(true)))
+                        .collect();
+                    (off, on, why)
+                })
+            });
+            if let Some((off, on, why)) = found {
+                for (k, v) in off {
+                    if !first.iter().any(|(n, _)| *n == k) {
+                        first.push((k, v));
+                    }
+                }
+                for (k, v) in on {
+                    if !second.iter().any(|(n, _)| *n == k) {
+                        second.push((k, v));
+                    }
+                }
+                sources.push(why);
+            }
+        }
+        if first.is_empty() {
+            return None;
+        }
+        let source = format!("inferred: {}", sources.join("; "));
+        Some(vec![
+            Pass {
+                name: Some("pass1".into()),
+                overrides: first,
+                source: source.clone(),
+            },
+            Pass {
+                name: Some("pass2".into()),
+                overrides: second,
+                source,
+            },
+        ])
+    }
+
+    /// The phase flags of a root (see [`Analysis::infer_passes`]), with the reason.
+    fn phase_flags(&self, s: &Session, rp: usize) -> Option<(Vec<String>, String)> {
+        let tf = s.terraform();
+        let root = self.roots[rp];
+        let module = tf.module(self.insts[root].module);
+        let bools: Vec<&str> = module
+            .variables()
+            .filter(|v| is_bool_variable(s, tf, v))
+            .map(|v| v.name.as_str())
+            .collect();
+        if bools.is_empty() {
+            return None;
+        }
+        let providers = self.providers(s, rp);
+        let blocks: Vec<BlockAt> = self.blocks_of_root(tf, root).collect();
+        let mut flags: Vec<String> = Vec::new();
+        let mut why = String::new();
+        // One population per created object: the kubernetes, helm and kubectl providers
+        // configured from one cluster are checked together.
+        let mut groups: BTreeMap<Vec<BlockAt>, (Vec<BlockAt>, Vec<BlockAt>)> = BTreeMap::new();
+        for (pc, reads) in &providers.reads {
+            let mut creators: Vec<BlockAt> = Vec::new();
+            for r in reads {
+                let rb = &self.module(tf, r.inst).blocks[r.block];
+                match rb.kind {
+                    BlockKind::Resource => creators.push(*r),
+                    BlockKind::Data => {
+                        if let Some((target, _)) = data_target(&rb.type_name) {
+                            creators.extend(blocks.iter().copied().filter(|b| {
+                                let tb = &self.module(tf, b.inst).blocks[b.block];
+                                tb.kind == BlockKind::Resource && tb.type_name == target
+                            }));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            creators.sort();
+            creators.dedup();
+            let users = providers.users.get(pc).map_or(&[][..], Vec::as_slice);
+            if creators.is_empty() || users.is_empty() {
+                continue;
+            }
+            let g = groups.entry(creators).or_default();
+            g.0.push(*pc);
+            g.1.extend_from_slice(users);
+        }
+        for (creators, (pcs, users)) in &groups {
+            let creator_terms: HashSet<String> = creators
+                .iter()
+                .flat_map(|c| self.terms(s, *c))
+                .map(|t| t.qualified)
+                .collect();
+            let user_terms: Vec<HashSet<String>> = users
+                .iter()
+                .map(|u| self.terms(s, *u).into_iter().map(|t| t.qualified).collect())
+                .collect();
+            for v in &bools {
+                let term = format!("var.{v}");
+                if !creator_terms.contains(&term)
+                    && user_terms.iter().all(|t| t.contains(&term))
+                    && !flags.iter().any(|f| f == v)
+                {
+                    flags.push(v.to_string());
+                    if why.is_empty() {
+                        let names: Vec<String> = pcs
+                            .iter()
+                            .map(|pc| self.module(tf, pc.inst).blocks[pc.block].address())
+                            .collect();
+                        why = format!(
+                            "`{term}` in {} gates every user of {} and not `{}`, which {} configured from",
+                            if module.dir.is_empty() {
+                                "the root"
+                            } else {
+                                module.dir.as_str()
+                            },
+                            names.join(", "),
+                            self.address(tf, creators[0]),
+                            if pcs.len() == 1 { "it is" } else { "they are" },
+                        );
+                    }
+                }
+            }
+        }
+        (!flags.is_empty()).then_some((flags, why))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2323,6 +2498,73 @@ pub fn guard_tests_instances(guard: &str, address: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a variable is declared `type = bool`, or has a boolean default and no type.
+fn is_bool_variable(s: &Session, tf: &TerraformModel, v: &super::module::TfBlock) -> bool {
+    let Some(block) = tf.hcl_block(&s.repo, v.at) else {
+        return false;
+    };
+    match block.body.get_attribute("type") {
+        Some(t) => canonical_text(&t.value) == "bool",
+        None => matches!(
+            block
+                .body
+                .get_attribute("default")
+                .map(|d| strip_parens(&d.value)),
+            Some(Expression::Bool(_))
+        ),
+    }
+}
+
+/// Passes from the scripts: the `terraform apply` runs of the root folder `dir` in one
+/// script or Makefile target, in order, whose boolean `-var`s go from `false` to `true`.
+/// Returns the first and last run's boolean settings and where they are.
+type Overrides = Vec<(String, Value)>;
+fn script_passes(s: &Session, dir: &str) -> Option<(Overrides, Overrides, String)> {
+    use crate::model::steps::StepKind;
+    let steps = &s.steps().steps;
+    let runs: Vec<&crate::model::steps::Step> = steps
+        .iter()
+        .filter(|st| matches!(&st.kind, StepKind::Terraform { command, dir: Some(d), .. } if command == "apply" && d == dir))
+        .collect();
+    let bools = |st: &crate::model::steps::Step| -> Overrides {
+        match &st.kind {
+            StepKind::Terraform { vars, .. } => vars
+                .iter()
+                .filter_map(|(k, v)| match v.as_str() {
+                    "true" => Some((k.clone(), Value::Bool(true))),
+                    "false" => Some((k.clone(), Value::Bool(false))),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    for (i, a) in runs.iter().enumerate() {
+        for b in &runs[i + 1..] {
+            if a.file != b.file || a.unit != b.unit {
+                continue;
+            }
+            let (x, y) = (bools(a), bools(b));
+            let flips = x.iter().any(|(k, v)| {
+                *v == Value::Bool(false) && y.iter().any(|(n, w)| n == k && *w == Value::Bool(true))
+            });
+            if flips {
+                let f = s.repo.file(a.file);
+                let line = |st: &crate::model::steps::Step| f.line_col(st.span.start as usize).0;
+                let why = format!(
+                    "{} runs `terraform apply` on {} at line {} and again at line {}",
+                    f.rel_path,
+                    if dir.is_empty() { "." } else { dir },
+                    line(a),
+                    line(b)
+                );
+                return Some((x, y, why));
+            }
+        }
+    }
+    None
 }
 
 /// A reference found by [`guarded`].

@@ -133,17 +133,11 @@ impl Rule for UngatedDataSource {
                         }
                         continue;
                     }
-                    // Without declared passes, a data source feeding a provider is phase-gated
-                    // when it carries the terms every user of that provider carries.
+                    // Without passes, a data source feeding providers is phase-gated when it
+                    // carries the terms every user of every provider it feeds carries (less
+                    // what also gates the object it reads).
                     let own = an.terms(s, at);
-                    let mut phase: Vec<GateTerm> = Vec::new();
-                    for pc in providers.fed.get(&at).into_iter().flatten() {
-                        for t in providers.common_user_terms(an, s, *pc) {
-                            if !phase.iter().any(|p| p.qualified == t.qualified) {
-                                phase.push(t);
-                            }
-                        }
-                    }
+                    let phase: Vec<GateTerm> = providers.phase_terms(an, s, at, Some(creator.at));
                     let missing = missing_terms(&phase, &own);
                     if !has_passes(an) && !phase.is_empty() && missing.is_empty() {
                         continue;
@@ -374,6 +368,89 @@ data "aws_eks_cluster" "elsewhere" {
                 ("ungated-data-source", "envs/dev/main.tf", 16),
             ],
         );
+    }
+
+    /// A two-pass root nobody declared: the kubernetes and helm users carry the phase flag
+    /// (the helm ones a narrower addons flag too), the cluster's creator does not.
+    fn phase_root(data_count: &str) -> String {
+        format!(
+            r#"variable "enable_k8s_resources" {{
+  type    = bool
+  default = true
+}}
+
+variable "enable_addons" {{
+  type    = bool
+  default = true
+}}
+
+module "eks" {{
+  source       = "../../modules/eks"
+  cluster_name = "dev-eks"
+}}
+
+data "aws_eks_cluster" "this" {{
+  count = {data_count}
+  name  = module.eks.cluster_name
+}}
+
+provider "kubernetes" {{
+  host = data.aws_eks_cluster.this[0].endpoint
+}}
+
+provider "helm" {{
+  kubernetes {{
+    host = data.aws_eks_cluster.this[0].endpoint
+  }}
+}}
+
+resource "kubernetes_namespace_v1" "apps" {{
+  count = var.enable_k8s_resources ? 1 : 0
+  metadata {{
+    name = "apps"
+  }}
+}}
+
+resource "helm_release" "addons" {{
+  count      = var.enable_k8s_resources && var.enable_addons ? 1 : 0
+  name       = "addons"
+  chart      = "metrics-server"
+  repository = "https://kubernetes-sigs.github.io/metrics-server/"
+}}
+"#
+        )
+    }
+
+    #[test]
+    fn a_phase_flag_of_the_root_gives_two_passes_with_no_config() {
+        let broken = phase_root("1");
+        let found = check_rule(
+            "ungated-data-source",
+            &[
+                ("envs/dev/main.tf", broken.as_str()),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            ],
+        );
+        expect(&found, &[("ungated-data-source", "envs/dev/main.tf", 17)]);
+        assert!(
+            found[0].message.contains("in pass `pass1`"),
+            "{}",
+            found[0].message
+        );
+        // Only the term every user of both providers has: not the helm-only addons flag.
+        assert_eq!(
+            found[0].help.lines().next(),
+            Some("count = var.enable_k8s_resources ? 1 : 0")
+        );
+        let fixed = phase_root("var.enable_k8s_resources ? 1 : 0");
+        let found = check_rule(
+            "ungated-data-source",
+            &[
+                ("envs/dev/main.tf", fixed.as_str()),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            ],
+        );
+        expect(&found, &[]);
     }
 
     #[test]
