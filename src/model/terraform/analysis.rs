@@ -25,6 +25,9 @@ use std::sync::{Mutex, OnceLock};
 
 /// Deepest module nesting followed.
 pub const MAX_MODULE_DEPTH: usize = 16;
+/// Most module instances of one analysis; past it, a call's instances are not enumerated
+/// (one instance stands for all, with the call's count).
+pub const MAX_MODULE_INSTANCES: usize = 4096;
 /// Longest chain of nested evaluations (variable → local → output → …).
 pub const MAX_CHAIN: usize = 200;
 
@@ -38,8 +41,15 @@ pub struct Inst {
     pub parent: Option<(usize, usize)>,
     /// The address prefix of this instance's blocks: "" for a root, `module.eks.` …
     pub prefix: String,
-    /// Child instances by call name.
+    /// Child instances by call name (the first instance of a call with several).
     pub children: HashMap<String, usize>,
+    /// Every instance of each call that is expanded into several, in key order.
+    pub keyed: HashMap<String, Vec<usize>>,
+    /// For an instance of a call with `count`/`for_each` whose instances were enumerated:
+    /// its binding (`count.index`, `each.key`/`each.value`) in each pass, `None` in passes
+    /// where it does not exist. `None` for a plain call, or one whose instances cannot be
+    /// enumerated (one instance then stands for all, with the call's count).
+    pub binds: Option<Vec<Option<Iter>>>,
 }
 
 /// A staged apply of the roots with variable overrides.
@@ -382,6 +392,8 @@ impl Analysis {
                 parent: None,
                 prefix: String::new(),
                 children: HashMap::new(),
+                keyed: HashMap::new(),
+                binds: None,
             });
             an.roots.push(idx);
             let mapped = modules_json(s, tf.module(root));
@@ -438,6 +450,7 @@ impl Analysis {
                 .collect();
             an.inputs.insert(idx, per_pass);
         }
+        an.expand_instances(s);
         // Attribute names read after each resource/data address, per module.
         let mut modules: Vec<ModuleId> = an.insts.iter().map(|i| i.module).collect();
         modules.sort();
@@ -693,20 +706,172 @@ impl Analysis {
                 ));
                 continue;
             }
-            let child = self.insts.len();
-            let prefix = format!("{}module.{}.", self.insts[inst].prefix, call.name);
-            self.insts.push(Inst {
-                module: target,
-                root: self.insts[inst].root,
-                parent: Some((inst, call.block)),
-                prefix,
-                children: HashMap::new(),
-            });
-            self.insts[inst].children.insert(call.name.clone(), child);
-            chain.push(target);
-            self.expand(s, tf, child, depth + 1, chain, mapped, &format!("{key}."));
-            chain.pop();
+            // Once values can be evaluated: the call's instances, per pass.
+            let instances = if self.inputs.is_empty() {
+                None
+            } else {
+                self.call_instances(
+                    s,
+                    BlockAt {
+                        inst,
+                        block: call.block,
+                    },
+                )
+            };
+            let base = format!("{}module.{}", self.insts[inst].prefix, call.name);
+            let list: Vec<(String, Option<Vec<Option<Iter>>>)> = match instances {
+                // `count` of 0 or 1: one instance, keeping the address without an index.
+                Some(v) if v.len() == 1 && v[0].0 == Value::Number(0.0) => {
+                    vec![(
+                        format!("{base}."),
+                        Some(v.into_iter().next().map(|x| x.1).unwrap_or_default()),
+                    )]
+                }
+                Some(v) if !v.is_empty() => v
+                    .into_iter()
+                    .map(|(k, binds)| {
+                        let key = match &k {
+                            Value::String(s) => expr::quote_string(s),
+                            other => other.to_string(),
+                        };
+                        (format!("{base}[{key}]."), Some(binds))
+                    })
+                    .collect(),
+                _ => vec![(format!("{base}."), None)],
+            };
+            let several = list.len() > 1;
+            for (prefix, binds) in list {
+                let child = self.insts.len();
+                self.insts.push(Inst {
+                    module: target,
+                    root: self.insts[inst].root,
+                    parent: Some((inst, call.block)),
+                    prefix,
+                    children: HashMap::new(),
+                    keyed: HashMap::new(),
+                    binds,
+                });
+                self.insts[inst]
+                    .children
+                    .entry(call.name.clone())
+                    .or_insert(child);
+                if several {
+                    self.insts[inst]
+                        .keyed
+                        .entry(call.name.clone())
+                        .or_default()
+                        .push(child);
+                }
+                chain.push(target);
+                self.expand(s, tf, child, depth + 1, chain, mapped, &format!("{key}."));
+                chain.pop();
+            }
         }
+    }
+
+    /// The instances of a module call with `count`/`for_each` across the passes: each
+    /// instance key with its binding in every pass (`None` where it does not exist). `None`
+    /// when the call has neither, or when the instances cannot be enumerated in some pass
+    /// (or there would be too many).
+    fn call_instances(&self, s: &Session, at: BlockAt) -> Option<Vec<(Value, Vec<Option<Iter>>)>> {
+        let block = self.hcl(s, at)?;
+        if block.body.get_attribute("count").is_none()
+            && block.body.get_attribute("for_each").is_none()
+        {
+            return None;
+        }
+        let n = self.passes.len();
+        let mut out: Vec<(Value, Vec<Option<Iter>>)> = Vec::new();
+        for pass in 0..n {
+            let iters = self.iters(s, pass, at).ok()?;
+            for it in iters {
+                let key = match &it {
+                    Iter::Count(i) => Value::Number(*i as f64),
+                    Iter::Each(k, _) => k.clone(),
+                    Iter::None => return None,
+                };
+                match out.iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, b)) => b[pass] = Some(it),
+                    None => {
+                        let mut b = vec![None; n];
+                        b[pass] = Some(it);
+                        out.push((key, b));
+                    }
+                }
+            }
+        }
+        if self.insts.len() + out.len() > MAX_MODULE_INSTANCES {
+            s.verbose(format!(
+                "{}: the instances of `{}` are not enumerated: over {MAX_MODULE_INSTANCES} module instances",
+                self.module(s.terraform(), at.inst).dir,
+                self.address(s.terraform(), at)
+            ));
+            return None;
+        }
+        Some(out)
+    }
+
+    /// Expand module calls with `count`/`for_each` into their instances, now that the
+    /// inputs are known: every instance binds its own `count.index` or `each`, and the
+    /// resources inside are enumerated per instance. The first expansion (one instance per
+    /// call) served what needs no values: inferring the passes.
+    fn expand_instances(&mut self, s: &Session) {
+        let tf = s.terraform();
+        let iterated = self.insts.iter().any(|i| {
+            let m = tf.module(i.module);
+            m.calls.iter().any(|c| {
+                tf.hcl_block(&s.repo, m.blocks[c.block].at)
+                    .is_some_and(|b| {
+                        b.body.get_attribute("count").is_some()
+                            || b.body.get_attribute("for_each").is_some()
+                    })
+            })
+        });
+        if !iterated {
+            return;
+        }
+        let old_roots = std::mem::take(&mut self.roots);
+        let mut old_inputs = std::mem::take(&mut self.inputs);
+        let mut insts = Vec::new();
+        for (i, &r) in old_roots.iter().enumerate() {
+            let mut root = self.insts[r].clone();
+            root.root = i;
+            root.children.clear();
+            root.keyed.clear();
+            insts.push(root);
+            if let Some(v) = old_inputs.remove(&r) {
+                self.inputs.insert(i, v);
+            }
+        }
+        self.insts = insts;
+        self.roots = (0..old_roots.len()).collect();
+        if let Ok(mut m) = self.memo.lock() {
+            m.clear();
+        }
+        // The roots come first (their indexes key the inputs); the instances of each
+        // follow, root after root. A value memoised while a tree was half expanded may
+        // have missed a module: the memo is dropped again once all are expanded.
+        for i in 0..self.roots.len() {
+            let module = self.insts[i].module;
+            let mapped = modules_json(s, tf.module(module));
+            self.expand(s, tf, i, 0, &mut vec![module], &mapped, "");
+        }
+        if let Ok(mut m) = self.memo.lock() {
+            m.clear();
+        }
+        // What was derived from the first tree names its instances by index.
+        self.objects = (0..self.roots.len()).map(|_| OnceLock::new()).collect();
+        self.providers = (0..self.roots.len()).map(|_| OnceLock::new()).collect();
+    }
+
+    /// The binding of a module instance in its call, in a pass (`Iter::None` for a plain
+    /// call or one whose instances were not enumerated).
+    fn bind(&self, inst: usize, pass: usize) -> Iter {
+        self.insts[inst]
+            .binds
+            .as_ref()
+            .and_then(|b| b.get(pass).cloned().flatten())
+            .unwrap_or(Iter::None)
     }
 
     /// The instances of a root (the root first).
@@ -891,15 +1056,18 @@ impl Analysis {
             return Value::Number(1.0);
         };
         self.memo(stack, (pass, inst, Slot::InstCount), || {
-            let own = count_from_value(&self.own_count_value(
-                s,
-                pass,
-                BlockAt {
-                    inst: parent,
-                    block,
-                },
-                stack,
-            ));
+            let own = match &self.insts[inst].binds {
+                Some(b) => Count::Known(u64::from(b.get(pass).is_some_and(Option::is_some))),
+                None => count_from_value(&self.own_count_value(
+                    s,
+                    pass,
+                    BlockAt {
+                        inst: parent,
+                        block,
+                    },
+                    stack,
+                )),
+            };
             let up = count_from_value(&self.inst_count_value(s, pass, parent, stack));
             match up.times(&own) {
                 Count::Known(n) => Value::Number(n as f64),
@@ -1314,7 +1482,7 @@ impl Analysis {
                     .hcl(s, BlockAt { inst: parent, block })
                     .and_then(|call| call.body.get_attribute(name))
                     .map(|a| {
-                        let cx = self.ctx(s, pass, parent, Iter::None, stack);
+                        let cx = self.ctx(s, pass, parent, self.bind(inst, pass), stack);
                         expr::eval(&a.value, &cx)
                     }),
             };
@@ -1417,15 +1585,38 @@ impl Analysis {
                 });
             return Some((v, 2));
         }
-        let outputs: BTreeMap<String, Value> = self
-            .module(tf, child)
-            .blocks_of(BlockKind::Output)
-            .filter_map(|o| {
-                self.output_value(s, pass, child, &o.name, stack)
-                    .map(|v| (o.name.clone(), v))
-            })
-            .collect();
-        let obj = Value::Object(outputs);
+        let outputs_of = |child: usize| -> Value {
+            Value::Object(
+                self.module(tf, child)
+                    .blocks_of(BlockKind::Output)
+                    .filter_map(|o| {
+                        self.output_value(s, pass, child, &o.name, stack)
+                            .map(|v| (o.name.clone(), v))
+                    })
+                    .collect(),
+            )
+        };
+        // A call expanded into its instances: each instance's own outputs.
+        if let Some(list) = self.insts[inst].keyed.get(call) {
+            let present = list.iter().filter_map(|&c| match self.bind(c, pass) {
+                Iter::None => None,
+                b => Some((b, c)),
+            });
+            let v = if hb.is_some_and(|b| b.body.get_attribute("count").is_some()) {
+                Value::List(present.map(|(_, c)| outputs_of(c)).collect())
+            } else {
+                Value::Object(
+                    present
+                        .filter_map(|(b, c)| match b {
+                            Iter::Each(k, _) => k.as_str().map(|k| (k.to_string(), outputs_of(c))),
+                            _ => None,
+                        })
+                        .collect(),
+                )
+            };
+            return Some((v, 1));
+        }
+        let obj = outputs_of(child);
         if !iterated {
             return Some((obj, 1));
         }

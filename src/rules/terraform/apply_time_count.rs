@@ -103,6 +103,82 @@ mod tests {
     use crate::engine::CheckOptions;
     use crate::testing::{check_rule, check_tree, expect};
 
+    /// A `for_each` module whose inner count depends on a list mixing the caller's per-key
+    /// values with another module's resource attribute.
+    fn per_key_module(arns: &str) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "envs/dev/main.tf",
+                format!(
+                    r#"variable "services" {{
+  default = {{
+    api    = {{ policies = ["arn:aws:iam::aws:policy/ReadOnlyAccess"] }}
+    worker = {{ policies = [] }}
+  }}
+}}
+
+module "shared" {{
+  source = "../../modules/policy"
+}}
+
+module "svc" {{
+  source   = "../../modules/svc"
+  for_each = var.services
+  name     = each.key
+  policies = {arns}
+}}
+"#
+                ),
+            ),
+            (
+                "modules/policy/main.tf",
+                "resource \"aws_iam_policy\" \"p\" {\n  name   = \"shared\"\n  policy = \"{}\"\n}\n\noutput \"arn\" {\n  value = aws_iam_policy.p.arn\n}\n".into(),
+            ),
+            (
+                "modules/svc/main.tf",
+                r#"variable "name" {
+  type = string
+}
+
+variable "policies" {
+  type = list(string)
+}
+
+resource "aws_iam_role" "this" {
+  name               = var.name
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role_policy_attachment" "this" {
+  count      = length(distinct(var.policies))
+  role       = aws_iam_role.this.name
+  policy_arn = var.policies[count.index]
+}
+"#
+                .into(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn module_instances_bind_each_and_evaluate_per_key() {
+        let files = per_key_module("distinct(concat(each.value.policies, [module.shared.arn]))");
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        let found = check_rule("apply-time-count", &files);
+        // Each instance's list holds the shared policy's ARN, known only after apply.
+        expect(&found, &[("apply-time-count", "modules/svc/main.tf", 15)]);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Error);
+        assert!(
+            found[0].message.contains("module.shared"),
+            "{}",
+            found[0].message
+        );
+        // Per-key values alone are known at plan in every instance.
+        let files = per_key_module("each.value.policies");
+        let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        expect(&check_rule("apply-time-count", &files), &[]);
+    }
+
     #[test]
     fn counts_from_computed_attributes() {
         let main = r#"resource "aws_vpc" "main" {

@@ -68,35 +68,37 @@ impl Unknown {
         }
     }
 
-    /// Combine the unknowns found (deeply) in `values`: the first
-    /// `Undecidable` wins, else the first `AtApply`. `None` if all are known.
+    /// Combine the unknowns found (deeply) in `values` as cty does for an operation that
+    /// cannot short-circuit: a value unknown until apply makes the result unknown until
+    /// apply whatever else cannot be told, so the first `AtApply` wins, else the first
+    /// `Undecidable`. `None` if all are known.
     pub fn combine<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<Unknown> {
-        let mut first_at_apply = None;
+        let mut first_undecidable = None;
         for v in values {
             match v.first_unknown() {
-                Some(u @ Unknown::Undecidable { .. }) => return Some(u.clone()),
-                Some(u) if first_at_apply.is_none() => {
-                    first_at_apply = Some(u.clone());
+                Some(u @ Unknown::AtApply { .. }) => return Some(u.clone()),
+                Some(u) if first_undecidable.is_none() => {
+                    first_undecidable = Some(u.clone());
                 }
                 _ => {}
             }
         }
-        first_at_apply
+        first_undecidable
     }
 
     /// Combine only the top-level unknowns of `values` (not nested ones).
     pub fn combine_shallow<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<Unknown> {
-        let mut first_at_apply = None;
+        let mut first_undecidable = None;
         for v in values {
             match v {
-                Value::Unknown(u @ Unknown::Undecidable { .. }) => return Some(u.clone()),
-                Value::Unknown(u) if first_at_apply.is_none() => {
-                    first_at_apply = Some(u.clone());
+                Value::Unknown(u @ Unknown::AtApply { .. }) => return Some(u.clone()),
+                Value::Unknown(u) if first_undecidable.is_none() => {
+                    first_undecidable = Some(u.clone());
                 }
                 _ => {}
             }
         }
-        first_at_apply
+        first_undecidable
     }
 }
 
@@ -140,7 +142,8 @@ impl Value {
         matches!(self, Value::Null)
     }
 
-    /// The first unknown found in a depth-first walk, preferring `Undecidable`.
+    /// The first unknown found in a depth-first walk, preferring `AtApply` (see
+    /// [`Unknown::combine`]).
     pub fn first_unknown(&self) -> Option<&Unknown> {
         match self {
             Value::Unknown(u) => Some(u),
@@ -363,7 +366,7 @@ fn first_unknown_of<'a>(values: impl Iterator<Item = &'a Value>) -> Option<&'a U
     let mut first = None;
     for v in values {
         match v.first_unknown() {
-            Some(u @ Unknown::Undecidable { .. }) => return Some(u),
+            Some(u @ Unknown::AtApply { .. }) => return Some(u),
             Some(u) if first.is_none() => first = Some(u),
             _ => {}
         }
@@ -553,10 +556,11 @@ mod tests {
     }
 
     #[test]
-    fn combine_prefers_undecidable() {
+    fn combine_prefers_unknown_at_apply() {
         let a = Value::at_apply("a");
         let b = Value::undecidable("b");
-        assert_eq!(Unknown::combine([&a, &b]), Some(Unknown::undecidable("b")));
+        assert_eq!(Unknown::combine([&b, &a]), Some(Unknown::at_apply("a")));
+        assert_eq!(Unknown::combine([&b]), Some(Unknown::undecidable("b")));
         assert_eq!(Unknown::combine([&a]), Some(Unknown::at_apply("a")));
         assert_eq!(Unknown::combine([&Value::Null]), None);
     }
