@@ -234,6 +234,17 @@ pub enum Provided {
     Terraform,
 }
 
+/// The kinds of object the model asks about by name (issuers, secret stores, namespaces):
+/// the kinds `[gitops.provided]` can declare. A kind missing here could never match, so the
+/// configuration rejects it; a rule that asks `provided` about a new kind adds it here.
+pub const PROVIDABLE_KINDS: &[&str] = &[
+    "ClusterIssuer",
+    "Issuer",
+    "ClusterSecretStore",
+    "SecretStore",
+    "Namespace",
+];
+
 #[derive(Default)]
 pub struct GitopsModel {
     pub apps: Vec<Application>,
