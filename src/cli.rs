@@ -408,7 +408,11 @@ fn check(args: CheckArgs) -> ExitCode {
         let plan = crate::fix::plan(&outcome.session.repo, &outcome.findings);
         let fixed: usize = plan.files.iter().map(|f| f.fixes).sum();
         if args.diff {
-            print!("{}", crate::fix::diff(&plan));
+            let diff = crate::fix::diff(&plan);
+            print!("{diff}");
+            if !diff.is_empty() && !diff.ends_with('\n') {
+                println!();
+            }
             if !quiet {
                 eprintln!(
                     "preflight: {fixed} fixes in {} files (not written: --diff)",

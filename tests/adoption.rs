@@ -413,7 +413,11 @@ fn fixable_findings_are_marked_and_diff_keeps_the_exit_code() {
 fn findings_name_their_severity_and_notes_look_like_notes() {
     let out = preflight(&["check", "testdata/platform-broken"]);
     let text = stdout(&out);
-    assert!(text.contains("\nerror[undeployed-issuer]\n"), "{text}");
+    assert!(text.contains("\nerror[secret-without-value]\n"), "{text}");
+    assert!(
+        text.contains("\nerror[undeployed-issuer] [fixable]\n"),
+        "{text}"
+    );
     let note = text
         .split("note[unknown-target-revision]")
         .nth(1)
