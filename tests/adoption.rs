@@ -106,6 +106,45 @@ fn aws_on_an_offline_build_says_the_exact_command() {
     assert!(!err.contains("default features"), "{err}");
 }
 
+#[cfg(not(feature = "aws"))]
+#[test]
+fn live_true_on_an_offline_build_warns_with_the_exact_command() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            (
+                "docs/ci.json",
+                "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:*\", \"Resource\": \"*\"}]}\n",
+            ),
+            (
+                "preflight.toml",
+                "[iam]\nci_policy = \"docs/ci.json\"\nci_role = \"ci\"\nlive = true\n",
+            ),
+        ],
+    );
+    let out = preflight(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--select",
+        "ci-role-drift",
+    ]);
+    let v = json(&out);
+    let f = &v["findings"][0];
+    assert_eq!(
+        (f["rule"].as_str(), f["file"].as_str(), f["line"].as_u64()),
+        (Some("ci-role-drift"), Some("docs/ci.json"), Some(1))
+    );
+    assert_eq!(f["severity"], "warning");
+    let help = f["help"].as_str().unwrap();
+    assert!(
+        help.contains("--features aws") && !help.contains("the default"),
+        "{help}"
+    );
+}
+
 // 2. A subfolder root inside a git work tree: GitHub and SARIF paths from the work tree top.
 
 #[test]
