@@ -125,7 +125,8 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Findings only: no summary line, nothing on standard error but errors.
+    /// Findings only: no summary line and no progress messages (errors still go to
+    /// standard error).
     #[arg(long, short = 'q')]
     pub quiet: bool,
     /// Colour in the human format.

@@ -55,6 +55,9 @@ pub struct Session {
     pub options: CheckOptions,
     /// The named paths relative to the repository root ("" = everything).
     pub scope: Vec<String>,
+    /// The root holds neither `.git` nor `preflight.toml`: it is only the common folder of
+    /// the named paths, and the repository may well extend above it.
+    pub root_inferred: bool,
     pub suppressions: Vec<Suppression>,
     /// Diagnostics about the run itself, printed with `--verbose`.
     pub log: std::sync::Mutex<Vec<String>>,
@@ -260,6 +263,8 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
     }
     let root = discover::find_root(&paths, &cwd);
     let root = root.canonicalize().unwrap_or(root);
+    let root_inferred =
+        !root.join(".git").exists() && !root.join(crate::config::FILE_NAME).is_file();
     let config_path = match &options.config {
         Some(c) => Some(if c.is_absolute() {
             c.clone()
@@ -357,6 +362,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         config,
         options,
         scope,
+        root_inferred,
         suppressions,
         log: std::sync::Mutex::new(log),
         terraform: OnceLock::new(),

@@ -348,6 +348,34 @@ fn outside_git_the_root_is_the_common_ancestor_of_the_named_paths() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).contains(&format!("of root {}", scratch.join("proj").display())));
+    // One folder alone: its module may sit above it, which an inferred root cannot tell.
+    let out = run_in(&scratch, &["check", "proj/envs/dev", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = json(&out);
+    let f = &v["findings"][0];
+    assert_eq!(
+        (
+            f["rule"].as_str(),
+            f["severity"].as_str(),
+            f["file"].as_str(),
+            f["line"].as_u64()
+        ),
+        (
+            Some("module-source"),
+            Some("note"),
+            Some("main.tf"),
+            Some(2)
+        )
+    );
+    assert!(
+        f["message"].as_str().unwrap().contains("was inferred"),
+        "{f}"
+    );
+    // With a marker the same layout is an error.
+    write(&scratch, &[("proj/envs/dev/preflight.toml", "")]);
+    let out = run_in(&scratch, &["check", "proj/envs/dev", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(json(&out)["findings"][0]["severity"], "error");
 }
 
 // 6. --changed says what is wrong in one line.
