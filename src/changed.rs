@@ -11,6 +11,12 @@ fn git(root: &Path, args: &[&str]) -> Result<String, String> {
     crate::discover::git(root, args).map(|out| String::from_utf8_lossy(&out).into_owned())
 }
 
+/// The first line of a git error, without the command line.
+fn first_line(e: &str) -> String {
+    let e = e.split_once(" failed: ").map_or(e, |(_, rest)| rest);
+    e.lines().next().unwrap_or("git failed").to_string()
+}
+
 fn split_z(s: &str) -> impl Iterator<Item = String> + '_ {
     s.split('\0').filter(|p| !p.is_empty()).map(str::to_owned)
 }
@@ -35,7 +41,30 @@ fn default_base(root: &Path) -> Result<String, String> {
 }
 
 /// Changed files relative to `root` (the git work tree may be larger than the root).
+/// Errors are one line that says what is wrong, never git's own usage text.
 pub fn changed_files(root: &Path, reference: Option<&str>) -> Result<Vec<String>, String> {
+    if git(root, &["rev-parse", "--is-inside-work-tree"]).is_err() {
+        return Err(format!(
+            "{} is not in a git work tree, so there is nothing to compare with; drop --changed",
+            root.display()
+        ));
+    }
+    if let Some(r) = reference
+        && git(
+            root,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{r}^{{commit}}"),
+            ],
+        )
+        .is_err()
+    {
+        return Err(format!(
+            "`{r}` is not a branch, tag or commit of this repository (a shallow clone may lack it: fetch it first)"
+        ));
+    }
     let mut files: Vec<String> = Vec::new();
     let in_pre_commit = std::env::var_os("PRE_COMMIT").is_some();
     match reference {
@@ -57,18 +86,21 @@ pub fn changed_files(root: &Path, reference: Option<&str>) -> Result<Vec<String>
                 Some(r) => r.to_string(),
                 None => default_base(root)?,
             };
-            files.extend(split_z(&git(
-                root,
-                &[
-                    "diff",
-                    "--name-only",
-                    "-z",
-                    "--diff-filter=d",
-                    "--relative",
-                    &base,
-                    "--",
-                ],
-            )?));
+            files.extend(split_z(
+                &git(
+                    root,
+                    &[
+                        "diff",
+                        "--name-only",
+                        "-z",
+                        "--diff-filter=d",
+                        "--relative",
+                        &base,
+                        "--",
+                    ],
+                )
+                .map_err(|e| first_line(&e))?,
+            ));
             files.extend(split_z(&git(
                 root,
                 &["ls-files", "-z", "--others", "--exclude-standard"],

@@ -1,4 +1,4 @@
-//! The command line: `check`, `rules`, `explain`.
+//! The command line: `check`, `graph`, `rules`, `explain`, `init`, `completions`, `man`.
 
 use crate::baseline::Baseline;
 use crate::diagnostic::Severity;
@@ -6,7 +6,7 @@ use crate::engine::{self, CheckOptions};
 use crate::graph::GraphFormat;
 use crate::report::{self, Format};
 use crate::rules;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,10 +14,16 @@ use std::process::ExitCode;
 /// What a bare `--changed` stands for (not a valid git ref, so it cannot collide).
 const DEFAULT_BASE: &str = ":default:";
 
+/// `preflight --version`: the version and the cargo features built in.
+#[cfg(feature = "aws")]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (features: aws)");
+#[cfg(not(feature = "aws"))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (features: none)");
+
 #[derive(Parser, Debug)]
 #[command(
     name = "preflight",
-    version,
+    version = VERSION,
     about = "Stop a deploy before terraform apply or an ArgoCD sync breaks it",
     long_about = "preflight reads a platform repository (Terraform, ArgoCD/Kubernetes YAML, IAM policies) \
 and reports the mistakes that break a deploy, with the file, line and fix.\n\n\
@@ -36,12 +42,50 @@ pub enum Command {
     /// findings marked (Mermaid or Graphviz DOT on standard output).
     Graph(Box<GraphArgs>),
     /// List every rule: id, default severity, summary.
-    Rules,
+    Rules {
+        #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+        format: RulesFormat,
+    },
     /// Print a rule's page: what it catches, why it breaks deploys, an example, the fix.
     Explain {
         /// The rule id, e.g. `ungated-data-source`.
         rule: String,
     },
+    /// Write a commented preflight.toml with what can be inferred from the repository
+    /// (the passes of a staged bootstrap, the documented CI policy, the repository URL).
+    Init {
+        /// The repository folder (default: the current directory).
+        path: Option<PathBuf>,
+        /// Print the file instead of writing it.
+        #[arg(long)]
+        stdout: bool,
+        /// Replace an existing preflight.toml.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a shell completion script (e.g. `preflight completions bash > /etc/bash_completion.d/preflight`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `preflight man > preflight.1`.
+    Man,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// One rule a line: id, default severity, summary.
+    Human,
+    /// A JSON array: id, severity, summary, url, options.
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour on a terminal, unless NO_COLOR is set or the report goes to a file.
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -81,6 +125,19 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Findings only: no summary line and no progress messages (errors still go to
+    /// standard error).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Colour in the human format.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// Run only these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not run these rules (comma-separated or repeated).
+    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    pub ignore: Vec<String>,
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
@@ -140,24 +197,124 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check(*args),
         Command::Graph(args) => graph(*args),
-        Command::Rules => {
-            let mut out = std::io::stdout().lock();
-            for r in rules::all() {
-                let m = r.meta();
-                let _ = writeln!(out, "{:<28} {:<8} {}", m.id, m.default_severity, m.summary);
-            }
-            ExitCode::SUCCESS
-        }
+        Command::Rules { format } => list_rules(format),
         Command::Explain { rule } => match rules::find(&rule) {
             Some(r) => {
                 print!("{}", r.meta().doc);
                 ExitCode::SUCCESS
             }
             None => {
-                eprintln!("error: unknown rule `{rule}`; `preflight rules` lists them");
+                let known: Vec<&str> = rules::all().iter().map(|r| r.meta().id).collect();
+                eprintln!(
+                    "error: unknown rule `{rule}`{} (`preflight rules` lists them)",
+                    crate::suggest::did_you_mean(&rule, known)
+                );
                 ExitCode::from(2)
             }
         },
+        Command::Init {
+            path,
+            stdout,
+            force,
+        } => init(path, stdout, force),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "preflight",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let mut out = std::io::stdout().lock();
+            match clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: cannot write the manual page: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}
+
+/// `preflight rules`, from the rule registry (every registered rule appears).
+fn list_rules(format: RulesFormat) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let result = match format {
+        RulesFormat::Human => rules::all().iter().try_for_each(|r| {
+            let m = r.meta();
+            writeln!(out, "{:<28} {:<8} {}", m.id, m.default_severity, m.summary)
+        }),
+        RulesFormat::Json => {
+            let list: Vec<serde_json::Value> = rules::all()
+                .iter()
+                .map(|r| {
+                    let m = r.meta();
+                    serde_json::json!({
+                        "id": m.id,
+                        "severity": m.default_severity,
+                        "summary": m.summary,
+                        "url": report::rule_url(m.id),
+                        "options": m.options.iter().map(|o| serde_json::json!({
+                            "name": o.name,
+                            "kind": format!("{:?}", o.kind).to_lowercase(),
+                            "doc": o.doc,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &list)
+                .map_err(std::io::Error::other)
+                .and_then(|_| writeln!(out))
+        }
+    };
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        _ => ExitCode::SUCCESS,
+    }
+}
+
+fn init(path: Option<PathBuf>, to_stdout: bool, force: bool) -> ExitCode {
+    let dir = path.unwrap_or_else(|| PathBuf::from("."));
+    if !dir.is_dir() {
+        eprintln!("error: {} is not a folder", dir.display());
+        return ExitCode::from(2);
+    }
+    let target = dir.join(crate::config::FILE_NAME);
+    if !to_stdout && !force && target.exists() {
+        eprintln!(
+            "error: {} exists; --force replaces it, --stdout prints the inferred file",
+            target.display()
+        );
+        return ExitCode::from(2);
+    }
+    // Infer with the folder as the root, whatever configuration exists there.
+    let text = match crate::init::generate(dir.clone()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if to_stdout {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    match std::fs::write(&target, &text) {
+        Ok(()) => {
+            eprintln!("preflight: wrote {}", target.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", target.display());
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -223,7 +380,10 @@ fn check(args: CheckArgs) -> ExitCode {
         }),
         aws: args.aws,
         verbose: args.verbose,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
     };
+    let quiet = args.quiet;
     let baseline = match &args.baseline {
         Some(path) => match Baseline::load(path) {
             Ok(b) => Some(b),
@@ -249,21 +409,31 @@ fn check(args: CheckArgs) -> ExitCode {
         let plan = crate::fix::plan(&outcome.session.repo, &outcome.findings);
         let fixed: usize = plan.files.iter().map(|f| f.fixes).sum();
         if args.diff {
-            print!("{}", crate::fix::diff(&plan));
-            eprintln!(
-                "preflight: {fixed} fixes in {} files (not written: --diff)",
-                plan.files.len()
-            );
-            return ExitCode::SUCCESS;
+            let diff = crate::fix::diff(&plan);
+            print!("{diff}");
+            if !diff.is_empty() && !diff.ends_with('\n') {
+                println!();
+            }
+            if !quiet {
+                eprintln!(
+                    "preflight: {fixed} fixes in {} files (not written: --diff)",
+                    plan.files.len()
+                );
+                eprintln!("{}", report::summary_line(&outcome));
+            }
+            // The exit code is the check's: the diff is not applied.
+            return exit_code(&outcome, args.fail_on);
         }
         if let Err(e) = crate::fix::apply(&outcome.session.repo, &plan) {
             eprintln!("error: cannot write a fix: {e}");
             return ExitCode::from(2);
         }
-        eprintln!(
-            "preflight: applied {fixed} fixes in {} files",
-            plan.files.len()
-        );
+        if !quiet {
+            eprintln!(
+                "preflight: applied {fixed} fixes in {} files",
+                plan.files.len()
+            );
+        }
         if plan.skipped > 0 {
             eprintln!(
                 "preflight: {} fixes overlapped others; run --fix again to apply them",
@@ -283,6 +453,18 @@ fn check(args: CheckArgs) -> ExitCode {
     }
     if args.changed.is_some() && outcome.session.scope.is_empty() {
         eprintln!("preflight: no changed files to check");
+    } else if outcome.session.files_in_scope() == 0 {
+        // A green result that checked nothing must not look like a pass.
+        let named: Vec<String> = if args.paths.is_empty() {
+            vec![".".into()]
+        } else {
+            args.paths.iter().map(|p| p.display().to_string()).collect()
+        };
+        eprintln!(
+            "preflight: checked nothing: no Terraform, YAML or JSON file under {} (root {})",
+            named.join(", "),
+            report::root_display(&outcome.session.repo.root)
+        );
     }
     if let Some(path) = &args.write_baseline {
         let b = Baseline::from_findings(&outcome.session.repo, &outcome.findings);
@@ -300,10 +482,12 @@ fn check(args: CheckArgs) -> ExitCode {
     if let Some(b) = &baseline {
         let before = outcome.findings.len();
         let stale = b.filter(&outcome.session.repo, &mut outcome.findings);
-        eprintln!(
-            "preflight: the baseline hid {} findings",
-            before - outcome.findings.len()
-        );
+        if !quiet {
+            eprintln!(
+                "preflight: the baseline hid {} findings",
+                before - outcome.findings.len()
+            );
+        }
         if !stale.is_empty() {
             eprintln!(
                 "preflight: {} baseline entries no longer match any finding (re-run with --write-baseline to shrink it):",
@@ -331,18 +515,25 @@ fn check(args: CheckArgs) -> ExitCode {
         }
     }
     let color = args.format == Format::Human
-        && args.output.is_none()
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        && match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                args.output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+    let render_options = report::RenderOptions { color, quiet };
     let result = match &args.output {
         Some(path) => std::fs::File::create(path).and_then(|f| {
             let mut w = std::io::BufWriter::new(f);
-            report::render(&outcome, args.format, false, &mut w)?;
+            report::render(&outcome, args.format, render_options, &mut w)?;
             w.flush()
         }),
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            report::render(&outcome, args.format, color, &mut w).and_then(|_| w.flush())
+            report::render(&outcome, args.format, render_options, &mut w).and_then(|_| w.flush())
         }
     };
     if let Err(e) = result
@@ -351,10 +542,18 @@ fn check(args: CheckArgs) -> ExitCode {
         eprintln!("error: cannot write the report: {e}");
         return ExitCode::from(2);
     }
-    if args.output.is_some() && args.format != Format::Human {
+    // The summary goes to standard error when standard output does not end with it: the
+    // report went to a file (any format), or the format has no summary line.
+    let summary_in_stdout =
+        args.output.is_none() && matches!(args.format, Format::Human | Format::Github);
+    if !quiet && !summary_in_stdout {
         eprintln!("{}", report::summary_line(&outcome));
     }
-    let threshold = match args.fail_on {
+    exit_code(&outcome, args.fail_on)
+}
+
+fn exit_code(outcome: &engine::Outcome, fail_on: FailOn) -> ExitCode {
+    let threshold = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Note => Some(Severity::Note),

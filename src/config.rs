@@ -175,9 +175,14 @@ impl Config {
         let mut out = BTreeMap::new();
         for (id, table) in &self.rules {
             let Some(specs) = rule_exists(id.get_ref()) else {
+                let known: Vec<&str> = crate::rules::all().iter().map(|r| r.meta().id).collect();
                 return Err(err(
                     id.span().start,
-                    format!("unknown rule `{}` (see `preflight rules`)", id.get_ref()),
+                    format!(
+                        "unknown rule `{}`{} (see `preflight rules`)",
+                        id.get_ref(),
+                        crate::suggest::did_you_mean(id.get_ref(), known)
+                    ),
                 ));
             };
             let mut settings = RuleSettings::default();
@@ -239,6 +244,83 @@ impl Config {
         Ok(out)
     }
 
+    /// Check what the types alone cannot: every `[terraform] var_files` entry is a file
+    /// inside `root` (Terraform makes a missing var file an error), and every
+    /// `[gitops.provided]` kind is one the model asks about.
+    pub fn validate(&self, root: &Path, providable_kinds: &[&str]) -> Result<(), ConfigError> {
+        #[derive(Deserialize, Default)]
+        struct Spans {
+            #[serde(default)]
+            terraform: TfSpans,
+            #[serde(default)]
+            gitops: GitopsSpans,
+        }
+        #[derive(Deserialize, Default)]
+        struct TfSpans {
+            #[serde(default)]
+            var_files: Vec<Spanned<String>>,
+        }
+        #[derive(Deserialize, Default)]
+        struct GitopsSpans {
+            #[serde(default)]
+            provided: BTreeMap<Spanned<String>, toml::Value>,
+        }
+        let path = self
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(FILE_NAME));
+        let text = &self.text;
+        let spans: Spans = toml::from_str(text).unwrap_or_default();
+        let err = |offset: usize, message: String| ConfigError {
+            path: path.clone(),
+            line: text[..offset.min(text.len())].matches('\n').count() + 1,
+            message,
+        };
+        for f in &spans.terraform.var_files {
+            let rel = f.get_ref();
+            let abs = root.join(rel);
+            let inside = abs
+                .canonicalize()
+                .map(|c| c.starts_with(root))
+                .unwrap_or(false);
+            if !abs.is_file() {
+                return Err(err(
+                    f.span().start,
+                    format!(
+                        "[terraform] var_files: `{rel}` is not a file under the repository root {}",
+                        root.display()
+                    ),
+                ));
+            }
+            if !inside {
+                return Err(err(
+                    f.span().start,
+                    format!("[terraform] var_files: `{rel}` leaves the repository root"),
+                ));
+            }
+            if let Err(e) = std::fs::File::open(&abs) {
+                return Err(err(
+                    f.span().start,
+                    format!("[terraform] var_files: cannot read `{rel}`: {e}"),
+                ));
+            }
+        }
+        for kind in spans.gitops.provided.keys() {
+            let k = kind.get_ref();
+            if !providable_kinds.contains(&k.as_str()) {
+                return Err(err(
+                    kind.span().start,
+                    format!(
+                        "[gitops.provided]: unknown kind `{k}`{}; known kinds: {}",
+                        crate::suggest::did_you_mean(k, providable_kinds.iter().copied()),
+                        providable_kinds.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     pub fn max_file_bytes(&self) -> u64 {
         self.max_file_bytes.unwrap_or(DEFAULT_MAX_FILE_BYTES)
     }
@@ -263,6 +345,33 @@ mod tests {
     fn unknown_section_key_is_an_error() {
         let err = parse("[terraform]\npasses = {}\nvar_file = []\n").unwrap_err();
         assert_eq!(err.line, 3);
+    }
+
+    #[test]
+    fn a_mistyped_provided_kind_names_the_line_and_the_closest_kind() {
+        let c = parse("[gitops.provided]\nNamespace = [\"a\"]\nClusterissuer = [\"x\"]\n").unwrap();
+        let kinds = crate::model::gitops::PROVIDABLE_KINDS;
+        let err = c.validate(Path::new("/nonexistent"), kinds).unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(
+            err.message.contains("did you mean `ClusterIssuer`?"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn a_missing_var_file_names_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::write(root.join("ok.tfvars"), "a = 1\n").unwrap();
+        let c =
+            parse("[terraform]\nvar_files = [\n  \"ok.tfvars\",\n  \"gone.tfvars\",\n]\n").unwrap();
+        let err = c.validate(&root, &[]).unwrap_err();
+        assert_eq!(err.line, 4, "{}", err.message);
+        assert!(err.message.contains("gone.tfvars"), "{}", err.message);
+        let c = parse("[terraform]\nvar_files = [\"ok.tfvars\"]\n").unwrap();
+        assert!(c.validate(&root, &[]).is_ok());
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! The repository root is the nearest folder, from the named paths upwards, that holds
 //! `.git` or `preflight.toml` (so a platform folder with its own `preflight.toml` inside a
-//! larger monorepo is checked on its own); failing both, the current directory (or the named
-//! folder itself when it is not below the current directory).
+//! larger monorepo is checked on its own); failing both, the deepest folder that holds every
+//! named path (never the current directory as such: where preflight runs from does not
+//! change what it reads).
 //!
 //! Inside git, the files are those git tracks plus untracked files git does not ignore: a
 //! committed `terraform.tfvars` that `.gitignore` names is still part of the repository.
@@ -13,14 +14,25 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Find the repository root for the given paths (absolute).
+/// Find the repository root for the given paths (absolute, canonical).
 pub fn find_root(paths: &[PathBuf], cwd: &Path) -> PathBuf {
-    let start = paths.first().cloned().unwrap_or_else(|| cwd.to_path_buf());
-    let start = if start.is_file() {
-        start.parent().map(Path::to_path_buf).unwrap_or(start)
+    let dirs: Vec<PathBuf> = if paths.is_empty() {
+        vec![cwd.to_path_buf()]
     } else {
-        start
+        paths
+            .iter()
+            .map(|p| {
+                if p.is_file() {
+                    p.parent()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| p.clone())
+                } else {
+                    p.clone()
+                }
+            })
+            .collect()
     };
+    let start = &dirs[0];
     let mut dir = Some(start.as_path());
     while let Some(d) = dir {
         if d.join(".git").exists() || d.join(crate::config::FILE_NAME).is_file() {
@@ -28,11 +40,30 @@ pub fn find_root(paths: &[PathBuf], cwd: &Path) -> PathBuf {
         }
         dir = d.parent();
     }
-    if start.starts_with(cwd) {
-        cwd.to_path_buf()
-    } else {
-        start
+    common_ancestor(&dirs)
+}
+
+/// The deepest folder that holds every one of `dirs`.
+fn common_ancestor(dirs: &[PathBuf]) -> PathBuf {
+    let mut common = dirs[0].clone();
+    for d in &dirs[1..] {
+        while !d.starts_with(&common) {
+            if !common.pop() {
+                break;
+            }
+        }
     }
+    common
+}
+
+/// The root's folder relative to the top of its git work tree (`""` when the root is the
+/// top, or is not in a git work tree), with `/` separators and no trailing `/`.
+pub fn worktree_prefix(root: &Path) -> String {
+    git(root, &["rev-parse", "--show-prefix"])
+        .ok()
+        .and_then(|out| String::from_utf8(out).ok())
+        .map(|p| p.trim().trim_end_matches('/').to_string())
+        .unwrap_or_default()
 }
 
 /// How the file list was obtained.
@@ -210,6 +241,21 @@ mod tests {
         assert!(ex.is_excluded("vendor/a/b.tf"));
         assert!(ex.is_excluded("x/y.generated.yaml"));
         assert!(!ex.is_excluded("envs/dev/main.tf"));
+    }
+
+    #[test]
+    fn without_a_marker_the_root_is_the_common_ancestor_of_the_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(base.join("a/x")).unwrap();
+        std::fs::create_dir_all(base.join("a/y")).unwrap();
+        std::fs::write(base.join("a/y/main.tf"), "").unwrap();
+        let elsewhere = Path::new("/");
+        assert_eq!(
+            find_root(&[base.join("a/x"), base.join("a/y/main.tf")], elsewhere),
+            base.join("a")
+        );
+        assert_eq!(find_root(&[base.join("a/x")], elsewhere), base.join("a/x"));
     }
 
     #[test]

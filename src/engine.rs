@@ -32,6 +32,10 @@ pub struct CheckOptions {
     /// `--aws`: run the live AWS checks.
     pub aws: bool,
     pub verbose: bool,
+    /// `--select RULE,...`: run only these rules (empty: every enabled rule).
+    pub select: Vec<String>,
+    /// `--ignore RULE,...`: never run these rules.
+    pub ignore: Vec<String>,
 }
 
 /// An error that prevented checking (exit code 2).
@@ -51,6 +55,9 @@ pub struct Session {
     pub options: CheckOptions,
     /// The named paths relative to the repository root ("" = everything).
     pub scope: Vec<String>,
+    /// The root holds neither `.git` nor `preflight.toml`: it is only the common folder of
+    /// the named paths, and the repository may well extend above it.
+    pub root_inferred: bool,
     pub suppressions: Vec<Suppression>,
     /// Diagnostics about the run itself, printed with `--verbose`.
     pub log: std::sync::Mutex<Vec<String>>,
@@ -222,6 +229,15 @@ impl Session {
         }
     }
 
+    /// How many loaded files are in scope (0: the check looked at nothing).
+    pub fn files_in_scope(&self) -> usize {
+        self.repo
+            .files
+            .iter()
+            .filter(|f| self.file_in_scope(&f.rel_path))
+            .count()
+    }
+
     pub fn verbose(&self, msg: impl Into<String>) {
         if let Ok(mut log) = self.log.lock() {
             log.push(msg.into());
@@ -266,6 +282,8 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
     }
     let root = discover::find_root(&paths, &cwd);
     let root = root.canonicalize().unwrap_or(root);
+    let root_inferred =
+        !root.join(".git").exists() && !root.join(crate::config::FILE_NAME).is_file();
     let config_path = match &options.config {
         Some(c) => Some(if c.is_absolute() {
             c.clone()
@@ -278,6 +296,26 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         Some(p) => Config::load(p).map_err(|e| EngineError(format!("configuration error: {e}")))?,
         None => Config::default(),
     };
+    config
+        .validate(&root, crate::model::gitops::PROVIDABLE_KINDS)
+        .map_err(|e| EngineError(format!("configuration error: {e}")))?;
+    // Terraform stops on a var file it cannot read; so does the check.
+    for f in &options.var_files {
+        let abs = if f.is_absolute() {
+            f.clone()
+        } else {
+            cwd.join(f)
+        };
+        let problem = match std::fs::metadata(&abs) {
+            Ok(m) if m.is_file() => std::fs::File::open(&abs).err().map(|e| e.to_string()),
+            Ok(_) => Some("not a file".to_string()),
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(p) = problem {
+            return Err(EngineError(format!("--var-file {}: {p}", f.display())));
+        }
+    }
+    check_rule_names(&options)?;
     // Inferred passes are always named pass1 and pass2.
     if let Some(pass) = &options.pass
         && !config.terraform.passes.contains_key(pass)
@@ -347,6 +385,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         config,
         options,
         scope,
+        root_inferred,
         suppressions,
         log: std::sync::Mutex::new(log),
         terraform: OnceLock::new(),
@@ -357,6 +396,22 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         terraform_analysis: OnceLock::new(),
         terraform_analysis_all: OnceLock::new(),
     })
+}
+
+/// `--select` and `--ignore` name rules that exist.
+fn check_rule_names(options: &CheckOptions) -> Result<(), EngineError> {
+    let known: Vec<&str> = rules::all().iter().map(|r| r.meta().id).collect();
+    for (flag, names) in [("--select", &options.select), ("--ignore", &options.ignore)] {
+        for name in names {
+            if !known.contains(&name.as_str()) {
+                return Err(EngineError(format!(
+                    "{flag}: unknown rule `{name}`{} (`preflight rules` lists them)",
+                    crate::suggest::did_you_mean(name, known.iter().copied())
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Run every enabled rule and apply suppressions.
@@ -392,7 +447,8 @@ fn check_live_settings(session: &Session) -> Result<(), EngineError> {
     if !cfg!(feature = "aws") {
         return Err(EngineError(
             "--aws: this preflight was built without AWS support (cargo feature `aws`); \
-             install a build with it (`cargo install --path .`, the default features) or drop --aws"
+             rebuild it with the feature (`cargo install --locked --features aws --path PREFLIGHT_CHECKOUT`; \
+             `preflight --version` lists the features a binary has) or drop --aws"
                 .into(),
         ));
     }
@@ -406,13 +462,19 @@ fn check_live_settings(session: &Session) -> Result<(), EngineError> {
 
 fn run_rules(session: &Session, settings: &BTreeMap<String, RuleSettings>) -> Vec<Finding> {
     let default = RuleSettings::default();
+    let options = &session.options;
+    let chosen = |id: &str| {
+        (options.select.is_empty() || options.select.iter().any(|s| s == id))
+            && !options.ignore.iter().any(|s| s == id)
+    };
     let enabled: Vec<_> = rules::all()
         .into_iter()
         .filter(|r| {
-            settings
-                .get(r.meta().id)
-                .and_then(|s| s.enabled)
-                .unwrap_or(true)
+            chosen(r.meta().id)
+                && settings
+                    .get(r.meta().id)
+                    .and_then(|s| s.enabled)
+                    .unwrap_or(true)
         })
         .collect();
     let mut findings: Vec<Finding> = enabled
@@ -430,7 +492,18 @@ fn run_rules(session: &Session, settings: &BTreeMap<String, RuleSettings>) -> Ve
             rule.check(&cx)
         })
         .collect();
-    let used = suppress::apply(&session.repo, &mut findings, &session.suppressions);
+    let mut used = suppress::apply(&session.repo, &mut findings, &session.suppressions);
+    // A suppression of a rule that did not run this time may well be needed: only the run
+    // of that rule could tell.
+    let ran: HashSet<&str> = enabled.iter().map(|r| r.meta().id).collect();
+    for (u, s) in used.iter_mut().zip(&session.suppressions) {
+        if s.rules
+            .iter()
+            .any(|r| rules::find(r).is_some() && !ran.contains(r.as_str()))
+        {
+            *u = true;
+        }
+    }
     if let Some(rule) = enabled
         .iter()
         .find(|r| r.meta().id == rules::engine::unused_suppression::ID)

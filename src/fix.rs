@@ -39,9 +39,19 @@ pub fn plan(repo: &Repository, findings: &[Finding]) -> FixPlan {
         edits.sort_by_key(|(i, e)| (e.span.start, e.span.end, *i));
         // Keep non-overlapping edits, whole findings at a time.
         let mut taken: Vec<(usize, &Edit)> = Vec::new();
+        let mut twins: Vec<(usize, &Edit)> = Vec::new();
         let mut last_end = 0u32;
         for (i, e) in edits {
             if skipped_findings.contains(&i) {
+                continue;
+            }
+            // Two findings asking for the very same edit (the same source added for two
+            // references): it is made once.
+            if taken
+                .iter()
+                .any(|(_, t)| t.span == e.span && t.replacement == e.replacement)
+            {
+                twins.push((i, e));
                 continue;
             }
             if !taken.is_empty() && e.span.start < last_end {
@@ -75,6 +85,12 @@ pub fn plan(repo: &Repository, findings: &[Finding]) -> FixPlan {
         let fixes = taken
             .iter()
             .map(|(i, _)| *i)
+            .chain(twins.iter().filter_map(|(i, e)| {
+                taken
+                    .iter()
+                    .any(|(_, t)| t.span == e.span && t.replacement == e.replacement)
+                    .then_some(*i)
+            }))
             .collect::<std::collections::HashSet<_>>()
             .len();
         files.push(FixedFile {

@@ -13,12 +13,14 @@ pub mod discover;
 pub mod engine;
 pub mod fix;
 pub mod graph;
+pub mod init;
 pub mod model;
 pub mod parse;
 pub mod repo;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod suggest;
 pub mod suppress;
 
 #[cfg(test)]

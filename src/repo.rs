@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 pub struct Repository {
     pub root: PathBuf,
     pub listing: Listing,
+    /// The root's folder relative to the top of its git work tree (`""` at the top or
+    /// outside git): GitHub annotations and SARIF name files from the work tree's top.
+    pub worktree_prefix: String,
     pub files: Vec<SourceFile>,
     pub syntax: Vec<Syntax>,
     /// All listed paths (any extension), for existence checks by rules.
@@ -72,9 +75,14 @@ impl Repository {
             files.push(f);
             syntax.push(s);
         }
+        let worktree_prefix = match listing {
+            Listing::Git => discover::worktree_prefix(root),
+            Listing::Walk => String::new(),
+        };
         Repository {
             root: root.to_path_buf(),
             listing,
+            worktree_prefix,
             files,
             syntax,
             all_paths,
@@ -92,6 +100,15 @@ impl Repository {
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .map(|&i| self.listed[i as usize].as_str())
+    }
+
+    /// A repository path as seen from the top of the git work tree.
+    pub fn worktree_path(&self, rel: &str) -> String {
+        if self.worktree_prefix.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{}/{rel}", self.worktree_prefix)
+        }
     }
 
     pub fn file(&self, id: FileId) -> &SourceFile {

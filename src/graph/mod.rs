@@ -65,19 +65,48 @@ pub fn build(outcome: &Outcome) -> Graph {
     let mut graph = Graph::default();
     graph.clusters.extend(terraform::clusters(session));
     graph.clusters.extend(gitops::clusters(session));
+    let mut placed = vec![false; outcome.findings.len()];
     for cluster in &mut graph.clusters {
         for node in &mut cluster.nodes {
             let Some(span) = node.span else { continue };
-            for f in &outcome.findings {
+            for (i, f) in outcome.findings.iter().enumerate() {
                 if f.span.file == span.file
                     && f.span.start >= span.start
                     && f.span.end <= span.end.max(span.start + 1)
-                    && !node.findings.contains(&f.rule)
                 {
-                    node.findings.push(f.rule);
+                    placed[i] = true;
+                    if !node.findings.contains(&f.rule) {
+                        node.findings.push(f.rule);
+                    }
                 }
             }
         }
+    }
+    // Findings that fall in no node are listed under the picture, not left out.
+    let mut rest = Cluster {
+        id: "unplaced".into(),
+        label: "Findings on nothing drawn above".into(),
+        ..Default::default()
+    };
+    for (i, f) in outcome.findings.iter().enumerate() {
+        if placed[i] {
+            continue;
+        }
+        let loc = crate::report::locate(outcome, f.span);
+        let mut message: String = f.message.chars().take(100).collect();
+        if message.len() < f.message.len() {
+            message.push('…');
+        }
+        rest.nodes.push(Node {
+            id: format!("finding_{i}"),
+            label: format!("{}:{}: {} {}", loc.file, loc.line, f.severity, message),
+            shape: Shape::Object,
+            span: None,
+            findings: vec![f.rule],
+        });
+    }
+    if !rest.nodes.is_empty() {
+        graph.clusters.push(rest);
     }
     graph
 }

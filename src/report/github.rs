@@ -1,7 +1,7 @@
 //! GitHub Actions workflow commands: one `::error` / `::warning` / `::notice` line per
 //! finding, which the runner turns into annotations on the pull request.
 
-use super::locate;
+use super::locate_in_worktree;
 use crate::diagnostic::Severity;
 use crate::engine::Outcome;
 
@@ -15,9 +15,14 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
-pub fn render(outcome: &Outcome, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+/// Paths are relative to the top of the git work tree, where the runner's checkout is.
+pub fn render(
+    outcome: &Outcome,
+    options: super::RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     for f in &outcome.findings {
-        let loc = locate(outcome, f.span);
+        let loc = locate_in_worktree(outcome, f.span);
         let command = match f.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -36,9 +41,16 @@ pub fn render(outcome: &Outcome, out: &mut dyn std::io::Write) -> std::io::Resul
             loc.column,
             loc.end_line,
             loc.end_column,
-            escape_property(f.rule),
+            escape_property(&if super::fixable(f) {
+                format!("{} [fixable]", f.rule)
+            } else {
+                f.rule.to_string()
+            }),
             escape_data(&message)
         )?;
+    }
+    if options.quiet {
+        return Ok(());
     }
     writeln!(out, "{}", super::summary_line(outcome))
 }

@@ -69,7 +69,25 @@ fn span_of(range: std::ops::Range<usize>) -> SourceSpan {
     SourceSpan::new(range.start.into(), range.end - range.start)
 }
 
-fn build(outcome: &Outcome, f: &Finding) -> Rendered {
+/// Labels longer than this many lines are cut to their first line, so one finding never
+/// prints a whole policy or manifest.
+const MAX_LABEL_LINES: usize = 6;
+
+/// The part of `range` worth showing: all of it when short, else its first line.
+fn capped(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    let end = range.end.min(text.len());
+    let start = range.start.min(end);
+    let Some(body) = text.get(start..end) else {
+        return start..end;
+    };
+    if body.matches('\n').count() < MAX_LABEL_LINES {
+        return start..end;
+    }
+    let first = body.find('\n').unwrap_or(body.len());
+    start..start + first.max(1).min(body.len())
+}
+
+fn build(outcome: &Outcome, f: &Finding) -> (Rendered, Vec<Rendered>) {
     let repo = &outcome.session.repo;
     let file = repo.file(f.span.file);
     let source =
@@ -81,14 +99,14 @@ fn build(outcome: &Outcome, f: &Finding) -> Rendered {
         });
     let mut labels = vec![LabeledSpan::new_primary_with_span(
         f.span_label.clone(),
-        span_of(f.span.range()),
+        span_of(capped(&file.text, f.span.range())),
     )];
     let mut related = Vec::new();
     for l in &f.labels {
         if l.span.file == f.span.file {
             labels.push(LabeledSpan::new_with_span(
                 Some(l.message.clone()),
-                span_of(l.span.range()),
+                span_of(capped(&file.text, l.span.range())),
             ));
         } else {
             let other = repo.file(l.span.file);
@@ -98,7 +116,10 @@ fn build(outcome: &Outcome, f: &Finding) -> Rendered {
                 severity: miette::Severity::Advice,
                 help: None,
                 source: NamedSource::new(other.rel_path.clone(), other.text.clone()),
-                labels: vec![LabeledSpan::new_with_span(None, span_of(l.span.range()))],
+                labels: vec![LabeledSpan::new_with_span(
+                    None,
+                    span_of(capped(&other.text, l.span.range())),
+                )],
                 related: Vec::new(),
             });
         }
@@ -108,9 +129,15 @@ fn build(outcome: &Outcome, f: &Finding) -> Rendered {
         help.push('\n');
     }
     help.push_str(&format!("see `preflight explain {}`", f.rule));
-    Rendered {
+    let code = format!(
+        "{}[{}]{}",
+        f.severity,
+        f.rule,
+        if super::fixable(f) { " [fixable]" } else { "" }
+    );
+    let rendered = Rendered {
         message: f.message.clone(),
-        code: f.rule.to_string(),
+        code,
         severity: match f.severity {
             Severity::Error => miette::Severity::Error,
             Severity::Warning => miette::Severity::Warning,
@@ -119,30 +146,74 @@ fn build(outcome: &Outcome, f: &Finding) -> Rendered {
         help: Some(help),
         source,
         labels,
-        related,
-    }
+        related: Vec::new(),
+    };
+    (rendered, related)
 }
 
+/// The handler for findings. Notes have their own mark (`i`), distinct from the `>` of the
+/// related-location blocks that follow a finding.
 pub fn handler(color: bool) -> GraphicalReportHandler {
-    let theme = if color {
+    let mut theme = if color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::none()
     };
+    theme.characters.advice = if color { "ℹ".into() } else { "i".into() };
     GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_context_lines(1)
 }
 
-pub fn render(outcome: &Outcome, color: bool, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let handler = handler(color);
+/// The handler for the related-location blocks under a finding.
+fn related_handler(color: bool) -> GraphicalReportHandler {
+    let mut theme = if color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::none()
+    };
+    theme.characters.advice = if color { "☞".into() } else { ">".into() };
+    GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_context_lines(1)
+}
+
+pub fn render(
+    outcome: &Outcome,
+    options: super::RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let handler = handler(options.color);
+    let related_handler = related_handler(options.color);
     for f in &outcome.findings {
-        let rendered = build(outcome, f);
+        let (rendered, related) = build(outcome, f);
         let mut s = String::new();
         if handler.render_report(&mut s, &rendered).is_err() {
-            s = format!("{}: {}\n", f.rule, f.message);
+            s = format!("{}[{}]: {}\n", f.severity, f.rule, f.message);
+        }
+        for r in &related {
+            let mut block = String::new();
+            if related_handler.render_report(&mut block, r).is_ok() {
+                s.push_str(&block);
+            }
         }
         writeln!(out, "{s}")?;
     }
+    if options.quiet {
+        return Ok(());
+    }
     writeln!(out, "{}", super::summary_line(outcome))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_labels_are_cut_to_their_first_line() {
+        let text = "a\nb\nc\nd\ne\nf\ng\nh\n";
+        assert_eq!(capped(text, 0..text.len()), 0..1);
+        assert_eq!(capped(text, 2..7), 2..7);
+        assert_eq!(capped(text, 5..100), 5..6);
+    }
 }

@@ -2,7 +2,8 @@
 //! `{"version":1,"findings":[{"rule","severity","message","help","file","line","column",
 //! "end_line","end_column","labels":[{"file","line","column","message"}]}],
 //! "summary":{"files","errors","warnings","notes","elapsed_ms"}}`, paths relative to the
-//! repository root.
+//! repository root. Each finding also has `url` (its rule's page) and `fix` (`null`, or the
+//! edits `--fix` applies); `base` says what the paths are relative to.
 
 use super::locate;
 use crate::diagnostic::Severity;
@@ -12,8 +13,36 @@ use serde::Serialize;
 #[derive(Serialize)]
 pub struct Report<'a> {
     pub version: u32,
+    /// What every `file` is relative to.
+    pub base: Base,
     pub findings: Vec<JsonFinding<'a>>,
     pub summary: Summary,
+}
+
+#[derive(Serialize)]
+pub struct Base {
+    /// Always `repository-root`: paths are relative to `root`.
+    pub kind: &'static str,
+    /// The repository root, absolute.
+    pub root: String,
+    /// The root's folder inside its git work tree (`""` at the top or outside git): prefix
+    /// it to a path to get the path from the work tree's top.
+    pub worktree_prefix: String,
+}
+
+#[derive(Serialize)]
+pub struct JsonFix<'a> {
+    pub edits: Vec<JsonEdit<'a>>,
+}
+
+#[derive(Serialize)]
+pub struct JsonEdit<'a> {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
+    pub replacement: &'a str,
 }
 
 #[derive(Serialize)]
@@ -28,6 +57,10 @@ pub struct JsonFinding<'a> {
     pub end_line: usize,
     pub end_column: usize,
     pub labels: Vec<JsonLabel<'a>>,
+    /// The rule's page.
+    pub url: String,
+    /// The edits `--fix` applies; `null` when the finding has no fix.
+    pub fix: Option<JsonFix<'a>>,
 }
 
 #[derive(Serialize)]
@@ -76,11 +109,35 @@ pub fn report(outcome: &Outcome) -> Report<'_> {
                         }
                     })
                     .collect(),
+                url: super::rule_url(f.rule),
+                fix: super::fixable(f).then(|| JsonFix {
+                    edits: f
+                        .fix
+                        .iter()
+                        .map(|e| {
+                            let loc = locate(outcome, e.span);
+                            JsonEdit {
+                                file: loc.file,
+                                line: loc.line,
+                                column: loc.column,
+                                end_line: loc.end_line,
+                                end_column: loc.end_column,
+                                replacement: &e.replacement,
+                            }
+                        })
+                        .collect(),
+                }),
             }
         })
         .collect();
+    let repo = &outcome.session.repo;
     Report {
         version: 1,
+        base: Base {
+            kind: "repository-root",
+            root: repo.root.display().to_string(),
+            worktree_prefix: repo.worktree_prefix.clone(),
+        },
         findings,
         summary: Summary {
             files: outcome.session.repo.files.len(),

@@ -1,7 +1,9 @@
 //! SARIF 2.1.0: one run; every rule in `tool.driver.rules` with its help; results with
-//! physical locations relative to the repository root (`%SRCROOT%`).
+//! physical locations relative to the top of the git work tree (`%SRCROOT%`), where code
+//! scanning looks for them, even when the checked root is a subfolder; outside git, the
+//! repository root. Each rule has its page as `helpUri`; fixable results carry `fixes`.
 
-use super::locate;
+use super::locate_in_worktree as locate;
 use crate::diagnostic::Severity;
 use crate::engine::Outcome;
 use crate::rules;
@@ -40,6 +42,7 @@ pub fn log(outcome: &Outcome) -> Value {
                 "shortDescription": { "text": m.summary },
                 "fullDescription": { "text": m.summary },
                 "help": { "text": m.doc, "markdown": m.doc },
+                "helpUri": super::rule_url(m.id),
                 "defaultConfiguration": { "level": level(m.default_severity) },
             })
         })
@@ -63,6 +66,9 @@ pub fn log(outcome: &Outcome) -> Value {
             if let Some(i) = rule_index(f.rule) {
                 result["ruleIndex"] = json!(i);
             }
+            if super::fixable(f) {
+                result["fixes"] = json!([fix(outcome, f)]);
+            }
             if !f.labels.is_empty() {
                 result["relatedLocations"] = f
                     .labels
@@ -80,7 +86,12 @@ pub fn log(outcome: &Outcome) -> Value {
             result
         })
         .collect();
-    let root_uri = url_of_dir(&outcome.session.repo.root);
+    let repo = &outcome.session.repo;
+    let mut top = repo.root.clone();
+    for _ in repo.worktree_prefix.split('/').filter(|s| !s.is_empty()) {
+        top.pop();
+    }
+    let root_uri = url_of_dir(&top);
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -93,6 +104,37 @@ pub fn log(outcome: &Outcome) -> Value {
             "originalUriBaseIds": { "%SRCROOT%": { "uri": root_uri } },
             "results": results,
         } ]
+    })
+}
+
+/// A finding's fix as SARIF `fix`: the replacements per file.
+fn fix(outcome: &Outcome, f: &crate::diagnostic::Finding) -> Value {
+    let mut by_file: Vec<(String, Vec<Value>)> = Vec::new();
+    for e in &f.fix {
+        let loc = locate(outcome, e.span);
+        let replacement = json!({
+            "deletedRegion": {
+                "startLine": loc.line,
+                "startColumn": loc.column,
+                "endLine": loc.end_line,
+                "endColumn": loc.end_column,
+            },
+            "insertedContent": { "text": e.replacement },
+        });
+        match by_file.iter_mut().find(|(file, _)| *file == loc.file) {
+            Some((_, r)) => r.push(replacement),
+            None => by_file.push((loc.file, vec![replacement])),
+        }
+    }
+    json!({
+        "description": { "text": "the fix `preflight check --fix` applies" },
+        "artifactChanges": by_file
+            .into_iter()
+            .map(|(file, replacements)| json!({
+                "artifactLocation": { "uri": file, "uriBaseId": "%SRCROOT%" },
+                "replacements": replacements,
+            }))
+            .collect::<Vec<_>>(),
     })
 }
 

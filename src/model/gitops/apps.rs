@@ -18,6 +18,7 @@ pub(super) struct AppSpec {
     pub destination: String,
     pub destination_span: Option<Span>,
     pub sources: Vec<Source>,
+    pub sources_shape: super::SourcesShape,
 }
 
 /// Template parameters of one generated Application.
@@ -129,10 +130,19 @@ fn read_app(
         None => (String::new(), None),
     };
     let mut sources = Vec::new();
+    let mut sources_shape = super::SourcesShape::None;
     if let Some(spec) = spec {
         let list: Vec<Yaml<'_>> = match spec.get("sources") {
-            Some(s) if s.is_seq() => s.items().collect(),
-            _ => spec.get("source").into_iter().collect(),
+            Some(s) if s.is_seq() => {
+                sources_shape = super::SourcesShape::List;
+                s.items().collect()
+            }
+            _ => {
+                if spec.get("source").is_some_and(|s| s.is_map()) {
+                    sources_shape = super::SourcesShape::Single;
+                }
+                spec.get("source").into_iter().collect()
+            }
         };
         for s in list.into_iter().filter(|s| s.is_map()) {
             sources.push(read_source(s, doc, sub));
@@ -147,6 +157,7 @@ fn read_app(
         destination,
         destination_span,
         sources,
+        sources_shape,
     }
 }
 

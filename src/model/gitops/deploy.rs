@@ -136,6 +136,7 @@ impl<'a> Builder<'a> {
             group: 0,
             parent: None,
             sources: spec.sources,
+            sources_shape: spec.sources_shape,
             objects: Vec::new(),
             files: Vec::new(),
             values: Vec::new(),

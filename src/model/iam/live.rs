@@ -9,7 +9,7 @@ use aws_config::BehaviorVersion;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use std::time::Duration;
 
 /// How to reach AWS.
@@ -88,7 +88,9 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    let context = DisplayErrorContext(&err).to_string();
+    // The error and its causes in words; `DisplayErrorContext` would append the SDK's
+    // debug dump of the error, which is no message for a user.
+    let context = error_chain(&err);
     let lower = context.to_ascii_lowercase();
     match &err {
         SdkError::TimeoutError(_) => {
@@ -136,6 +138,20 @@ where
         _ if code.is_empty() => LiveError::Other(format!("{op}: {}", first_line(&context))),
         _ => LiveError::Other(detail),
     }
+}
+
+/// "outer: cause: root cause", each cause once.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
 }
 
 fn first_line(s: &str) -> String {
@@ -373,6 +389,32 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn errors_read_as_their_causes_without_a_debug_dump() {
+        #[derive(Debug)]
+        struct Io;
+        impl std::fmt::Display for Io {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("connection refused")
+            }
+        }
+        impl std::error::Error for Io {}
+        #[derive(Debug)]
+        struct Dispatch(Io);
+        impl std::fmt::Display for Dispatch {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("dispatch failure")
+            }
+        }
+        impl std::error::Error for Dispatch {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let text = error_chain(&Dispatch(Io));
+        assert_eq!(text, "dispatch failure: connection refused");
     }
 
     #[test]

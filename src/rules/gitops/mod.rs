@@ -10,7 +10,7 @@ pub mod undeployed_secret_store;
 pub mod unknown_target_revision;
 
 use crate::diagnostic::Finding;
-use crate::model::gitops::{AppId, DocRef, GitopsModel, GroupId, NodeRef, ObjId};
+use crate::model::gitops::{AppId, DocRef, GitopsModel, GroupId, NodeRef, ObjId, SourcesShape};
 use crate::rules::Context;
 use crate::source::{FileId, Span};
 use std::collections::{BTreeMap, HashMap};
@@ -185,6 +185,71 @@ fn outcome(model: &GitopsModel, g: GroupId, r: &Reference) -> Outcome {
     }
 }
 
+/// A YAML scalar for a generated snippet: plain when that reads back as the same string,
+/// else double-quoted (JSON string syntax is valid YAML).
+fn yaml_scalar(v: &str) -> String {
+    let plain = !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/:@+-~".contains(c))
+        && !v.contains(": ")
+        && !v.ends_with(':')
+        && !v.starts_with(['-', ':', '@'])
+        && !matches!(
+            v,
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~"
+        )
+        && v.parse::<f64>().is_err();
+    if plain {
+        v.to_string()
+    } else {
+        serde_json::Value::String(v.to_string()).to_string()
+    }
+}
+
+/// The fix that appends a source to an Application's block-style `sources:` list, with the
+/// indentation of its last item; nothing for other shapes (a single `source:`, a flow list,
+/// a generated Application), where the change is not a mechanical insertion.
+fn append_source_fix(
+    repo: &crate::repo::Repository,
+    app: &crate::model::gitops::Application,
+    entry: impl Fn(&str, &str, &str) -> String,
+) -> Vec<crate::diagnostic::Edit> {
+    if app.sources_shape != SourcesShape::List {
+        return Vec::new();
+    }
+    let Some(last) = app.sources.last() else {
+        return Vec::new();
+    };
+    if last.span.file != app.file {
+        return Vec::new();
+    }
+    let text = &*repo.file(app.file).text;
+    let (start, end) = (last.span.start as usize, last.span.end as usize);
+    if start >= end
+        || end > text.len()
+        || !text.is_char_boundary(start)
+        || !text.is_char_boundary(end)
+    {
+        return Vec::new();
+    }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let dash = &text[line_start..start];
+    // `    - repoURL: …`: the item starts right after its dash, in block style.
+    if dash.trim() != "-" || !dash.chars().all(|c| c == ' ' || c == '-') || !dash.ends_with(' ') {
+        return Vec::new();
+    }
+    let indent = " ".repeat(dash.chars().count());
+    let at = text[..end].trim_end().len();
+    if at <= start {
+        return Vec::new();
+    }
+    let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    vec![crate::diagnostic::Edit {
+        span: crate::source::Span::new(app.file, at..at),
+        replacement: format!("{nl}{}", entry(dash, &indent, nl)),
+    }]
+}
+
 fn missing_finding(
     cx: &Context<'_>,
     model: &GitopsModel,
@@ -255,16 +320,43 @@ fn missing_finding(
                     .find(|s| s.this_repo)
                     .and_then(|s| s.target_revision.as_ref())
                     .map_or("HEAD".to_string(), |v| v.value.clone());
+                let entry = |dash: &str, indent: &str, nl: &str| {
+                    format!(
+                        "{dash}repoURL: {}{nl}{indent}targetRevision: {}{nl}{indent}path: {}",
+                        yaml_scalar(&url),
+                        yaml_scalar(&rev),
+                        yaml_scalar(&folder)
+                    )
+                };
+                let file = &repo.file(app.file).rel_path;
+                let help = match app.sources_shape {
+                    SourcesShape::List => format!(
+                        "add `{folder}` as a source of the Application `{}` ({file}):\n{}",
+                        app.name,
+                        entry("  - ", "    ", "\n")
+                    ),
+                    SourcesShape::Single => format!(
+                        "the Application `{}` ({file}) has a single `source:`; replace it with `sources:` listing that source and `{folder}`:\n  sources:\n    - <the current source>\n{}",
+                        app.name,
+                        entry("    - ", "      ", "\n")
+                    ),
+                    SourcesShape::None => format!(
+                        "give the Application `{}` ({file}) a source for `{folder}`:\n  source:\n{}",
+                        app.name,
+                        entry("    ", "    ", "\n")
+                    ),
+                };
                 f = f
                     .with_label(
                         app.name_span,
                         format!("`{}` installs {controller} but not `{folder}`", app.name),
                     )
-                    .with_help(format!(
-                        "add `{folder}` as a source of the Application `{}` ({}):\n  - repoURL: {url}\n    targetRevision: {rev}\n    path: {folder}",
-                        app.name,
-                        repo.file(app.file).rel_path
-                    ));
+                    .with_help(help);
+                if model.this_repo_url.is_some() && app.generated_by.is_none() {
+                    f = f.with_fix(append_source_fix(repo, app, |dash, indent, nl| {
+                        entry(dash, indent, nl)
+                    }));
+                }
             }
             None => {
                 f = f.with_help(format!(

@@ -82,7 +82,11 @@ fn live_findings(
             anchor,
             "could not verify the live CI role: this preflight was built without AWS support",
         )
-        .with_help("install a build with the `aws` feature (the default) to run the live check"),
+        .with_help(
+            "rebuild preflight with the `aws` cargo feature to run the live check \
+             (`cargo install --locked --features aws --path PREFLIGHT_CHECKOUT`; \
+             `preflight --version` lists a binary's features)",
+        ),
     ]
 }
 

@@ -189,6 +189,7 @@ impl Rule for UnmanagedNamespace {
         });
         let all = s.terraform_analysis_all();
         let mut out = PerBlock::default();
+        let mut candidates: Vec<NamespaceFix> = Vec::new();
         for (rp, &root) in an.roots.iter().enumerate() {
             let objects = an.objects(s, rp);
             for at in an.blocks_of_root(tf, root) {
@@ -399,6 +400,11 @@ impl Rule for UnmanagedNamespace {
                             );
                         }
                         let name = ns.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+                        if creators.is_none()
+                            && let Some(c) = namespace_candidate(an, s, at, p.span, &ns, &name)
+                        {
+                            candidates.push(c);
+                        }
                         f = f.with_help(format!(
                             "create it in this configuration and refer to it: resource \"kubernetes_namespace_v1\" \"{name}\" {{ metadata {{ name = \"{ns}\" }} }}, then namespace = kubernetes_namespace_v1.{name}.metadata[0].name (or list it under [gitops] provided = {{ Namespace = [\"{ns}\"] }} in preflight.toml if something else creates it first)"
                         ));
@@ -407,7 +413,125 @@ impl Rule for UnmanagedNamespace {
                 }
             }
         }
-        out.into_vec()
+        let mut findings = out.into_vec();
+        attach_namespace_fixes(s, &mut findings, &candidates);
+        findings
+    }
+}
+
+/// A finding that the namespace resource fixes: the literal to replace, and where the
+/// resource could go (after the user's block).
+struct NamespaceFix {
+    dir: String,
+    ns: String,
+    name: String,
+    literal: Span,
+    /// The end of the user's block.
+    after: Span,
+    /// The user's `count` as written (the namespace gets the same), with its canonical text.
+    count: Option<(String, String)>,
+}
+
+/// The fix for a namespace nothing creates, when it is mechanical: the user has no
+/// `for_each` (a counted user's namespace gets the same `count`), the namespace is a
+/// literal string, and the resource name is free in the module.
+fn namespace_candidate(
+    an: &Analysis,
+    s: &Session,
+    at: BlockAt,
+    literal: Span,
+    ns: &str,
+    name: &str,
+) -> Option<NamespaceFix> {
+    let tf = s.terraform();
+    let module = an.module(tf, at.inst);
+    let tb = &module.blocks[at.block];
+    let block = an.hcl(s, at)?;
+    if block.body.get_attribute("for_each").is_some() {
+        return None;
+    }
+    let text = &s.repo.file(literal.file).text;
+    let count = match block.body.get_attribute("count") {
+        Some(c) => {
+            let written = text.get(c.value.span()?)?.trim().to_string();
+            Some((written, expr::canonical_text(&c.value)))
+        }
+        None => None,
+    };
+    if module
+        .blocks
+        .iter()
+        .any(|b| b.type_name == "kubernetes_namespace_v1" && b.name == name)
+    {
+        return None;
+    }
+    if literal.file != tb.span.file
+        || text.get(literal.range()) != Some(format!("\"{ns}\"").as_str())
+    {
+        return None;
+    }
+    let end = tb.span.end as usize;
+    if text.get(..end).is_none_or(|t| !t.ends_with('}')) {
+        return None;
+    }
+    Some(NamespaceFix {
+        dir: module.dir.clone(),
+        ns: ns.to_string(),
+        name: name.to_string(),
+        literal,
+        after: Span::new(tb.span.file, end..end),
+        count,
+    })
+}
+
+/// Every user of one namespace in one module gets the same resource, placed after the first
+/// user's block (identical edits are made once), and its literal replaced by a reference.
+fn attach_namespace_fixes(s: &Session, findings: &mut [Finding], candidates: &[NamespaceFix]) {
+    for f in findings.iter_mut() {
+        if f.severity != Severity::Error {
+            continue;
+        }
+        let Some(c) = candidates.iter().find(|c| c.literal == f.span) else {
+            continue;
+        };
+        let group: Vec<&NamespaceFix> = candidates
+            .iter()
+            .filter(|o| o.dir == c.dir && o.ns == c.ns)
+            .collect();
+        // One resource serves them all only when they are all counted alike.
+        if group
+            .iter()
+            .any(|o| o.count.as_ref().map(|x| &x.1) != c.count.as_ref().map(|x| &x.1))
+        {
+            continue;
+        }
+        let Some(first) = group
+            .iter()
+            .min_by_key(|o| (s.repo.file(o.after.file).rel_path.as_str(), o.after.start))
+        else {
+            continue;
+        };
+        let text = &s.repo.file(first.after.file).text;
+        let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
+        let (count_line, index) = match &first.count {
+            Some((written, _)) => (format!("{nl}  count = {written}{nl}"), "[0]"),
+            None => (String::new(), ""),
+        };
+        let resource = format!(
+            "{nl}{nl}resource \"kubernetes_namespace_v1\" \"{name}\" {{{count_line}{nl}  metadata {{{nl}    name = \"{ns}\"{nl}  }}{nl}}}",
+            name = c.name,
+            ns = c.ns
+        );
+        f.fix = vec![
+            crate::diagnostic::Edit {
+                span: first.after,
+                replacement: resource,
+            },
+            crate::diagnostic::Edit {
+                span: c.literal,
+                replacement: format!("kubernetes_namespace_v1.{}{index}.metadata[0].name", c.name),
+            },
+        ];
     }
 }
 

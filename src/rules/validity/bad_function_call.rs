@@ -47,6 +47,15 @@ fn similar_accepting(name: &str, args: usize) -> Option<&'static str> {
         .min_by_key(|c| (!c.starts_with(name), edit_distance(name, c)))
 }
 
+/// Calls whose fix is a rename that keeps the meaning: `trim(x)` (which needs the characters
+/// to trim) is `trimspace(x)`.
+fn mechanical_rename(name: &str, args: usize, expand_final: bool) -> Option<&'static str> {
+    match (name, args, expand_final) {
+        ("trim", 1, false) => Some("trimspace"),
+        _ => None,
+    }
+}
+
 impl Rule for BadFunctionCall {
     fn meta(&self) -> &'static RuleMeta {
         &META
@@ -102,8 +111,8 @@ impl Rule for BadFunctionCall {
                     {
                         help.push_str(&format!("; did you mean `{s}`?"));
                     }
-                    out.push(
-                        cx.finding(
+                    let mut f = cx
+                        .finding(
                             span,
                             format!(
                                 "`{name}` is called with {} but takes {}",
@@ -117,8 +126,22 @@ impl Rule for BadFunctionCall {
                             "too many arguments"
                         })
                         .with_help(help)
-                        .with_address(site.address()),
-                    );
+                        .with_address(site.address());
+                    if let Some(to) = mechanical_rename(name, call.args, call.expand_final) {
+                        // The name is written at the start of the call.
+                        let start = span.start as usize;
+                        let end = start + call.name.len();
+                        if repo.file(site.file).text.get(start..end) == Some(call.name.as_str()) {
+                            f = f.with_fix(vec![crate::diagnostic::Edit {
+                                span: crate::source::Span::new(
+                                    site.file,
+                                    start + call.name.len() - name.len()..end,
+                                ),
+                                replacement: to.to_string(),
+                            }]);
+                        }
+                    }
+                    out.push(f);
                 }
             }
         }

@@ -87,6 +87,18 @@ impl Rule for ModuleSourceRule {
                                 .with_address(address),
                         );
                     }
+                    // Without `.git` or `preflight.toml` the root is only where the named
+                    // paths meet: the module may be in the repository, above that folder.
+                    ModuleSource::Escapes(s) if cx.session.root_inferred => out.push(
+                        cx.note(span, format!(
+                            "cannot tell whether module `{}` source `{s}` leaves the repository: the root {} was inferred from the named paths (no `.git` or `preflight.toml` there)",
+                            call.name,
+                            cx.session.repo.root.display()
+                        ))
+                            .with_span_label("outside the inferred root")
+                            .with_help("name the repository's top folder too, or put a preflight.toml there")
+                            .with_address(address),
+                    ),
                     ModuleSource::Escapes(s) => out.push(
                         cx.finding(span, format!("module `{}` source `{s}` leaves the repository", call.name))
                             .with_span_label("outside the repository")
