@@ -8,9 +8,13 @@
 pub mod bad_function_call;
 pub mod constant_condition;
 pub mod duplicate_declaration;
+pub mod invalid_config_address;
+pub mod invalid_reference;
+pub mod missing_instance_key;
 pub mod module_source;
 pub mod reserved_name;
 pub mod undefined_reference;
+pub mod unknown_argument;
 pub mod unknown_module_argument;
 
 use crate::engine::Session;
@@ -113,6 +117,30 @@ impl Site<'_> {
             format!("local.{}", self.key)
         } else {
             block_address(self.top)
+        }
+    }
+
+    /// Whether the attribute's expression is not made of references: type constraints,
+    /// provider references, `ignore_changes` attribute names, a `dynamic` block's
+    /// `iterator` name, and the addresses of `moved`, `removed` and `import` blocks (which
+    /// may name objects that are gone on purpose; `invalid-config-address` reads them).
+    pub fn holds_no_references(&self) -> bool {
+        let top = self.top.ident.as_str();
+        let at_top = self.path.is_empty();
+        if self.key == "iterator" && self.path.last() == Some(&"dynamic") {
+            return true;
+        }
+        match top {
+            "terraform" | "moved" | "removed" => true,
+            "import" => matches!(self.key, "to" | "provider"),
+            "variable" => at_top && matches!(self.key, "type" | "default"),
+            "module" => at_top && matches!(self.key, "source" | "version" | "providers"),
+            "check" => self.key == "provider" && self.path == ["data"],
+            "resource" | "data" => {
+                (at_top && self.key == "provider")
+                    || (self.path.last() == Some(&"lifecycle") && self.key == "ignore_changes")
+            }
+            _ => false,
         }
     }
 
