@@ -13,7 +13,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
-out="$here/data/provider-schemas"
+# PREFLIGHT_SCHEMA_OUT writes elsewhere (the reproducibility test compares with the data).
+out="${PREFLIGHT_SCHEMA_OUT:-$here/data/provider-schemas}"
 mkdir -p "$out"
 
 # name  source  version constraint (the newest release matching it is used)
@@ -34,7 +35,6 @@ for entry in "${providers[@]}"; do
     continue
   fi
   scratch="$(mktemp -d)"
-  trap 'rm -rf "$scratch"' EXIT
   cat >"$scratch/main.tf" <<TF
 terraform {
   required_providers {

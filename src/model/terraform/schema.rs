@@ -370,6 +370,7 @@ pub struct Requirement {
 pub fn normalise_source(source: &str) -> String {
     let s = source.trim().to_ascii_lowercase();
     match s.matches('/').count() {
+        0 if s == "terraform" => "terraform.io/builtin/terraform".to_string(),
         0 => format!("registry.terraform.io/hashicorp/{s}"),
         1 => format!("registry.terraform.io/{s}"),
         _ => s,

@@ -140,6 +140,15 @@ pub fn check(scope: &Scope, r: &Reference) -> Option<InvalidReference> {
                 valid: PATH_ATTRS,
             },
         ),
+        ("terraform", Some(a)) if a == "env" => invalid(
+            "Invalid \"terraform\" attribute",
+            "The terraform.env attribute was deprecated in v0.10 and removed in v0.12. The \"state environment\" concept was renamed to \"workspace\" in v0.12, and so the workspace name can now be accessed using the terraform.workspace attribute.".into(),
+            Problem::NoSuchAttribute {
+                object: "terraform",
+                name: a.clone(),
+                valid: TERRAFORM_ATTRS,
+            },
+        ),
         ("terraform", Some(a)) if !TERRAFORM_ATTRS.contains(&a.as_str()) => invalid(
             "Invalid \"terraform\" attribute",
             format!(

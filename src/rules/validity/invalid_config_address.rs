@@ -119,6 +119,20 @@ fn declared(module: &TfModule, a: &ConfigAddress) -> bool {
     }
 }
 
+/// Where the module declares what a module-local address names, as Terraform prints it:
+/// `main.tf:1,1` (the file relative to the module's folder).
+fn declaration(repo: &Repository, module: &TfModule, a: &ConfigAddress) -> Option<String> {
+    let addr = a.local_address()?;
+    let b = module.block(&addr)?;
+    let file = repo.file(b.span.file);
+    let name = file
+        .rel_path
+        .strip_prefix(&module.dir)
+        .map_or(file.rel_path.as_str(), |p| p.trim_start_matches('/'));
+    let (line, col) = file.line_col(b.span.start as usize);
+    Some(format!("{name}:{line},{col}"))
+}
+
 fn kind_of(a: &ConfigAddress) -> &'static str {
     if a.resource.is_some() {
         "resource"
@@ -202,12 +216,15 @@ fn moved(
     if !known {
         return out;
     }
-    if from.modules.is_empty() && !from.is_keyed() && declared(module, &from) {
+    if from.modules.is_empty()
+        && !from.is_keyed()
+        && let Some(at) = declaration(repo, module, &from)
+    {
         out.push(Problem {
             span: from_span,
             summary: "Moved object still exists",
             detail: format!(
-                "This statement declares a move from {from_text}, but that {} is still declared in configuration.",
+                "This statement declares a move from {from_text}, but that {} is still declared at {at}.",
                 kind_of(&from)
             ),
             help: format!(

@@ -122,12 +122,19 @@ impl Site<'_> {
 
     /// Whether the attribute's expression is not made of references: type constraints,
     /// provider references, `ignore_changes` attribute names, a `dynamic` block's
-    /// `iterator` name, and the addresses of `moved`, `removed` and `import` blocks (which
+    /// `iterator` name, provisioner keywords (`when = destroy`), and the addresses of `moved`, `removed` and `import` blocks (which
     /// may name objects that are gone on purpose; `invalid-config-address` reads them).
     pub fn holds_no_references(&self) -> bool {
         let top = self.top.ident.as_str();
         let at_top = self.path.is_empty();
         if self.key == "iterator" && self.path.last() == Some(&"dynamic") {
+            return true;
+        }
+        // Keywords: `provisioner { when = destroy, on_failure = continue }`, and the
+        // events of a lifecycle `action_trigger`.
+        if (self.path.last() == Some(&"provisioner") && matches!(self.key, "when" | "on_failure"))
+            || self.path.contains(&"action_trigger")
+        {
             return true;
         }
         match top {
