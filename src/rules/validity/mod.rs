@@ -245,6 +245,10 @@ pub(crate) fn closest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Names from hostile files can be huge: no suggestion past a sane identifier length.
+    if name.len() > 128 {
+        return None;
+    }
     let limit = (name.chars().count() / 3).max(2);
     candidates
         .into_iter()
