@@ -66,6 +66,12 @@ const CASES: &[Case] = &[
         terraform: Tf::Rejects,
     },
     Case {
+        // Conditions are checked in a later pass than outputs: a fixture of its own.
+        dir: "missing-instance-key/fail-condition",
+        findings: &[("missing-instance-key", "main.tf", 10, "error")],
+        terraform: Tf::Rejects,
+    },
+    Case {
         // Terraform reports this one only once the references above are fixed.
         dir: "missing-instance-key/fail-module",
         findings: &[("missing-instance-key", "main.tf", 7, "error")],
@@ -98,6 +104,12 @@ const CASES: &[Case] = &[
         dir: "invalid-config-address/fail-import",
         findings: &[("invalid-config-address", "main.tf", 4, "error")],
         terraform: Tf::PlanRejects,
+    },
+    Case {
+        // Into a module: validate already rejects it.
+        dir: "invalid-config-address/fail-import-module",
+        findings: &[("invalid-config-address", "main.tf", 6, "error")],
+        terraform: Tf::Rejects,
     },
     Case {
         dir: "invalid-config-address/fail-removed",

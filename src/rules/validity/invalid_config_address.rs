@@ -7,7 +7,7 @@
 use super::{complete, scoped_modules, span_or};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::address::{self, AddressError, ConfigAddress};
-use crate::model::terraform::{BlockKind, TfBlock, TfModule};
+use crate::model::terraform::{BlockKind, ModuleSource, TerraformModel, TfBlock, TfModule};
 use crate::repo::Repository;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::Span;
@@ -52,8 +52,8 @@ impl Rule for InvalidConfigAddress {
                     continue;
                 };
                 let problems = match b.kind {
-                    BlockKind::Moved => moved(repo, module, b, block, known),
-                    BlockKind::Import => import(repo, module, b, block, known),
+                    BlockKind::Moved => moved(repo, model, module, b, block, known),
+                    BlockKind::Import => import(repo, model, module, b, block, known),
                     BlockKind::Removed => removed(repo, module, b, block, known),
                     _ => continue,
                 };
@@ -111,6 +111,33 @@ fn attr<'r>(
 }
 
 /// Whether the module declares what a module-local address names.
+/// The module an address's last block lives in: the module itself, or the local module its
+/// `module.NAME` steps lead to; `None` when a step leads to a registry, git or unparsed
+/// module preflight cannot see into.
+fn container<'m>(
+    repo: &Repository,
+    model: &'m TerraformModel,
+    module: &'m TfModule,
+    a: &ConfigAddress,
+) -> Option<&'m TfModule> {
+    let steps = if a.resource.is_some() {
+        &a.modules[..]
+    } else {
+        &a.modules[..a.modules.len().saturating_sub(1)]
+    };
+    let mut m = module;
+    for step in steps {
+        let ModuleSource::Local(target) = m.call(&step.name)?.source else {
+            return None;
+        };
+        m = model.module(target);
+        if !complete(repo, m) {
+            return None;
+        }
+    }
+    Some(m)
+}
+
 fn declared(module: &TfModule, a: &ConfigAddress) -> bool {
     match a.local_address() {
         Some(addr) if a.resource.is_some() => module.block(&addr).is_some(),
@@ -164,6 +191,7 @@ fn syntax_problem(span: Span, text: &str, e: &AddressError) -> Problem {
 
 fn moved(
     repo: &Repository,
+    model: &TerraformModel,
     module: &TfModule,
     b: &TfBlock,
     block: &Block,
@@ -233,12 +261,14 @@ fn moved(
             warning: false,
         });
     }
-    if to.modules.is_empty() && !declared(module, &to) {
+    if let Some(target) = container(repo, model, module, &to)
+        && !declared(target, &to)
+    {
         out.push(Problem {
             span: to_span,
             summary: "Moved object not declared",
             detail: format!(
-                "Nothing in this module declares {to_text}: Terraform moves the object there and then plans to destroy it."
+                "Nothing in the configuration declares {to_text}: Terraform moves the object there and then plans to destroy it."
             ),
             help: format!("declare the {} `{to_text}`, or point `to` at the block that replaced `{from_text}`", kind_of(&to)),
             warning: true,
@@ -249,6 +279,7 @@ fn moved(
 
 fn import(
     repo: &Repository,
+    model: &TerraformModel,
     module: &TfModule,
     b: &TfBlock,
     block: &Block,
@@ -283,14 +314,23 @@ fn import(
             warning: false,
         }];
     };
-    if known && to.modules.is_empty() && !declared(module, &to) {
+    if known
+        && let Some(target) = container(repo, model, module, &to)
+        && !declared(target, &to)
+    {
         let addr = format!("{}.{}", resource.type_name, resource.name);
         return vec![Problem {
             span,
             summary: "Configuration for import target does not exist",
-            detail: format!(
-                "The configuration for the given import target {text} does not exist. All target instances must have an associated configuration to be imported."
-            ),
+            detail: if to.modules.is_empty() {
+                format!(
+                    "The configuration for the given import target {text} does not exist. All target instances must have an associated configuration to be imported."
+                )
+            } else {
+                format!(
+                    "Resource {text} not found. Only resources within the root module are eligible for config generation."
+                )
+            },
             help: format!(
                 "declare `resource \"{}\" \"{}\"` for the imported object, or fix the address (no block `{addr}` exists)",
                 resource.type_name, resource.name
@@ -418,6 +458,14 @@ import {
   to = module.app
   id = "b"
 }
+import {
+  to = module.app.aws_s3_bucket.nope
+  id = "b"
+}
+moved {
+  from = aws_s3_bucket.gone_too
+  to   = module.app.aws_s3_bucket.nope
+}
 removed {
   from = aws_s3_bucket.live
 }
@@ -444,8 +492,10 @@ removed {
                 (RULE, "main.tf", 31),
                 (RULE, "main.tf", 35),
                 (RULE, "main.tf", 39),
-                (RULE, "main.tf", 42),
-                (RULE, "main.tf", 45),
+                (RULE, "main.tf", 44),
+                (RULE, "main.tf", 47),
+                (RULE, "main.tf", 50),
+                (RULE, "main.tf", 53),
             ],
         );
         let warnings: Vec<usize> = findings
@@ -453,7 +503,7 @@ removed {
             .filter(|f| f.severity == Severity::Warning)
             .map(|f| f.line)
             .collect();
-        assert_eq!(warnings, [24]);
+        assert_eq!(warnings, [24, 44]);
         assert!(
             findings[0]
                 .message
@@ -485,6 +535,13 @@ moved {
 moved {
   from = aws_s3_bucket.legacy
   to   = module.app.aws_s3_bucket.this
+}
+module "vpc" {
+  source = "terraform-aws-modules/vpc/aws"
+}
+moved {
+  from = aws_vpc.this
+  to   = module.vpc.aws_vpc.this[0]
 }
 import {
   for_each = toset(["a"])

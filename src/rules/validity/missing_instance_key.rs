@@ -66,8 +66,8 @@ impl Rule for MissingInstanceKey {
         for id in scoped_modules(cx.session) {
             let module = model.module(id);
             for site in sites(repo, module) {
-                // `lifecycle` entries name attributes and whole resources, not instances.
-                if site.holds_no_references() || site.path.contains(&"lifecycle") {
+                // `replace_triggered_by` may name a whole resource, not one instance.
+                if site.holds_no_references() || site.key == "replace_triggered_by" {
                     continue;
                 }
                 for r in references(site.expr) {

@@ -5,7 +5,7 @@
 //! the data does not cover, the findings are notes; types of other providers are not
 //! checked (said in `--verbose`).
 
-use super::{closest, is_override_file, scoped_modules, span_or};
+use super::{closest, complete, is_override_file, scoped_modules, span_or};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::schema::{
     self, BlockSchema, Coverage, ProviderSchema, SchemaKind, implied_provider,
@@ -164,8 +164,10 @@ fn problems(
     };
     // An override file may supply what the main block lacks, and its own block is partial:
     // check names everywhere, requirements only on blocks no override touches.
-    let overridden =
-        module.blocks_at(&b.address()).count() > 1 || is_override_file(repo, b.at.file);
+    // A `.tf.json` file preflight does not read may be an override too.
+    let overridden = module.blocks_at(&b.address()).count() > 1
+        || is_override_file(repo, b.at.file)
+        || !complete(repo, module);
     let (meta_args, meta_blocks) = match kind {
         SchemaKind::Resource => (RESOURCE_META_ARGS, RESOURCE_META_BLOCKS),
         SchemaKind::Data => (RESOURCE_META_ARGS, DATA_META_BLOCKS),
@@ -505,6 +507,17 @@ resource "kubernetes_namespace_v1" "n" {
             ],
         );
         expect(&findings, &[]);
+    }
+
+    #[test]
+    fn a_huge_type_name_is_reported_without_a_suggestion_quickly() {
+        let ty = format!("aws_{}", "x".repeat(200_000));
+        let main = format!("resource \"{ty}\" \"a\" {{}}\n");
+        let started = std::time::Instant::now();
+        let findings = check_rule(RULE, &[("versions.tf", PIN), ("main.tf", &main)]);
+        expect(&findings, &[(RULE, "main.tf", 1)]);
+        assert!(!findings[0].help.contains("did you mean"));
+        assert!(started.elapsed().as_secs() < 20);
     }
 
     #[test]
