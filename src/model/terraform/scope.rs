@@ -267,6 +267,7 @@ mod tests {
         assert_eq!(problems(o, &[], "data.aws_region"), [Problem::Bare]);
         assert_eq!(problems(o, &[], "x[0]"), [Problem::Bare]);
         assert_eq!(problems(o, &[], "[for x in var.l : x]"), []);
+        assert_eq!(problems(o, &[], "[null, true, false, upper(\"a\")]"), []);
         assert_eq!(problems(o, &[], "aws_s3_bucket.b.arn"), []);
         assert_eq!(problems(o, &[], "ephemeral.t.n.v"), []);
         assert_eq!(
