@@ -148,7 +148,10 @@ const CASES: &[Case] = &[
     },
     Case {
         dir: "unknown-argument/fail-type",
-        findings: &[("unknown-argument", "main.tf", 1, "error")],
+        findings: &[
+            ("unknown-argument", "main.tf", 1, "error"),
+            ("unknown-argument", "main.tf", 5, "error"),
+        ],
         terraform: Tf::Rejects,
     },
     Case {

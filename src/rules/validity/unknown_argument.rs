@@ -143,11 +143,16 @@ fn problems(
             SchemaKind::Resource => "resource",
             SchemaKind::Data => "data source",
         };
+        // Terraform's wording: "Invalid resource type" / "Invalid data source".
+        let (summary, noun) = match kind {
+            SchemaKind::Resource => ("Invalid resource type", "resource type"),
+            SchemaKind::Data => ("Invalid data source", "data source"),
+        };
         out.push(Problem {
             span: b.header,
-            summary: format!("Invalid {what} type"),
+            summary: summary.to_string(),
             detail: format!(
-                "The provider {} does not support {what} type \"{}\".",
+                "The provider {} does not support {noun} \"{}\".",
                 provider.source.trim_start_matches("registry.terraform.io/"),
                 b.type_name
             ),
