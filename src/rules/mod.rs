@@ -31,7 +31,8 @@ pub trait Rule: Send + Sync {
 }
 
 /// Every rule preflight has, in a stable order: the deploy-ordering rules first, then
-/// GitOps, Terraform validity, and the rules about files and suppressions.
+/// GitOps, Terraform validity, and the rules about files and suppressions; rules added
+/// later follow, so a rule's index in SARIF output does not change.
 pub fn all() -> Vec<&'static dyn Rule> {
     vec![
         &terraform::ungated_data_source::UngatedDataSource,
@@ -60,6 +61,11 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &engine::skipped_file::SkippedFile,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
+        // Added after the first release: appended, so earlier rules keep their SARIF index.
+        &validity::invalid_reference::InvalidReferenceRule,
+        &validity::missing_instance_key::MissingInstanceKey,
+        &validity::invalid_config_address::InvalidConfigAddress,
+        &validity::unknown_argument::UnknownArgument,
     ]
 }
 

@@ -1,10 +1,14 @@
 //! The Terraform model: modules and their blocks, module calls, expression evaluation,
 //! and the evaluated analysis (values, gates, passes, objects created).
 
+pub mod address;
 pub mod analysis;
 pub mod expr;
 pub mod module;
+pub mod schema;
+pub mod scope;
 
 pub use module::{
-    BlockKind, BlockRef, ModuleCall, ModuleId, ModuleSource, TerraformModel, TfBlock, TfModule,
+    BlockKind, BlockRef, Expansion, ModuleCall, ModuleId, ModuleSource, TerraformModel, TfBlock,
+    TfModule,
 };

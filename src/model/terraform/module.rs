@@ -75,6 +75,42 @@ pub struct TfBlock {
     pub header: Span,
     /// A provider block's `alias`, when literal.
     pub alias: Option<String>,
+    /// Whether the block sets `count` or `for_each` (resources, data sources, module calls).
+    pub expansion: Expansion,
+}
+
+/// How many instances a block declares, as far as references to it are concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Expansion {
+    /// No `count` or `for_each`: one instance, referred to without a key.
+    Single,
+    /// `count`: a list of instances, `x[0]`.
+    Count,
+    /// `for_each`: a map of instances, `x["key"]`.
+    ForEach,
+}
+
+impl Expansion {
+    /// What a block body declares: `for_each` wins when both are set (Terraform rejects
+    /// that combination separately).
+    pub fn of(body: &Body) -> Expansion {
+        if body.get_attribute("for_each").is_some() {
+            Expansion::ForEach
+        } else if body.get_attribute("count").is_some() {
+            Expansion::Count
+        } else {
+            Expansion::Single
+        }
+    }
+
+    /// The meta-argument that makes the block multi-instance.
+    pub fn argument(self) -> Option<&'static str> {
+        match self {
+            Expansion::Single => None,
+            Expansion::Count => Some("count"),
+            Expansion::ForEach => Some("for_each"),
+        }
+    }
 }
 
 impl TfBlock {
@@ -169,6 +205,23 @@ impl TfModule {
 
     pub fn call(&self, name: &str) -> Option<&ModuleCall> {
         self.calls.iter().find(|c| c.name == name)
+    }
+
+    /// Every block with this address: the first declaration and the override files' blocks
+    /// merged into it.
+    pub fn blocks_at<'m>(&'m self, address: &'m str) -> impl Iterator<Item = &'m TfBlock> + 'm {
+        self.blocks.iter().filter(move |b| b.address() == address)
+    }
+
+    /// How the block at `address` expands after override files are merged (an override can
+    /// add `count` or `for_each`); `None` when nothing has that address.
+    pub fn expansion(&self, address: &str) -> Option<Expansion> {
+        let first = self.block(address)?;
+        let merged = self
+            .blocks_at(address)
+            .map(|b| b.expansion)
+            .find(|e| *e != Expansion::Single);
+        Some(merged.unwrap_or(first.expansion))
     }
 }
 
@@ -381,6 +434,10 @@ fn index_body(repo: &Repository, file: FileId, body: &Body, module: &mut TfModul
         } else {
             None
         };
+        let expansion = match kind {
+            BlockKind::Resource | BlockKind::Data | BlockKind::Module => Expansion::of(&block.body),
+            _ => Expansion::Single,
+        };
         let tf = TfBlock {
             at,
             kind,
@@ -389,6 +446,7 @@ fn index_body(repo: &Repository, file: FileId, body: &Body, module: &mut TfModul
             span,
             header,
             alias,
+            expansion,
         };
         let address = tf.address();
         if !address.is_empty() {

@@ -8,9 +8,13 @@
 pub mod bad_function_call;
 pub mod constant_condition;
 pub mod duplicate_declaration;
+pub mod invalid_config_address;
+pub mod invalid_reference;
+pub mod missing_instance_key;
 pub mod module_source;
 pub mod reserved_name;
 pub mod undefined_reference;
+pub mod unknown_argument;
 pub mod unknown_module_argument;
 
 use crate::engine::Session;
@@ -116,6 +120,37 @@ impl Site<'_> {
         }
     }
 
+    /// Whether the attribute's expression is not made of references: type constraints,
+    /// provider references, `ignore_changes` attribute names, a `dynamic` block's
+    /// `iterator` name, provisioner keywords (`when = destroy`), and the addresses of `moved`, `removed` and `import` blocks (which
+    /// may name objects that are gone on purpose; `invalid-config-address` reads them).
+    pub fn holds_no_references(&self) -> bool {
+        let top = self.top.ident.as_str();
+        let at_top = self.path.is_empty();
+        if self.key == "iterator" && self.path.last() == Some(&"dynamic") {
+            return true;
+        }
+        // Keywords: `provisioner { when = destroy, on_failure = continue }`, and the
+        // events of a lifecycle `action_trigger`.
+        if (self.path.last() == Some(&"provisioner") && matches!(self.key, "when" | "on_failure"))
+            || self.path.contains(&"action_trigger")
+        {
+            return true;
+        }
+        match top {
+            "terraform" | "moved" | "removed" => true,
+            "import" => matches!(self.key, "to" | "provider"),
+            "variable" => at_top && matches!(self.key, "type" | "default"),
+            "module" => at_top && matches!(self.key, "source" | "version" | "providers"),
+            "check" => self.key == "provider" && self.path == ["data"],
+            "resource" | "data" => {
+                (at_top && self.key == "provider")
+                    || (self.path.last() == Some(&"lifecycle") && self.key == "ignore_changes")
+            }
+            _ => false,
+        }
+    }
+
     /// Whether this is a variable's type constraint (`list(string)` is not a call or a
     /// reference).
     pub fn is_type_constraint(&self) -> bool {
@@ -210,6 +245,10 @@ pub(crate) fn closest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // Names from hostile files can be huge: no suggestion past a sane identifier length.
+    if name.len() > 128 {
+        return None;
+    }
     let limit = (name.chars().count() / 3).max(2);
     candidates
         .into_iter()

@@ -1,7 +1,7 @@
 //! `undefined-reference`: `var.X`, `local.X`, `module.M(.OUTPUT)`, `data.T.N` or `T.N` that
 //! the module does not declare.
 
-use super::{Site, closest, complete, scoped_modules, sites, span_or};
+use super::{closest, complete, scoped_modules, sites, span_or};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::expr::{RefStep, Reference, references};
 use crate::model::terraform::{BlockKind, ModuleSource, TerraformModel, TfModule};
@@ -47,7 +47,7 @@ impl Rule for UndefinedReference {
                 continue;
             }
             for site in sites(repo, module) {
-                if skipped(&site) {
+                if site.holds_no_references() {
                     continue;
                 }
                 let scoped_data = check_scoped_data(site.top);
@@ -89,25 +89,6 @@ fn dir_name(module: &TfModule) -> String {
         "the root module".to_string()
     } else {
         module.dir.clone()
-    }
-}
-
-/// Attributes whose expressions are not references to objects: type constraints, provider
-/// references, `ignore_changes` attribute names, and blocks naming addresses that may be
-/// gone on purpose (`moved`, `removed`, `import.to`).
-fn skipped(site: &Site<'_>) -> bool {
-    let top = site.top.ident.as_str();
-    let at_top = site.path.is_empty();
-    match top {
-        "terraform" | "moved" | "removed" => true,
-        "import" => matches!(site.key, "to" | "provider"),
-        "variable" => at_top && matches!(site.key, "type" | "default"),
-        "module" => at_top && matches!(site.key, "source" | "version" | "providers"),
-        "resource" | "data" => {
-            (at_top && site.key == "provider")
-                || (site.path.last() == Some(&"lifecycle") && site.key == "ignore_changes")
-        }
-        _ => false,
     }
 }
 

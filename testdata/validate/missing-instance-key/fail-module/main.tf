@@ -1,0 +1,8 @@
+module "app" {
+  source = "./app"
+  count  = 1
+}
+
+output "url" {
+  value = module.app.url
+}
