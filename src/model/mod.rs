@@ -1,5 +1,7 @@
 //! Models: the questions rules ask about a repository, answered once per check.
 
+pub mod crds;
 pub mod gitops;
 pub mod iam;
+pub mod kube;
 pub mod terraform;

@@ -39,6 +39,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &terraform::gate_mismatch::GateMismatch,
         &terraform::provider_same_apply::ProviderSameApply,
         &terraform::apply_time_count::ApplyTimeCount,
+        &terraform::crd_before_plan::CrdBeforePlan,
         &gitops::undeployed_issuer::UndeployedIssuer,
         &gitops::missing_source_path::MissingSourcePath,
         &gitops::unknown_target_revision::UnknownTargetRevision,
