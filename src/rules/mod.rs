@@ -40,6 +40,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &terraform::provider_same_apply::ProviderSameApply,
         &terraform::apply_time_count::ApplyTimeCount,
         &terraform::crd_before_plan::CrdBeforePlan,
+        &terraform::replace_needle_missing::ReplaceNeedleMissing,
         &gitops::undeployed_issuer::UndeployedIssuer,
         &gitops::missing_source_path::MissingSourcePath,
         &gitops::unknown_target_revision::UnknownTargetRevision,
