@@ -48,6 +48,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::secret_without_value::SecretWithoutValue,
         &gitops::duplicate_key::DuplicateKey,
         &gitops::app_of_apps_loop::AppOfAppsLoop,
+        &gitops::sync_option_hazard::SyncOptionHazard,
         &iam::ci_role_drift::CiRoleDrift,
         &iam::ci_policy_gap::CiPolicyGap,
         &iam::teardown_coverage::TeardownCoverage,

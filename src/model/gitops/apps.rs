@@ -17,6 +17,8 @@ pub(super) struct AppSpec {
     pub generated_by: Option<String>,
     pub destination: String,
     pub destination_span: Option<Span>,
+    pub destination_namespace: Option<Val>,
+    pub sync_options: Vec<Val>,
     pub sources: Vec<Source>,
 }
 
@@ -128,6 +130,13 @@ fn read_app(
         Some(v) => (v.value, Some(v.span)),
         None => (String::new(), None),
     };
+    let destination_namespace = val(dest.and_then(|d| d.get("namespace")), sub, &mut ignore);
+    let sync_options = spec
+        .and_then(|s| s.path(&["syncPolicy", "syncOptions"]))
+        .into_iter()
+        .flat_map(|o| o.items())
+        .filter_map(|o| val(Some(o), sub, &mut ignore))
+        .collect();
     let mut sources = Vec::new();
     if let Some(spec) = spec {
         let list: Vec<Yaml<'_>> = match spec.get("sources") {
@@ -146,6 +155,8 @@ fn read_app(
         generated_by,
         destination,
         destination_span,
+        destination_namespace,
+        sync_options,
         sources,
     }
 }
@@ -178,6 +189,7 @@ fn read_source(s: Yaml<'_>, doc: DocRef, sub: &Subst) -> Source {
             .get("valuesObject")
             .filter(|v| v.is_map())
             .map(|v| NodeRef { doc, node: v.id });
+        helm.skip_crds = h.get("skipCrds").and_then(|b| b.as_bool()).unwrap_or(false);
         helm.parameters = h
             .get("parameters")
             .into_iter()

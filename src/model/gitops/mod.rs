@@ -16,6 +16,7 @@
 mod apps;
 mod deploy;
 pub mod git;
+mod lookup;
 
 use crate::config::GitopsConfig;
 use crate::parse::Syntax;
@@ -25,6 +26,7 @@ use crate::source::{FileId, Span};
 use std::collections::{HashMap, HashSet};
 
 pub use git::{GitInfo, Revision};
+pub use lookup::HelmValue;
 
 pub type AppId = usize;
 pub type GroupId = usize;
@@ -110,6 +112,8 @@ pub struct Helm {
     pub values_object: Option<NodeRef>,
     /// `helm.parameters`: (name, value).
     pub parameters: Vec<(Val, Val)>,
+    /// `helm.skipCrds`: the chart's `crds/` are not applied.
+    pub skip_crds: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -187,6 +191,10 @@ pub struct Application {
     /// `destination.server`, or `destination.name`; empty when neither is set.
     pub destination: String,
     pub destination_span: Option<Span>,
+    /// `destination.namespace`.
+    pub destination_namespace: Option<Val>,
+    /// `syncPolicy.syncOptions` (`ServerSideApply=true`, `Replace=true`, …).
+    pub sync_options: Vec<Val>,
     pub group: GroupId,
     /// The Application whose source deploys this Application's manifest.
     pub parent: Option<AppId>,
@@ -625,6 +633,22 @@ impl GitopsModel {
 }
 
 impl Application {
+    /// The value of a sync option (`ServerSideApply=true` → `Some("true")`).
+    pub fn sync_option(&self, name: &str) -> Option<&Val> {
+        self.sync_options.iter().rev().find(|o| {
+            o.value
+                .split_once('=')
+                .is_some_and(|(k, _)| k.trim() == name)
+        })
+    }
+
+    /// Whether a sync option is set to `true`.
+    pub fn sync_option_on(&self, name: &str) -> bool {
+        self.sync_option(name)
+            .and_then(|o| o.value.split_once('='))
+            .is_some_and(|(_, v)| v.trim().eq_ignore_ascii_case("true"))
+    }
+
     fn generated_by_same(&self, other: &Application) -> bool {
         self.generated_by.is_some() && self.doc == other.doc
     }
