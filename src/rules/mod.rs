@@ -49,6 +49,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::duplicate_key::DuplicateKey,
         &gitops::app_of_apps_loop::AppOfAppsLoop,
         &gitops::sync_option_hazard::SyncOptionHazard,
+        &gitops::missing_service_account::MissingServiceAccount,
         &iam::ci_role_drift::CiRoleDrift,
         &iam::ci_policy_gap::CiPolicyGap,
         &iam::teardown_coverage::TeardownCoverage,

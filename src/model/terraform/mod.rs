@@ -1,6 +1,7 @@
 //! The Terraform model: modules and their blocks, module calls, expression evaluation,
 //! and the evaluated analysis (values, gates, passes, objects created).
 
+pub mod accounts;
 pub mod analysis;
 pub mod expr;
 pub mod module;

@@ -3,6 +3,7 @@
 
 pub mod app_of_apps_loop;
 pub mod duplicate_key;
+pub mod missing_service_account;
 pub mod missing_source_path;
 pub mod secret_without_value;
 pub mod sync_option_hazard;
