@@ -60,17 +60,28 @@ impl Subst {
 }
 
 /// Collect the Applications of the found documents (`(doc, is_application_set)`).
-pub(super) fn collect(repo: &Repository, found: &[(DocRef, bool)]) -> Vec<AppSpec> {
+pub(super) fn collect(
+    repo: &Repository,
+    found: &[(DocRef, bool)],
+    embedded: &[crate::parse::yaml::YamlDoc],
+) -> Vec<AppSpec> {
     let mut out = Vec::new();
     for &(doc_ref, is_set) in found {
-        let DocRef::File(file, i) = doc_ref else {
-            continue;
-        };
-        let Syntax::Yaml(docs) = repo.syntax(file) else {
-            continue;
-        };
-        let Some(doc) = docs.get(i as usize) else {
-            continue;
+        let (file, doc) = match doc_ref {
+            DocRef::File(file, i) => {
+                let Syntax::Yaml(docs) = repo.syntax(file) else {
+                    continue;
+                };
+                let Some(doc) = docs.get(i as usize) else {
+                    continue;
+                };
+                (file, doc)
+            }
+            // Rendered by Terraform (see `applied`).
+            DocRef::Embedded(i) => match embedded.get(i as usize) {
+                Some(doc) => (doc.file, doc),
+                None => continue,
+            },
         };
         let root = doc.root();
         if is_set {
@@ -168,6 +179,18 @@ fn read_source(s: Yaml<'_>, doc: DocRef, sub: &Subst) -> Source {
     let chart = val(s.get("chart"), sub, &mut unresolved);
     let target_revision = val(s.get("targetRevision"), sub, &mut unresolved);
     let ref_name = val(s.get("ref"), sub, &mut unresolved);
+    // `${…}` is not ArgoCD syntax: the file is a template (Terraform's templatefile(),
+    // envsubst) rendered before it is applied, with values preflight does not have.
+    if let Some(v) = [&repo_url, &path, &chart, &target_revision]
+        .into_iter()
+        .flatten()
+        .find(|v| v.value.contains("${"))
+    {
+        unresolved.get_or_insert(format!(
+            "unresolved placeholder in `{}`: the file is a template rendered before it is applied",
+            v.value
+        ));
+    }
     let mut helm = Helm::default();
     if let Some(h) = s.get("helm") {
         let mut ignore = None;

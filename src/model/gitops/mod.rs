@@ -13,6 +13,7 @@
 //!   several environments is further split by app-of-apps root or by the folder holding the
 //!   Application manifests.
 
+mod applied;
 mod apps;
 mod deploy;
 pub mod git;
@@ -25,6 +26,7 @@ use crate::repo::Repository;
 use crate::source::{FileId, Span};
 use std::collections::{HashMap, HashSet};
 
+pub use applied::TerraformApplied;
 pub use git::{GitInfo, Revision};
 pub use lookup::HelmValue;
 
@@ -278,6 +280,17 @@ impl GitopsModel {
         config: &GitopsConfig,
         provided_by_terraform: HashSet<(String, String)>,
     ) -> GitopsModel {
+        GitopsModel::build_with_applied(repo, config, provided_by_terraform, &[])
+    }
+
+    /// Build the model with the Applications Terraform applies (rendered), which take the
+    /// place of their raw templates.
+    pub fn build_with_applied(
+        repo: &Repository,
+        config: &GitopsConfig,
+        provided_by_terraform: HashSet<(String, String)>,
+        applied: &[TerraformApplied],
+    ) -> GitopsModel {
         let mut git = GitInfo::read(&repo.root);
         let mut this_repo_urls: HashSet<String> = config
             .repo_urls
@@ -308,8 +321,11 @@ impl GitopsModel {
             provided_by_config,
             ..GitopsModel::default()
         };
-        let found = model.index_files(repo);
-        let specs = apps::collect(repo, &found);
+        let mut found = model.index_files(repo);
+        let (rendered, replaced) = model.add_applied(repo, applied);
+        found.retain(|(d, _)| !matches!(d, DocRef::File(f, _) if replaced.contains(f)));
+        found.extend(rendered);
+        let specs = apps::collect(repo, &found, &model.embedded);
         let mut builder = deploy::Builder::new(repo, &mut model);
         builder.resolve(specs);
         model.link_and_group(repo, &found);

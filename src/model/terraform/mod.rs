@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod analysis;
+pub mod applied;
 pub mod expr;
 pub mod module;
 pub mod replace;

@@ -139,7 +139,7 @@ fn reader(e: &Expression) -> Option<&FuncCall> {
 }
 
 /// A file path as the file functions resolve it → the repository file.
-fn repo_file(s: &Session, module_dir: &str, path: &str) -> Option<FileId> {
+pub(crate) fn repo_file(s: &Session, module_dir: &str, path: &str) -> Option<FileId> {
     let p = Path::new(path);
     let abs = if p.is_absolute() {
         p.to_path_buf()
