@@ -146,7 +146,22 @@ pub fn crd_sources(
                         .unwrap_or(pass),
                     _ => pass,
                 };
+                let dir = &an.module(tf, at.inst).dir;
                 match helm_chart(an, s, chart_pass, at) {
+                    Ok(chart) if local_chart_groups(s, dir, &chart).is_some() => {
+                        if let Some((rel, gs)) = local_chart_groups(s, dir, &chart)
+                            && gs.iter().any(|g| g == group)
+                        {
+                            out.installers.push(Installer {
+                                place: Place::ThisRoot(w),
+                                span: tb.header,
+                                what: format!(
+                                    "`{}` (the local chart `{rel}`, whose CRDs define it)",
+                                    an.address(tf, at)
+                                ),
+                            });
+                        }
+                    }
                     Ok(chart) => match kube::chart(&chart) {
                         Some(f) if f.crd_groups.iter().any(|g| g == group) => {
                             out.installers.push(Installer {
@@ -310,6 +325,50 @@ fn gitops_sources(s: &Session, g: &GitopsModel, group: &str, out: &mut CrdSource
             });
         }
     }
+}
+
+/// The CRD groups a local chart (a `chart` path to a folder of this repository holding a
+/// `Chart.yaml`) defines in its files, with the chart's folder; `None` when `chart` is not
+/// a local chart.
+fn local_chart_groups(s: &Session, module_dir: &str, chart: &str) -> Option<(String, Vec<String>)> {
+    if !(chart.starts_with("./") || chart.starts_with("../") || chart.starts_with('/')) {
+        return None;
+    }
+    let rel = if let Some(abs) = chart.strip_prefix('/') {
+        let root = s.repo.root.to_string_lossy();
+        let r = abs.strip_prefix(root.trim_start_matches('/'))?;
+        super::terraform::module::join_within("", r)?
+    } else {
+        super::terraform::module::join_within(module_dir, chart)?
+    };
+    let chart_yaml = if rel.is_empty() {
+        "Chart.yaml".to_string()
+    } else {
+        format!("{rel}/Chart.yaml")
+    };
+    if !s.repo.exists(&chart_yaml) {
+        return None;
+    }
+    let g = s.gitops();
+    let prefix = format!("{rel}/");
+    let mut groups = Vec::new();
+    for (id, o) in g.objects.iter().enumerate() {
+        if o.kind != "CustomResourceDefinition" {
+            continue;
+        }
+        let Some(file) = (match o.node.doc {
+            super::gitops::DocRef::File(f, _) => Some(f),
+            _ => None,
+        }) else {
+            continue;
+        };
+        if s.repo.file(file).rel_path.starts_with(&prefix)
+            && let Some(gr) = crd_object_group(s, g, id)
+        {
+            groups.push(gr.to_string());
+        }
+    }
+    Some((rel, groups))
 }
 
 fn crd_object_group<'a>(s: &'a Session, g: &'a GitopsModel, obj: usize) -> Option<&'a str> {

@@ -362,4 +362,54 @@ resource "kubernetes_manifest" "ingress" {
             found[0].message
         );
     }
+
+    #[test]
+    fn a_local_chart_whose_crds_folder_defines_the_group() {
+        let main = format!(
+            "{PROVIDERS}{}{}",
+            r#"resource "helm_release" "widgets" {
+  name  = "widgets"
+  chart = "${path.module}/../../charts/widgets"
+}
+
+resource "helm_release" "other" {
+  name  = "other"
+  chart = "../../charts/other"
+}
+"#,
+            r#"resource "kubernetes_manifest" "widget" {
+  manifest = {
+    apiVersion = "example.com/v1"
+    kind       = "Widget"
+    metadata   = { name = "w", namespace = "default" }
+  }
+}
+"#
+        );
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n";
+        let found = check_rule(
+            "crd-before-plan",
+            &[
+                ("envs/dev/main.tf", &main),
+                (
+                    "charts/widgets/Chart.yaml",
+                    "apiVersion: v2\nname: widgets\nversion: 0.1.0\n",
+                ),
+                ("charts/widgets/crds/widgets.yaml", crd),
+                (
+                    "charts/other/Chart.yaml",
+                    "apiVersion: v2\nname: other\nversion: 0.1.0\n",
+                ),
+            ],
+        );
+        expect(&found, &[("crd-before-plan", "envs/dev/main.tf", 12)]);
+        assert_eq!(found[0].severity, Severity::Error);
+        assert!(
+            found[0]
+                .message
+                .contains("the local chart `charts/widgets`"),
+            "{}",
+            found[0].message
+        );
+    }
 }
