@@ -54,6 +54,9 @@ pub struct CrdSources {
     pub installers: Vec<Installer>,
     /// Things that might install the CRD but cannot be seen into: (span, what).
     pub unseen: Vec<(Span, String)>,
+    /// An earlier pass of this root installs ArgoCD (the `argo-cd` chart): its
+    /// Applications may have synced before this pass plans.
+    pub argocd_earlier: Option<(Span, String)>,
 }
 
 /// The group a CRD object declares (`spec.group`).
@@ -147,6 +150,18 @@ pub fn crd_sources(
                     _ => pass,
                 };
                 let dir = &an.module(tf, at.inst).dir;
+                if let When::EarlierPass(p) = &w
+                    && helm_chart(an, s, chart_pass, at)
+                        .is_ok_and(|c| super::gitops::chart_basename(&c) == "argo-cd")
+                {
+                    out.argocd_earlier = Some((
+                        tb.header,
+                        format!(
+                            "`{}` installs ArgoCD in the earlier pass `{p}`",
+                            an.address(tf, at)
+                        ),
+                    ));
+                }
                 match helm_chart(an, s, chart_pass, at) {
                     Ok(chart) if local_chart_groups(s, dir, &chart).is_some() => {
                         if let Some((rel, gs)) = local_chart_groups(s, dir, &chart)

@@ -124,6 +124,17 @@ impl Rule for CrdBeforePlan {
                     f = f.with_label(i.span, format!("installs the `{group}` CRDs"));
                 }
                 f
+            } else if let (Some(first), Some((span, argocd))) = (apps.first(), &src.argocd_earlier)
+            {
+                cx.note(
+                    at,
+                    format!(
+                        "{what}: its CRD ({group}) must exist at plan; {} installs it, and {argocd}: whether it has synced before {pass} plans, the repository does not say",
+                        first.what
+                    ),
+                )
+                .with_label(first.span, format!("installs the `{group}` CRDs"))
+                .with_label(*span, "installs ArgoCD")
             } else if let Some(first) = apps.first() {
                 let mut f = cx.finding(
                     at,
@@ -411,5 +422,26 @@ resource "helm_release" "other" {
             "{}",
             found[0].message
         );
+    }
+
+    #[test]
+    fn argocd_installed_by_an_earlier_pass_makes_an_application_installer_a_note() {
+        let main = format!(
+            "{PROVIDERS}variable \"stage\" {{\n  type = number\n}}\n{}{}",
+            "resource \"helm_release\" \"argocd\" {\n  name  = \"argo-cd\"\n  chart = \"argo-cd\"\n}\n",
+            issuer("selfsigned", "  count = var.stage >= 2 ? 1 : 0\n")
+        );
+        let config = "[terraform.passes]\nbase = { stage = 1 }\nresources = { stage = 2 }\n";
+        let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: cert-manager\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n  source:\n    repoURL: https://charts.jetstack.io\n    chart: cert-manager\n    targetRevision: v1.14.0\n";
+        let found = check_rule(
+            "crd-before-plan",
+            &[
+                ("envs/dev/main.tf", &main),
+                ("preflight.toml", config),
+                ("gitops/cert-manager.yaml", app),
+            ],
+        );
+        expect(&found, &[("crd-before-plan", "envs/dev/main.tf", 10)]);
+        assert_eq!(found[0].severity, Severity::Note);
     }
 }
