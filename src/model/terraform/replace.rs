@@ -327,16 +327,24 @@ fn merge(a: &Outcome, b: &Outcome) -> Outcome {
 pub fn nearest_line(text: &str, needle: &str) -> Option<(usize, String)> {
     let first = needle.lines().find(|l| !l.trim().is_empty())?;
     let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let want = squash(first);
+    let want: String = squash(first).chars().take(200).collect();
+    let want_len = want.chars().count();
     let mut best: Option<(usize, usize, &str)> = None;
-    for (i, line) in text.lines().enumerate().take(20_000) {
+    // Bounded work on hostile files: the first lines only, and only lines whose length
+    // could be within the accepted distance.
+    for (i, line) in text.lines().enumerate().take(5_000) {
         if line.trim().is_empty() {
             continue;
         }
-        let d = if squash(line) == want {
+        let have = squash(line);
+        let have_len = have.chars().count();
+        if have_len.abs_diff(want_len) * 2 > want_len {
+            continue;
+        }
+        let d = if have == want {
             0
         } else {
-            distance(&squash(line), &want)
+            distance(&have, &want)
         };
         if best.is_none_or(|(bd, _, _)| d < bd) {
             best = Some((d, i + 1, line));
@@ -349,8 +357,8 @@ pub fn nearest_line(text: &str, needle: &str) -> Option<(usize, String)> {
 
 /// Levenshtein distance, bounded to short lines.
 fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().take(400).collect();
-    let b: Vec<char> = b.chars().take(400).collect();
+    let a: Vec<char> = a.chars().take(300).collect();
+    let b: Vec<char> = b.chars().take(300).collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
     for (i, ca) in a.iter().enumerate() {
