@@ -7,7 +7,7 @@ use crate::model::kube;
 use crate::model::terraform::accounts::Creates;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::Span;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub struct MissingServiceAccount;
 
@@ -56,6 +56,7 @@ impl Rule for MissingServiceAccount {
         let s = cx.session;
         let model = s.gitops();
         let mut out: BTreeMap<(u32, u32, u32), Finding> = BTreeMap::new();
+        let mut tf_cache: HashMap<(String, String), Vec<Creates>> = HashMap::new();
         for (id, app) in model.apps.iter().enumerate() {
             if model.group(app.group).unresolved {
                 continue;
@@ -84,8 +85,15 @@ impl Rule for MissingServiceAccount {
                     if out.get(&key).is_some_and(|f| f.severity == Severity::Error) {
                         continue;
                     }
-                    if let Some(f) = self.judge(cx, model, id, i, at, &create_key, &name_key, &name)
-                    {
+                    if let Some(f) = self.judge(
+                        cx,
+                        model,
+                        &mut tf_cache,
+                        (id, i),
+                        at,
+                        (&create_key, &name_key),
+                        &name,
+                    ) {
                         match out.get(&key) {
                             Some(old) if old.severity >= f.severity => {}
                             _ => {
@@ -106,11 +114,10 @@ impl MissingServiceAccount {
         &self,
         cx: &Context<'_>,
         model: &GitopsModel,
-        id: AppId,
-        source: usize,
+        tf_cache: &mut HashMap<(String, String), Vec<Creates>>,
+        (id, source): (AppId, usize),
         at: Span,
-        create_key: &str,
-        name_key: &str,
+        (create_key, name_key): (&str, &str),
         name: &str,
     ) -> Option<Finding> {
         let s = cx.session;
@@ -168,9 +175,12 @@ impl MissingServiceAccount {
             }
         }
         // Terraform.
-        let tf = s
-            .terraform_analysis_all()
-            .creates_service_account(s, ns, name);
+        let tf = tf_cache
+            .entry((ns.to_string(), name.to_string()))
+            .or_insert_with(|| {
+                s.terraform_analysis_all()
+                    .creates_service_account(s, ns, name)
+            });
         if tf.iter().any(|c| matches!(c, Creates::Yes(..))) {
             return None;
         }

@@ -3,9 +3,10 @@
 
 use super::{PerBlock, block_span, reported};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::crds::{Place, When, crd_sources};
+use crate::model::crds::{CrdSources, Place, When, crd_sources};
 use crate::model::kube;
 use crate::rules::{Context, Rule, RuleMeta};
+use std::collections::HashMap;
 
 pub struct CrdBeforePlan;
 
@@ -29,6 +30,8 @@ impl Rule for CrdBeforePlan {
         let tf = s.terraform();
         let an = s.terraform_analysis();
         let mut out = PerBlock::default();
+        // The sources of a group, per (root, pass, group): many custom resources share them.
+        let mut cache: HashMap<(usize, usize, String), CrdSources> = HashMap::new();
         for m in an.manifest_objects(s) {
             if !reported(an, m.pass) {
                 continue;
@@ -60,7 +63,9 @@ impl Rule for CrdBeforePlan {
             }
             let address = an.address(tf, m.at);
             let root = an.insts[m.at.inst].root;
-            let src = crd_sources(s, an, root, m.pass, group);
+            let src = cache
+                .entry((root, m.pass, group.to_string()))
+                .or_insert_with(|| crd_sources(s, an, root, m.pass, group));
             let pass = an.passes[m.pass].phrase();
             let what = format!("`{address}` is a `{kind}` ({api_version})");
             let at = an.span(s, m.at, None);
