@@ -183,10 +183,22 @@ impl Session {
                 .filter(|m| !m.count.is_zero())
                 .filter_map(|m| m.kind_and_name())
                 .collect();
-            crate::model::gitops::GitopsModel::build(
+            // ArgoCD Applications Terraform applies join the model, rendered.
+            let applied: Vec<crate::model::gitops::TerraformApplied> = self
+                .terraform_analysis_all()
+                .applied_argocd_documents(self)
+                .into_iter()
+                .map(|d| crate::model::gitops::TerraformApplied {
+                    text: d.text,
+                    template: d.template,
+                    attribute: d.attribute,
+                })
+                .collect();
+            crate::model::gitops::GitopsModel::build_with_applied(
                 &self.repo,
                 &self.config.gitops,
                 provided_by_terraform,
+                &applied,
             )
         })
     }

@@ -1,6 +1,8 @@
 //! Models: the questions rules ask about a repository, answered once per check.
 
+pub mod crds;
 pub mod gitops;
 pub mod iam;
+pub mod kube;
 pub mod steps;
 pub mod terraform;

@@ -105,14 +105,35 @@ pub fn parse_embedded(
         },
     };
     let map = match &doc.offset_map {
-        // Embedded in embedded text: compose (rare; keep the outer start).
+        // Embedded in embedded or rendered text: every offset keeps the outer start (the
+        // outer text's offsets may not fit the file).
         Some(_) => OffsetMap {
-            lines: vec![(0, start)],
+            lines: (0..=value.len()).map(|c| (c, start)).collect(),
         },
         None => map,
     };
     let conv = CharToByte::new(value);
     let mut docs = build(doc.file, value, &|c| conv.byte(c), Some(&map))?;
+    for d in &mut docs {
+        d.offset_map = Some(map.clone());
+    }
+    Ok(docs)
+}
+
+/// Parse YAML text that was produced from a file (a rendered template), keeping positions
+/// in that file through `map`: sorted `(offset in text, offset in file)` pairs, each mapping
+/// the offsets from it up to the next pair by adding the distance (a pair per character pins
+/// every character to one file position).
+pub fn parse_mapped(
+    file: FileId,
+    text: &str,
+    map: Vec<(usize, usize)>,
+) -> Result<Vec<YamlDoc>, YamlError> {
+    let map = OffsetMap {
+        lines: if map.is_empty() { vec![(0, 0)] } else { map },
+    };
+    let conv = CharToByte::new(text);
+    let mut docs = build(file, text, &|c| conv.byte(c), Some(&map))?;
     for d in &mut docs {
         d.offset_map = Some(map.clone());
     }

@@ -17,6 +17,8 @@ pub(super) struct AppSpec {
     pub generated_by: Option<String>,
     pub destination: String,
     pub destination_span: Option<Span>,
+    pub destination_namespace: Option<Val>,
+    pub sync_options: Vec<Val>,
     pub sources: Vec<Source>,
     pub sources_shape: super::SourcesShape,
 }
@@ -59,17 +61,28 @@ impl Subst {
 }
 
 /// Collect the Applications of the found documents (`(doc, is_application_set)`).
-pub(super) fn collect(repo: &Repository, found: &[(DocRef, bool)]) -> Vec<AppSpec> {
+pub(super) fn collect(
+    repo: &Repository,
+    found: &[(DocRef, bool)],
+    embedded: &[crate::parse::yaml::YamlDoc],
+) -> Vec<AppSpec> {
     let mut out = Vec::new();
     for &(doc_ref, is_set) in found {
-        let DocRef::File(file, i) = doc_ref else {
-            continue;
-        };
-        let Syntax::Yaml(docs) = repo.syntax(file) else {
-            continue;
-        };
-        let Some(doc) = docs.get(i as usize) else {
-            continue;
+        let (file, doc) = match doc_ref {
+            DocRef::File(file, i) => {
+                let Syntax::Yaml(docs) = repo.syntax(file) else {
+                    continue;
+                };
+                let Some(doc) = docs.get(i as usize) else {
+                    continue;
+                };
+                (file, doc)
+            }
+            // Rendered by Terraform (see `applied`).
+            DocRef::Embedded(i) => match embedded.get(i as usize) {
+                Some(doc) => (doc.file, doc),
+                None => continue,
+            },
         };
         let root = doc.root();
         if is_set {
@@ -129,6 +142,13 @@ fn read_app(
         Some(v) => (v.value, Some(v.span)),
         None => (String::new(), None),
     };
+    let destination_namespace = val(dest.and_then(|d| d.get("namespace")), sub, &mut ignore);
+    let sync_options = spec
+        .and_then(|s| s.path(&["syncPolicy", "syncOptions"]))
+        .into_iter()
+        .flat_map(|o| o.items())
+        .filter_map(|o| val(Some(o), sub, &mut ignore))
+        .collect();
     let mut sources = Vec::new();
     let mut sources_shape = super::SourcesShape::None;
     if let Some(spec) = spec {
@@ -156,6 +176,8 @@ fn read_app(
         generated_by,
         destination,
         destination_span,
+        destination_namespace,
+        sync_options,
         sources,
         sources_shape,
     }
@@ -168,6 +190,18 @@ fn read_source(s: Yaml<'_>, doc: DocRef, sub: &Subst) -> Source {
     let chart = val(s.get("chart"), sub, &mut unresolved);
     let target_revision = val(s.get("targetRevision"), sub, &mut unresolved);
     let ref_name = val(s.get("ref"), sub, &mut unresolved);
+    // `${…}` is not ArgoCD syntax: the file is a template (Terraform's templatefile(),
+    // envsubst) rendered before it is applied, with values preflight does not have.
+    if let Some(v) = [&repo_url, &path, &chart, &target_revision]
+        .into_iter()
+        .flatten()
+        .find(|v| v.value.contains("${"))
+    {
+        unresolved.get_or_insert(format!(
+            "unresolved placeholder in `{}`: the file is a template rendered before it is applied",
+            v.value
+        ));
+    }
     let mut helm = Helm::default();
     if let Some(h) = s.get("helm") {
         let mut ignore = None;
@@ -189,6 +223,7 @@ fn read_source(s: Yaml<'_>, doc: DocRef, sub: &Subst) -> Source {
             .get("valuesObject")
             .filter(|v| v.is_map())
             .map(|v| NodeRef { doc, node: v.id });
+        helm.skip_crds = h.get("skipCrds").and_then(|b| b.as_bool()).unwrap_or(false);
         helm.parameters = h
             .get("parameters")
             .into_iter()

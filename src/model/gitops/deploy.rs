@@ -133,6 +133,8 @@ impl<'a> Builder<'a> {
             generated_by: spec.generated_by,
             destination: spec.destination,
             destination_span: spec.destination_span,
+            destination_namespace: spec.destination_namespace,
+            sync_options: spec.sync_options,
             group: 0,
             parent: None,
             sources: spec.sources,

@@ -13,9 +13,11 @@
 //!   several environments is further split by app-of-apps root or by the folder holding the
 //!   Application manifests.
 
+mod applied;
 mod apps;
 pub(crate) mod deploy;
 pub mod git;
+mod lookup;
 
 use crate::config::GitopsConfig;
 use crate::parse::Syntax;
@@ -24,7 +26,9 @@ use crate::repo::Repository;
 use crate::source::{FileId, Span};
 use std::collections::{HashMap, HashSet};
 
+pub use applied::TerraformApplied;
 pub use git::{GitInfo, Revision};
+pub use lookup::HelmValue;
 
 pub type AppId = usize;
 pub type GroupId = usize;
@@ -110,6 +114,8 @@ pub struct Helm {
     pub values_object: Option<NodeRef>,
     /// `helm.parameters`: (name, value).
     pub parameters: Vec<(Val, Val)>,
+    /// `helm.skipCrds`: the chart's `crds/` are not applied.
+    pub skip_crds: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -198,6 +204,10 @@ pub struct Application {
     /// `destination.server`, or `destination.name`; empty when neither is set.
     pub destination: String,
     pub destination_span: Option<Span>,
+    /// `destination.namespace`.
+    pub destination_namespace: Option<Val>,
+    /// `syncPolicy.syncOptions` (`ServerSideApply=true`, `Replace=true`, …).
+    pub sync_options: Vec<Val>,
     pub group: GroupId,
     /// The Application whose source deploys this Application's manifest.
     pub parent: Option<AppId>,
@@ -293,6 +303,17 @@ impl GitopsModel {
         config: &GitopsConfig,
         provided_by_terraform: HashSet<(String, String)>,
     ) -> GitopsModel {
+        GitopsModel::build_with_applied(repo, config, provided_by_terraform, &[])
+    }
+
+    /// Build the model with the Applications Terraform applies (rendered), which take the
+    /// place of their raw templates.
+    pub fn build_with_applied(
+        repo: &Repository,
+        config: &GitopsConfig,
+        provided_by_terraform: HashSet<(String, String)>,
+        applied: &[TerraformApplied],
+    ) -> GitopsModel {
         let mut git = GitInfo::read(&repo.root);
         let mut this_repo_urls: HashSet<String> = config
             .repo_urls
@@ -323,8 +344,11 @@ impl GitopsModel {
             provided_by_config,
             ..GitopsModel::default()
         };
-        let found = model.index_files(repo);
-        let specs = apps::collect(repo, &found);
+        let mut found = model.index_files(repo);
+        let (rendered, replaced) = model.add_applied(repo, applied);
+        found.retain(|(d, _)| !matches!(d, DocRef::File(f, _) if replaced.contains(f)));
+        found.extend(rendered);
+        let specs = apps::collect(repo, &found, &model.embedded);
         let mut builder = deploy::Builder::new(repo, &mut model);
         builder.resolve(specs);
         model.link_and_group(repo, &found);
@@ -648,6 +672,22 @@ impl GitopsModel {
 }
 
 impl Application {
+    /// The value of a sync option (`ServerSideApply=true` → `Some("true")`).
+    pub fn sync_option(&self, name: &str) -> Option<&Val> {
+        self.sync_options.iter().rev().find(|o| {
+            o.value
+                .split_once('=')
+                .is_some_and(|(k, _)| k.trim() == name)
+        })
+    }
+
+    /// Whether a sync option is set to `true`.
+    pub fn sync_option_on(&self, name: &str) -> bool {
+        self.sync_option(name)
+            .and_then(|o| o.value.split_once('='))
+            .is_some_and(|(_, v)| v.trim().eq_ignore_ascii_case("true"))
+    }
+
     fn generated_by_same(&self, other: &Application) -> bool {
         self.generated_by.is_some() && self.doc == other.doc
     }

@@ -1,10 +1,13 @@
 //! The Terraform model: modules and their blocks, module calls, expression evaluation,
 //! and the evaluated analysis (values, gates, passes, objects created).
 
+pub mod accounts;
 pub mod address;
 pub mod analysis;
+pub mod applied;
 pub mod expr;
 pub mod module;
+pub mod replace;
 pub mod schema;
 pub mod scope;
 

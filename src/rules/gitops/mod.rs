@@ -3,8 +3,10 @@
 
 pub mod app_of_apps_loop;
 pub mod duplicate_key;
+pub mod missing_service_account;
 pub mod missing_source_path;
 pub mod secret_without_value;
+pub mod sync_option_hazard;
 pub mod undeployed_issuer;
 pub mod undeployed_secret_store;
 pub mod unknown_target_revision;

@@ -1,8 +1,10 @@
 //! Terraform rules: each asks the evaluated model ([`Analysis`]) its questions.
 
 pub mod apply_time_count;
+pub mod crd_before_plan;
 pub mod gate_mismatch;
 pub mod provider_same_apply;
+pub mod replace_needle_missing;
 pub mod ungated_data_source;
 pub mod unmanaged_namespace;
 

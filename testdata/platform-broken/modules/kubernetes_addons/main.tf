@@ -66,6 +66,8 @@ resource "helm_release" "external_dns" {
   repository = "https://kubernetes-sigs.github.io/external-dns"
   chart      = "external-dns"
   namespace  = "kube-system"
+  # Each cluster owns its own TXT records.
+  values = [replace(file("${path.module}/values/external-dns.yaml"), "txtOwnerId:  goldenpath", "txtOwnerId: ${var.cluster_name}")]
   set {
     name  = "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn"
     value = var.external_dns_role_arn
@@ -93,4 +95,26 @@ resource "helm_release" "cluster_autoscaler" {
     name  = "rbac.serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn"
     value = var.autoscaler_role_arn
   }
+}
+
+# The store every ExternalSecret of the cluster reads, applied with the chart that
+# defines its CRD.
+resource "kubernetes_manifest" "cluster_secret_store" {
+  manifest = {
+    apiVersion = "external-secrets.io/v1beta1"
+    kind       = "ClusterSecretStore"
+    metadata = {
+      name = "aws-secrets-manager"
+    }
+    spec = {
+      provider = {
+        aws = {
+          service = "SecretsManager"
+          region  = var.region
+        }
+      }
+    }
+  }
+
+  depends_on = [helm_release.external_secrets]
 }
