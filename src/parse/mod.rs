@@ -62,13 +62,40 @@ pub fn parse(file: &SourceFile) -> Syntax {
     }
 }
 
-/// Template markers of Helm/Go, Jinja and cookiecutter skeletons. `${{ }}` (GitHub
-/// expressions) is valid YAML and does not count.
+/// The HCL body of a Terraform file that parsed.
+pub fn hcl_body(syntax: &Syntax) -> Option<&hcl_edit::structure::Body> {
+    match syntax {
+        Syntax::Hcl(body) => Some(body),
+        _ => None,
+    }
+}
+
+/// Template markers of Helm/Go, Jinja and cookiecutter skeletons, and Terraform template
+/// directives (`%{ if … }`, `%{ for … }`). `${{ }}` (GitHub expressions) is valid YAML and
+/// does not count.
 fn looks_like_template(text: &str) -> bool {
     text.contains("{%")
         || text
             .match_indices("{{")
             .any(|(i, _)| i == 0 || text.as_bytes()[i - 1] != b'$')
+        || has_terraform_directive(text)
+}
+
+/// Whether the text holds a Terraform template directive: `%{`, an optional `~`, spaces,
+/// then `if`, `else`, `endif`, `for` or `endfor`. (`%%{` is an escaped literal.)
+pub fn has_terraform_directive(text: &str) -> bool {
+    text.match_indices("%{").any(|(i, _)| {
+        if i > 0 && text.as_bytes()[i - 1] == b'%' {
+            return false;
+        }
+        let rest = text[i + 2..].strip_prefix('~').unwrap_or(&text[i + 2..]);
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        matches!(word.as_str(), "if" | "else" | "endif" | "for" | "endfor")
+    })
 }
 
 impl Syntax {
@@ -105,5 +132,15 @@ mod tests {
         assert!(!looks_like_template("run: echo ${{ github.sha }}\n"));
         assert!(looks_like_template("image: {{ .Values.image }}\n"));
         assert!(looks_like_template("{% if x %}\n"));
+    }
+
+    #[test]
+    fn terraform_directives_are_templates() {
+        assert!(looks_like_template(
+            "a: 1\n%{ if enable_ipv6 ~}\nb: 2\n%{ endif ~}\n"
+        ));
+        assert!(looks_like_template("%{~for x in xs}\n- ${x}\n%{endfor}\n"));
+        assert!(!looks_like_template("fmt: \"%{remote}a %{status}s\"\n"));
+        assert!(!looks_like_template("a: \"%%{ if x }\"\n"));
     }
 }

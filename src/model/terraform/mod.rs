@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod expr;
 pub mod module;
+pub mod templates;
 
 pub use module::{
     BlockKind, BlockRef, ModuleCall, ModuleId, ModuleSource, TerraformModel, TfBlock, TfModule,

@@ -24,7 +24,10 @@ impl Rule for ParseError {
         repo.iter()
             .filter(|(f, _)| cx.session.file_in_scope(&f.rel_path))
             .filter_map(|(file, syntax)| match syntax {
-                Syntax::Failed(e) if !e.template => {
+                // A Terraform template is valid only once rendered (`skipped-file` says so).
+                Syntax::Failed(e)
+                    if !e.template && !cx.session.terraform_templates().contains_key(&file.id) =>
+                {
                     let end = (e.offset + 1).min(file.text.len()).max(e.offset);
                     let end = crate::source::floor_char_boundary(&file.text, end).max(e.offset);
                     Some(
@@ -132,5 +135,82 @@ mod jsonc_tests {
             Default::default(),
         );
         expect(&found, &[("parse-error", "iam/broken.json", 1)]);
+    }
+}
+
+#[cfg(test)]
+mod template_tests {
+    use crate::testing::{check_tree, expect};
+
+    const CALLS: &str = r#"locals {
+  ingress = templatefile("${path.module}/values/ingress.yaml", { ipv6 = false })
+  apps    = { for k in ["carts", "ui"] : k => templatefile("${path.module}/apps/${k}.yaml", {}) }
+}
+"#;
+    /// Not valid YAML raw (` : ` inside a plain scalar); valid once rendered.
+    const INTERPOLATED: &str = "controller:\n  ipFamilies:\n    - ${ipv6 ? \"IPv6\" : \"IPv4\"}\n";
+    const DIRECTIVES: &str =
+        "image:\n  tag: ${tag}\n%{ if otel }\nopentelemetry:\n  enabled: true\n%{ endif }\n";
+
+    #[test]
+    fn templates_named_by_templatefile_or_holding_directives_are_notes() {
+        let found = check_tree(
+            &[
+                ("infra/main.tf", CALLS),
+                ("infra/values/ingress.yaml", INTERPOLATED),
+                ("infra/apps/carts.yaml", INTERPOLATED),
+                ("gitops/values/orders.yaml", DIRECTIVES),
+            ],
+            &[],
+            Default::default(),
+        );
+        let found: Vec<_> = found
+            .into_iter()
+            .filter(|r| r.rule == "parse-error" || r.rule == "skipped-file")
+            .collect();
+        expect(
+            &found,
+            &[
+                ("skipped-file", "infra/values/ingress.yaml", 1),
+                ("skipped-file", "infra/apps/carts.yaml", 1),
+                ("skipped-file", "gitops/values/orders.yaml", 1),
+            ],
+        );
+        let ingress = found
+            .iter()
+            .find(|r| r.file == "infra/values/ingress.yaml")
+            .unwrap();
+        assert!(
+            ingress.message.contains("Terraform template"),
+            "{}",
+            ingress.message
+        );
+        assert_eq!(ingress.finding.labels.len(), 1);
+    }
+
+    #[test]
+    fn the_same_text_no_call_names_is_a_parse_error() {
+        let found = check_tree(
+            &[
+                ("infra/main.tf", CALLS),
+                ("infra/values/other.yaml", INTERPOLATED),
+                ("infra/apps/sub/carts.yaml", INTERPOLATED),
+                ("infra/ingress.yaml", INTERPOLATED),
+            ],
+            &[],
+            Default::default(),
+        );
+        let found: Vec<_> = found
+            .into_iter()
+            .filter(|r| r.rule == "parse-error" || r.rule == "skipped-file")
+            .collect();
+        expect(
+            &found,
+            &[
+                ("parse-error", "infra/values/other.yaml", 3),
+                ("parse-error", "infra/apps/sub/carts.yaml", 3),
+                ("parse-error", "infra/ingress.yaml", 3),
+            ],
+        );
     }
 }

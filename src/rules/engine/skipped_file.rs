@@ -21,11 +21,34 @@ impl Rule for SkippedFile {
 
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
+        let has_failure = repo.syntax.iter().any(|s| matches!(s, Syntax::Failed(_)));
+        let templates = |id| {
+            if has_failure {
+                cx.session.terraform_templates().get(&id).copied()
+            } else {
+                None
+            }
+        };
         repo.iter()
             .filter(|(f, _)| cx.session.file_in_scope(&f.rel_path))
             .filter_map(|(file, syntax)| {
                 let message = match syntax {
                     Syntax::Skipped(reason) => format!("{} was not checked: it {reason}", file.rel_path),
+                    Syntax::Failed(_) if let Some(call) = templates(file.id) => {
+                        let at = repo.file(call.file);
+                        return Some(
+                            cx.finding(
+                                file.span(0..0),
+                                format!(
+                                    "{} is a Terraform template, not checked: `templatefile()` renders it first, and raw it is not valid {}",
+                                    file.rel_path,
+                                    kind_name(file.kind)
+                                ),
+                            )
+                            .with_label(call, format!("read by templatefile() in {}", at.rel_path))
+                            .with_help("nothing to do: the rendered text is what the deploy reads; exclude the file in preflight.toml to silence this note"),
+                        );
+                    }
                     Syntax::Failed(e) if e.template => format!(
                         "{} is a template, not checked: it holds template markers and is not valid YAML ({})",
                         file.rel_path, e.message
@@ -38,6 +61,14 @@ impl Rule for SkippedFile {
                 )
             })
             .collect()
+    }
+}
+
+fn kind_name(kind: crate::source::FileKind) -> &'static str {
+    match kind {
+        crate::source::FileKind::Json => "JSON",
+        crate::source::FileKind::Yaml => "YAML",
+        _ => "HCL",
     }
 }
 
