@@ -214,3 +214,26 @@ mod template_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod go_yaml_tests {
+    use crate::testing::{check_rule, expect};
+
+    #[test]
+    fn yaml_go_yaml_accepts_is_not_an_error_and_what_it_rejects_is() {
+        let findings = check_rule(
+            "parse-error",
+            &[
+                (
+                    "manifests/nodepool.yaml",
+                    "apiVersion: karpenter.sh/v1\nkind: NodePool\nspec:\n  requirements:\n    - key: karpenter.k8s.aws/instance-family\n      operator: In\n      values: [\n        \"c5d\", \"m5d\",\n        \"r5d\"\n      ]\n",
+                ),
+                (
+                    "benchmarks/job.yaml",
+                    "kind: SparkApplication\nspec:\n  driver:\n    volumeMounts:\n      - name: log4j\n        mountPath: /opt/log4j\n    - name: local-dir\n      mountPath: /data1\n",
+                ),
+            ],
+        );
+        expect(&findings, &[("parse-error", "benchmarks/job.yaml", 7)]);
+    }
+}
