@@ -153,6 +153,10 @@ fn load_one(
         Ok(b) => b,
         Err(e) => return skip(format!("cannot be read: {e}")),
     };
+    if let Some(tool) = parse::encrypted_bytes(&bytes) {
+        let file = SourceFile::new(id, rel.to_string(), abs, kind, String::new());
+        return (file, Syntax::Encrypted(tool));
+    }
     // Binary content or another encoding: Terraform and ArgoCD reject it too, so it is a
     // parse failure at the first bad byte, shown on a lossy copy of the text.
     let not_text = match std::str::from_utf8(&bytes) {

@@ -19,6 +19,8 @@ pub enum Syntax {
     Skipped(String),
     /// A file of a format preflight does not check (JSON with comments).
     Ignored,
+    /// Encrypted at rest (by the named tool): its content is not readable, not checked.
+    Encrypted(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -29,7 +31,44 @@ pub struct ParseFailure {
     pub template: bool,
 }
 
+/// The tool that encrypted a file, from its raw bytes: git-crypt writes a binary header.
+pub fn encrypted_bytes(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\0GITCRYPT\0") {
+        Some("git-crypt")
+    } else if bytes.starts_with(b"$ANSIBLE_VAULT;") {
+        Some("Ansible Vault")
+    } else {
+        None
+    }
+}
+
 pub fn parse(file: &SourceFile) -> Syntax {
+    let syntax = parse_text(file);
+    if is_sops(&syntax) {
+        return Syntax::Encrypted("SOPS");
+    }
+    syntax
+}
+
+/// A SOPS-encrypted YAML or JSON document: its values are `ENC[…]` ciphertext and a
+/// top-level `sops` mapping holds the metadata (`mac`, `lastmodified`, the keys).
+fn is_sops(syntax: &Syntax) -> bool {
+    const META: [&str; 3] = ["lastmodified", "version", "age"];
+    match syntax {
+        Syntax::Yaml(docs) => docs.iter().any(|d| {
+            d.root()
+                .get("sops")
+                .is_some_and(|m| m.get("mac").is_some() && META.iter().any(|k| m.get(k).is_some()))
+        }),
+        Syntax::Json(doc) => doc
+            .value
+            .get("sops")
+            .is_some_and(|m| m.get("mac").is_some() && META.iter().any(|k| m.get(k).is_some())),
+        _ => false,
+    }
+}
+
+fn parse_text(file: &SourceFile) -> Syntax {
     let text = &*file.text;
     match file.kind {
         FileKind::Terraform | FileKind::TerraformVars => match hcl::parse(text) {
@@ -117,7 +156,11 @@ impl Syntax {
                     }
                 }
             }
-            Syntax::Json(_) | Syntax::Failed(_) | Syntax::Skipped(_) | Syntax::Ignored => {}
+            Syntax::Json(_)
+            | Syntax::Failed(_)
+            | Syntax::Skipped(_)
+            | Syntax::Ignored
+            | Syntax::Encrypted(_) => {}
         }
         out
     }
