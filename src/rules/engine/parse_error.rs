@@ -237,3 +237,45 @@ mod go_yaml_tests {
         expect(&findings, &[("parse-error", "benchmarks/job.yaml", 7)]);
     }
 }
+
+#[cfg(test)]
+mod terraform_accepts_tests {
+    use crate::testing::{check_tree, expect};
+
+    #[test]
+    fn hcl_terraform_validate_accepts_is_not_a_parse_error() {
+        // Each checked with `terraform validate` (1.11): valid; the repeated key's last value
+        // wins (`local.tags.Name` is "b").
+        let repeated = "locals {\n  tags = {\n    Name = \"a\"\n    Team = \"x\"\n    Name = \"b\"\n  }\n}\n\noutput \"name\" {\n  value = local.tags.Name\n}\n";
+        let parens = format!(
+            "locals {{\n  deep = {}1{}\n}}\n\noutput \"deep\" {{\n  value = local.deep\n}}\n",
+            "(".repeat(64),
+            ")".repeat(64)
+        );
+        let chain = format!(
+            "locals {{\n  chain = {}\n}}\n\noutput \"chain\" {{\n  value = local.chain\n}}\n",
+            vec!["1"; 130].join(" + ")
+        );
+        let objects = format!(
+            "locals {{\n  nested = {}1{}\n}}\n",
+            "{ a = [".repeat(120),
+            "]}".repeat(120)
+        );
+        let found = check_tree(
+            &[
+                ("repeated/main.tf", repeated),
+                ("parens/main.tf", &parens),
+                ("chain/main.tf", &chain),
+                ("objects/main.tf", &objects),
+                ("broken/main.tf", "locals {\n  a = {\n    b = 1\n  \n}\n"),
+            ],
+            &[],
+            Default::default(),
+        );
+        let found: Vec<_> = found
+            .into_iter()
+            .filter(|r| r.severity != crate::diagnostic::Severity::Note)
+            .collect();
+        expect(&found, &[("parse-error", "broken/main.tf", 5)]);
+    }
+}

@@ -540,18 +540,10 @@ fn object_items<'i>(
                 return Ok(());
             }
 
-            let checkpoint = input.checkpoint();
+            // preflight patch: a repeated key is accepted and the last value wins, as
+            // Terraform's HCL (`hclsyntax.ObjectConsExpr`) evaluates it. `Object::insert`
+            // keeps the first key in place and replaces its value.
             let mut key = object_key(input)?;
-
-            if object.contains_key(&key) {
-                input.reset(&checkpoint);
-                return cut_err(fail)
-                    .context(StrContext::Label("object item"))
-                    .context(StrContext::Expected(StrContextValue::Description(
-                        "unique object key; found redefined object key",
-                    )))
-                    .parse_next(input);
-            }
 
             let mut value = object_value(input)?;
             key.decor_mut().set_prefix(trailing);

@@ -11,7 +11,10 @@ use winnow::combinator::{cut_err, fail};
 /// expressions, templates and blocks nested within them do.
 ///
 /// Input exceeding this limit is rejected with a parse error instead of overflowing the stack.
-pub(super) const MAX_NESTING_DEPTH: usize = 64;
+///
+/// preflight patch: 64 upstream, which valid generated Terraform reaches; the caller parses
+/// deeply nested text on a thread with a stack sized for this limit.
+pub(super) const MAX_NESTING_DEPTH: usize = 256;
 
 /// The maximum number of binary operations on any path through an expression tree.
 ///
@@ -22,7 +25,9 @@ pub(super) const MAX_NESTING_DEPTH: usize = 64;
 ///
 /// Input exceeding this limit is rejected with a parse error instead of producing an expression
 /// tree that overflows the stack when traversed.
-pub(super) const MAX_OPERATOR_DEPTH: usize = 128;
+///
+/// preflight patch: 128 upstream; a 130-term `+` chain is valid Terraform.
+pub(super) const MAX_OPERATOR_DEPTH: usize = 1024;
 
 /// Nesting state of the parser, tracked as part of the parser input state.
 #[derive(Debug, Default, Clone, Copy)]
