@@ -81,20 +81,38 @@ impl OffsetMap {
 
 /// Parse a YAML stream into its documents. `text` is the whole file.
 pub fn parse_stream(file: FileId, text: &str) -> Result<Vec<YamlDoc>, YamlError> {
+    build_lenient(file, text, None)
+}
+
+/// Build, and on an error that only saphyr raises, retry on the text as go-yaml reads it.
+fn build_lenient(
+    file: FileId,
+    text: &str,
+    offset_map: Option<&OffsetMap>,
+) -> Result<Vec<YamlDoc>, YamlError> {
     let conv = CharToByte::new(text);
-    let err = match build(file, text, &|c| conv.byte(c), None) {
+    let err = match build(file, text, &|c| conv.byte(c), offset_map) {
         Ok(docs) => return Ok(docs),
         Err(e) => e,
     };
-    // What go-yaml accepts and saphyr does not: retried on the text as go-yaml reads it.
-    match relax_flow_indentation(text) {
-        Some(relaxed) if relaxed.touches_line_of(text, err.offset) => {
-            let len = text.len();
-            let byte = |c: usize| relaxed.origin.get(c).map_or(len, |&o| o as usize);
-            build(file, &relaxed.text, &byte, None)
-        }
-        _ => Err(err),
+    let Some(relaxed) = relax_flow_indentation(text) else {
+        return Err(err);
+    };
+    // The error offset is in the file; the relaxed lines are offsets of `text`.
+    let retry = relaxed.lines.iter().any(|&l| {
+        let line_end = text[l..].find('\n').map_or(text.len(), |i| l + i);
+        let (from, to) = match offset_map {
+            Some(m) => (m.map(l), m.map(line_end)),
+            None => (l, line_end),
+        };
+        (from..=to).contains(&err.offset)
+    });
+    if !retry {
+        return Err(err);
     }
+    let len = text.len();
+    let byte = |c: usize| relaxed.origin.get(c).map_or(len, |&o| o as usize);
+    build(file, &relaxed.text, &byte, offset_map)
 }
 
 /// A text re-indented for saphyr, with the byte offset in the original text of each of its
@@ -104,14 +122,6 @@ struct Relaxed {
     origin: Vec<u32>,
     /// Byte offsets (in the original text) of the starts of the lines that were re-indented.
     lines: Vec<usize>,
-}
-
-impl Relaxed {
-    fn touches_line_of(&self, text: &str, offset: usize) -> bool {
-        let offset = offset.min(text.len());
-        let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-        self.lines.binary_search(&start).is_ok()
-    }
 }
 
 /// go-yaml — the libyaml port that kubectl, Helm, ArgoCD and kustomize read YAML with — does
@@ -278,8 +288,7 @@ pub fn parse_embedded(
         },
         None => map,
     };
-    let conv = CharToByte::new(value);
-    let mut docs = build(doc.file, value, &|c| conv.byte(c), Some(&map))?;
+    let mut docs = build_lenient(doc.file, value, Some(&map))?;
     for d in &mut docs {
         d.offset_map = Some(map.clone());
     }

@@ -21,7 +21,8 @@ impl Rule for ParseError {
 
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
-        repo.iter()
+        let mut out = inline_values(cx);
+        out.extend(repo.iter()
             .filter(|(f, _)| cx.session.file_in_scope(&f.rel_path))
             .filter_map(|(file, syntax)| match syntax {
                 // A Terraform template is valid only once rendered (`skipped-file` says so).
@@ -43,9 +44,28 @@ impl Rule for ParseError {
                     )
                 }
                 _ => None,
-            })
-            .collect()
+            }));
+        out
     }
+}
+
+/// Inline `helm.values` strings of Applications that do not parse: Helm fails the sync.
+fn inline_values(cx: &Context<'_>) -> Vec<Finding> {
+    let repo = &cx.session.repo;
+    cx.session
+        .gitops()
+        .inline_values_errors(repo)
+        .into_iter()
+        .filter(|(span, _, _)| cx.session.file_in_scope(&repo.file(span.file).rel_path))
+        .map(|(span, message, app)| {
+            cx.finding(
+                span,
+                format!("the inline `helm.values` of Application `{app}` does not parse: Helm fails the sync on it"),
+            )
+            .with_span_label(message)
+            .with_help("fix the YAML of the values string at this position (indentation, an unclosed quote or bracket)")
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -277,5 +297,32 @@ mod terraform_accepts_tests {
             .filter(|r| r.severity != crate::diagnostic::Severity::Note)
             .collect();
         expect(&found, &[("parse-error", "broken/main.tf", 5)]);
+    }
+}
+
+#[cfg(test)]
+mod inline_values_tests {
+    use crate::testing::{check_rule, expect};
+
+    const APP: &str = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: ingress\n  namespace: argocd\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: ingress\n  source:\n    repoURL: https://kubernetes.github.io/ingress-nginx\n    chart: ingress-nginx\n    targetRevision: 4.10.0\n    helm:\n      values: |\n        controller:\n          replicaCount: 2\n";
+
+    #[test]
+    fn inline_helm_values_that_do_not_parse_are_errors_at_their_line() {
+        let broken = format!("{APP}        service: [LoadBalancer\n          type: x\n");
+        let flow = format!("{APP}          ports: [\n          80, 443\n        ]\n");
+        let findings = check_rule(
+            "parse-error",
+            &[
+                ("apps/broken.yaml", &broken),
+                ("apps/ok.yaml", APP),
+                ("apps/flow.yaml", &flow),
+            ],
+        );
+        expect(&findings, &[("parse-error", "apps/broken.yaml", 19)]);
+        assert!(
+            findings[0].message.contains("`ingress`"),
+            "{}",
+            findings[0].message
+        );
     }
 }
