@@ -178,7 +178,7 @@ fn load_one(
                     .saturating_sub(file.bom_len as usize)
                     .min(file.text.len()),
                 message: "not UTF-8 text (a binary file, or another encoding)".into(),
-                template: false,
+                ..Default::default()
             };
             (file, Syntax::Failed(failure))
         }

@@ -23,12 +23,15 @@ pub enum Syntax {
     Encrypted(&'static str),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ParseFailure {
     pub offset: usize,
     pub message: String,
     /// A YAML file holding template markers (`{{`, `{%`): a template, not a manifest.
     pub template: bool,
+    /// A Terraform file's readable part: every top-level construct but the broken ones,
+    /// which the models read like any other file's.
+    pub recovered: Option<Box<hcl::Recovered>>,
 }
 
 /// The tool that encrypted a file, from its raw bytes: git-crypt writes a binary header.
@@ -74,6 +77,7 @@ fn parse_text(file: &SourceFile) -> Syntax {
         FileKind::Terraform | FileKind::TerraformVars => match hcl::parse(text) {
             Ok(body) => Syntax::Hcl(body),
             Err(e) => Syntax::Failed(ParseFailure {
+                recovered: hcl::recover(text, &e).map(Box::new),
                 offset: e.offset,
                 message: e.message,
                 template: false,
@@ -85,6 +89,7 @@ fn parse_text(file: &SourceFile) -> Syntax {
                 offset: e.offset,
                 message: e.message,
                 template: looks_like_template(text),
+                recovered: None,
             }),
         },
         FileKind::Json => match json::parse(file.id, text, &file.lines) {
@@ -96,15 +101,20 @@ fn parse_text(file: &SourceFile) -> Syntax {
                 offset: e.offset,
                 message: e.message,
                 template: looks_like_template(text),
+                recovered: None,
             }),
         },
     }
 }
 
-/// The HCL body of a Terraform file that parsed.
+/// The HCL body of a Terraform file: all of it, or for a file that does not parse, the
+/// top-level constructs that do (see [`hcl::recover`]).
 pub fn hcl_body(syntax: &Syntax) -> Option<&hcl_edit::structure::Body> {
     match syntax {
         Syntax::Hcl(body) => Some(body),
+        Syntax::Failed(ParseFailure {
+            recovered: Some(r), ..
+        }) => Some(&r.body),
         _ => None,
     }
 }

@@ -13,9 +13,8 @@
 
 use super::TerraformModel;
 use super::expr::{Scope, Value, eval};
-use crate::parse::Syntax;
 use crate::repo::Repository;
-use crate::source::{FileId, Span};
+use crate::source::{FileId, FileKind, Span};
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, FuncCall};
 use hcl_edit::template::Element;
@@ -53,9 +52,9 @@ pub fn template_files(repo: &Repository, model: &TerraformModel) -> HashMap<File
     if patterns.is_empty() {
         return out;
     }
-    for (file, syntax) in repo.iter() {
+    for file in &repo.files {
         // Only files that are not Terraform configuration can be templates here.
-        if matches!(syntax, Syntax::Hcl(_)) {
+        if matches!(file.kind, FileKind::Terraform | FileKind::TerraformVars) {
             continue;
         }
         if let Some((_, span)) = patterns.iter().find(|(re, _)| re.is_match(&file.rel_path)) {

@@ -277,7 +277,7 @@ mod terraform_accepts_tests {
             vec!["1"; 130].join(" + ")
         );
         let objects = format!(
-            "locals {{\n  nested = {}1{}\n}}\n",
+            "locals {{\n  nested = {}1{}\n}}\n\noutput \"n\" {{\n  value = local.nested\n}}\n\nresource \"aws_s3_bucket\" \"b\" {{\n  count  = length(local.nested) > 0 ? 1 : 0\n  bucket = jsonencode(local.nested)\n}}\n",
             "{ a = [".repeat(120),
             "]}".repeat(120)
         );
