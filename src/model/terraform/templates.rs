@@ -64,11 +64,105 @@ pub fn template_files(repo: &Repository, model: &TerraformModel) -> HashMap<File
     out
 }
 
+/// A `templatefile()` call whose YAML template, rendered with the values the call is given,
+/// is not valid YAML.
+#[derive(Debug, Clone)]
+pub struct RenderedError {
+    /// The call's path argument.
+    pub call: Span,
+    pub template: FileId,
+    /// The parser's message, and the rendered line it stopped on (1-based) with its text.
+    pub message: String,
+    pub line: usize,
+    pub line_text: String,
+}
+
+/// Render every `templatefile()` call of the roots in scope whose template is a YAML file
+/// and whose arguments evaluate (in every selected pass; calls under `count`/`for_each`
+/// or with values known only after apply do not evaluate and are not judged), and parse the
+/// result as the deploy tools would.
+pub fn rendered_yaml_errors(s: &crate::engine::Session) -> Vec<RenderedError> {
+    let repo = &s.repo;
+    let tf = s.terraform();
+    if s.terraform_templates().is_empty() {
+        return Vec::new();
+    }
+    let an = s.terraform_analysis();
+    let mut out: Vec<RenderedError> = Vec::new();
+    for &root in &an.roots {
+        for inst in an.instances_of(root) {
+            let module = an.module(tf, inst);
+            let is_root = module.id.is_some_and(|id| tf.is_root(id));
+            for &file in &module.files {
+                let Some(body) = crate::parse::hcl_body(repo.syntax(file)) else {
+                    continue;
+                };
+                let mut calls = TemplateCalls::default();
+                calls.visit_body(body);
+                for call in calls.calls {
+                    let Some(range) = call.args.iter().next().and_then(|a| a.span()) else {
+                        continue;
+                    };
+                    let call_span = repo.file(file).span(range);
+                    if out.iter().any(|e| e.call == call_span) {
+                        continue;
+                    }
+                    let Some(template) = call
+                        .args
+                        .iter()
+                        .next()
+                        .and_then(|arg| path_pattern(arg, is_root))
+                        .and_then(|p| to_regex(&module.dir, &p))
+                        .and_then(|re| single_match(repo, &re))
+                    else {
+                        continue;
+                    };
+                    if repo.file(template).kind != FileKind::Yaml {
+                        continue;
+                    }
+                    let expr = Expression::FuncCall(Box::new(call.clone()));
+                    for &pass in &an.selected {
+                        let Value::String(text) = an.eval(s, pass, inst, &expr) else {
+                            continue;
+                        };
+                        if let Err(e) = crate::parse::yaml::parse_stream(template, &text) {
+                            let lines = crate::source::LineIndex::new(&text);
+                            let (line, _) = lines.line_col(&text, e.offset);
+                            out.push(RenderedError {
+                                call: call_span,
+                                template,
+                                message: e.message,
+                                line,
+                                line_text: lines.line_text(&text, line).trim().to_string(),
+                            });
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The one YAML/JSON file of the repository a path regex names.
+fn single_match(repo: &Repository, re: &regex::Regex) -> Option<FileId> {
+    let mut found = repo
+        .files
+        .iter()
+        .filter(|f| !matches!(f.kind, FileKind::Terraform | FileKind::TerraformVars))
+        .filter(|f| re.is_match(&f.rel_path));
+    let first = found.next()?;
+    found.next().is_none().then_some(first.id)
+}
+
 /// The path arguments of `templatefile()` calls, and of `file()` calls inside
 /// `templatestring()`.
 #[derive(Default)]
 struct TemplateCalls {
     paths: Vec<(Expression, Option<std::ops::Range<usize>>)>,
+    /// The `templatefile()` calls themselves.
+    calls: Vec<FuncCall>,
     in_templatestring: usize,
 }
 
@@ -80,6 +174,9 @@ impl Visit for TemplateCalls {
             && (name == "templatefile" || (name == "file" && self.in_templatestring > 0));
         if reads_template && let Some(arg) = call.args.iter().next() {
             self.paths.push((arg.clone(), arg.span()));
+            if name == "templatefile" {
+                self.calls.push(call.clone());
+            }
         }
         let nested = !namespaced && name == "templatestring";
         if nested {
@@ -191,6 +288,34 @@ mod tests {
             pattern("\"${path.root}/x.yaml\"", false).as_deref(),
             Some("\u{0}/x.yaml")
         );
+    }
+
+    #[test]
+    fn strip_markers_strip_one_line_as_terraform_does() {
+        // Each rendered by `terraform console` (1.11) with `templatefile()`.
+        let cases = [
+            ("X  \n  %{~ if true }Y%{ endif }", "X  \nY"),
+            ("X\n%{~ if true }Y%{ endif }", "XY"),
+            ("X%{ if true ~}  \n  Y%{ endif }", "X  Y"),
+            ("X%{ if true ~}\n\n  Y%{ endif }", "X\n  Y"),
+            ("A\n%{ if true ~}\n   B\n%{ endif ~}\nC", "A\n   B\nC"),
+            ("X${\"a\" ~}  \n  Y", "Xa  Y"),
+            ("X  \n  ${~ \"a\"}Y", "X  \naY"),
+            (
+                "a:\n  %{~ for x in [\"p\",\"q\"] ~}\n  - ${x}\n  %{~ endfor ~}\nb",
+                "a:\n  - p\n  - q\nb",
+            ),
+        ];
+        for (template, rendered) in cases {
+            let t = crate::parse::hcl::parse_template(template).unwrap();
+            let v = crate::model::terraform::expr::eval_template_checked(
+                &t,
+                &Default::default(),
+                &crate::model::terraform::expr::EmptyScope,
+            )
+            .unwrap();
+            assert_eq!(v, Value::from(rendered), "{template:?}");
+        }
     }
 
     #[test]

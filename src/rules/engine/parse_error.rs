@@ -22,6 +22,7 @@ impl Rule for ParseError {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let mut out = inline_values(cx);
+        out.extend(rendered_templates(cx));
         out.extend(repo.iter()
             .filter(|(f, _)| cx.session.file_in_scope(&f.rel_path))
             .filter_map(|(file, syntax)| match syntax {
@@ -47,6 +48,28 @@ impl Rule for ParseError {
             }));
         out
     }
+}
+
+/// YAML templates that `templatefile()` renders, with the values it is given, into text
+/// that does not parse: whatever reads the result (`yamldecode`, Helm, cloud-init) fails.
+fn rendered_templates(cx: &Context<'_>) -> Vec<Finding> {
+    let repo = &cx.session.repo;
+    crate::model::terraform::templates::rendered_yaml_errors(cx.session)
+        .into_iter()
+        .filter(|e| cx.session.file_in_scope(&repo.file(e.call.file).rel_path))
+        .map(|e| {
+            let template = repo.file(e.template);
+            cx.finding(
+                e.call,
+                format!(
+                    "`templatefile()` renders {} into YAML that does not parse: {} (rendered line {}: `{}`)",
+                    template.rel_path, e.message, e.line, e.line_text
+                ),
+            )
+            .with_label(template.span(0..0), "the template")
+            .with_help("fix the template so that its rendered text is YAML: the indentation around interpolations, `~` strip markers, `yamlencode()`/`indent()` for multi-line values")
+        })
+        .collect()
 }
 
 /// Inline `helm.values` strings of Applications that do not parse: Helm fails the sync.
@@ -321,6 +344,52 @@ mod inline_values_tests {
         expect(&findings, &[("parse-error", "apps/broken.yaml", 19)]);
         assert!(
             findings[0].message.contains("`ingress`"),
+            "{}",
+            findings[0].message
+        );
+    }
+}
+
+#[cfg(test)]
+mod rendered_template_tests {
+    use crate::testing::{check_rule, expect};
+
+    const TEMPLATE: &str = "controller:\n  service:\n    annotations:\n%{ if internal ~}\n      scheme: internal\n%{ endif ~}\n      ipFamily: ${ipv6 ? \"IPv6\" : \"IPv4\"}\n  replicas: ${replicas}\n";
+
+    fn main_tf(replicas: &str) -> String {
+        format!(
+            "variable \"replicas\" {{\n  default = {replicas}\n}}\n\nlocals {{\n  values = templatefile(\"${{path.module}}/values/ingress.yaml\", {{\n    internal = true\n    ipv6     = false\n    replicas = var.replicas\n  }})\n}}\n"
+        )
+    }
+
+    #[test]
+    fn a_template_that_renders_to_yaml_is_fine() {
+        let main = main_tf("2");
+        let findings = check_rule(
+            "parse-error",
+            &[
+                ("infra/main.tf", &main),
+                ("infra/values/ingress.yaml", TEMPLATE),
+            ],
+        );
+        expect(&findings, &[]);
+    }
+
+    #[test]
+    fn a_template_that_renders_to_broken_yaml_is_an_error_at_the_call() {
+        // A multi-line value interpolated without `indent()`: the second line lands at
+        // column 0 inside a mapping.
+        let main = main_tf("\"2\\nnodes: [\"");
+        let findings = check_rule(
+            "parse-error",
+            &[
+                ("infra/main.tf", &main),
+                ("infra/values/ingress.yaml", TEMPLATE),
+            ],
+        );
+        expect(&findings, &[("parse-error", "infra/main.tf", 6)]);
+        assert!(
+            findings[0].message.contains("rendered line"),
             "{}",
             findings[0].message
         );

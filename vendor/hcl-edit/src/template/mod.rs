@@ -405,16 +405,28 @@ impl Template {
         let mut indent: Option<usize> = None;
         let mut skip_first_line = false;
 
+        // preflight patch: whether the current line so far is only whitespace.
+        let mut blank_so_far = true;
         for element in &self.elements {
             if let Element::Literal(literal) = element {
                 if let Some(leading_ws) = min_leading_whitespace(literal, skip_first_line) {
                     indent = Some(indent.map_or(leading_ws, |indent| indent.min(leading_ws)));
                 }
+                let last_line = literal.rsplit('\n').next().unwrap_or("");
+                blank_so_far = if literal.contains('\n') {
+                    last_line.trim().is_empty()
+                } else {
+                    blank_so_far && last_line.trim().is_empty()
+                };
                 skip_first_line = !literal.ends_with('\n');
-            } else if !skip_first_line {
+            } else if !skip_first_line || (blank_so_far && strips_start(element)) {
                 // Directive or interpolation at line start always mean that no indent can be
-                // stripped.
+                // stripped. preflight patch: so does one after only whitespace that strips it
+                // (`    %{~ for … }`): Terraform applies strip markers before it removes a
+                // flush heredoc's indentation, so that line has none.
                 return None;
+            } else {
+                blank_so_far = false;
             }
         }
 
@@ -433,6 +445,18 @@ impl Template {
         }
 
         indent
+    }
+}
+
+/// preflight patch: whether a template element strips the whitespace before it (`{~`).
+fn strips_start(element: &Element) -> bool {
+    match element {
+        Element::Literal(_) => false,
+        Element::Interpolation(i) => i.strip.strip_start(),
+        Element::Directive(d) => match d.as_ref() {
+            Directive::If(d) => d.if_expr.strip.strip_start(),
+            Directive::For(d) => d.for_expr.strip.strip_start(),
+        },
     }
 }
 
