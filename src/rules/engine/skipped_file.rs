@@ -22,14 +22,9 @@ impl Rule for SkippedFile {
 
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
-        let has_failure = repo.syntax.iter().any(|s| matches!(s, Syntax::Failed(_)));
-        let templates = |id| {
-            if has_failure {
-                cx.session.terraform_templates().get(&id).copied()
-            } else {
-                None
-            }
-        };
+        // Asked only for files that do not parse, so the Terraform model is not built for
+        // a repository where everything parses.
+        let templates = |id| cx.session.terraform_templates().get(&id).copied();
         repo.iter()
             .filter(|(f, _)| cx.session.file_in_scope(&f.rel_path))
             .filter_map(|(file, syntax)| {
