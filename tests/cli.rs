@@ -92,9 +92,12 @@ fn fail_on_controls_the_exit_code() {
         Some(0)
     );
     assert_eq!(
-        preflight(&["check", "testdata/parse-errors/gitops/apps/dev-keycloak.yaml"])
-            .status
-            .code(),
+        preflight(&[
+            "check",
+            "testdata/parse-errors/gitops/apps/dev-keycloak.yaml"
+        ])
+        .status
+        .code(),
         Some(0)
     );
 }
