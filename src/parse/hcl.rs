@@ -52,6 +52,12 @@ fn with_parser_stack<T: Send>(text: &str, parse: impl FnOnce(&str) -> T + Send) 
     })
 }
 
+/// Whether a parse stopped at the parser's nesting or operator-chain limit rather than at
+/// a syntax error: Terraform has no such limit, so the text may well be valid.
+pub fn is_limit(e: &HclError) -> bool {
+    e.message.contains("nested levels") || e.message.contains("chained binary operators")
+}
+
 /// Nesting up to which a file is parsed on the calling thread's stack.
 const SHALLOW: usize = 24;
 /// Stack for deeply nested files: the parser's nesting limit at a few tens of KiB per level
@@ -283,6 +289,20 @@ mod tests {
         // Spans stay positions of the file.
         let out = r.body.iter().filter_map(|s| s.as_block()).nth(1).unwrap();
         assert!(text[out.span().unwrap()].starts_with("output \"o\""));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_told_apart() {
+        let deep = format!(
+            "locals {{\n  y = {}1{}\n}}\n",
+            "(".repeat(300),
+            ")".repeat(300)
+        );
+        let e = parse(&deep).unwrap_err();
+        assert!(is_limit(&e), "{e:?}");
+        let chain = format!("locals {{\n  c = {}\n}}\n", vec!["1"; 1100].join(" + "));
+        assert!(is_limit(&parse(&chain).unwrap_err()));
+        assert!(!is_limit(&parse("locals {\n  a = (1\n}\n").unwrap_err()));
     }
 
     #[test]

@@ -76,6 +76,11 @@ fn parse_text(file: &SourceFile) -> Syntax {
     match file.kind {
         FileKind::Terraform | FileKind::TerraformVars => match hcl::parse(text) {
             Ok(body) => Syntax::Hcl(body),
+            // Terraform has no nesting limit: preflight cannot tell whether the file is valid.
+            Err(e) if hcl::is_limit(&e) => Syntax::Skipped(format!(
+                "nests expressions or blocks deeper than preflight reads ({}), which Terraform accepts",
+                e.message
+            )),
             Err(e) => Syntax::Failed(ParseFailure {
                 recovered: hcl::recover(text, &e).map(Box::new),
                 offset: e.offset,

@@ -61,7 +61,7 @@ where
             return cut_err(fail)
                 .context(StrContext::Label("nesting depth"))
                 .context(StrContext::Expected(StrContextValue::Description(
-                    "at most 64 nested levels",
+                    "at most 256 nested levels",
                 )))
                 .parse_next(input);
         }
@@ -113,7 +113,7 @@ pub(super) fn check_operator_depth<'i>(
         return cut_err(fail)
             .context(StrContext::Label("binary operation"))
             .context(StrContext::Expected(StrContextValue::Description(
-                "at most 128 chained binary operators",
+                "at most 1024 chained binary operators",
             )))
             .parse_next(input);
     }
