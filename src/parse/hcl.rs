@@ -96,8 +96,9 @@ fn max_nesting(text: &str) -> usize {
 /// first whose blanking lets the parser get past it is blanked; repeated while errors
 /// remain, within a bounded number of parses. `None` when nothing readable remains.
 pub fn recover(text: &str, first: &HclError) -> Option<Recovered> {
-    const MAX_PARSES: usize = 48;
-    const MAX_BYTES: usize = 2 << 20;
+    // Bounded work: at most this many parses of a file of at most this size.
+    const MAX_PARSES: usize = 32;
+    const MAX_BYTES: usize = 256 << 10;
     if text.len() > MAX_BYTES {
         return None;
     }

@@ -28,6 +28,7 @@ const ANY: char = '\u{0}';
 /// first call naming it (the argument's span).
 pub fn template_files(repo: &Repository, model: &TerraformModel) -> HashMap<FileId, Span> {
     let mut patterns: Vec<(regex::Regex, Span)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for module in &model.modules {
         let is_root = module.id.is_some_and(|id| model.is_root(id));
         for &file in &module.files {
@@ -43,6 +44,9 @@ pub fn template_files(repo: &Repository, model: &TerraformModel) -> HashMap<File
                 let Some(re) = to_regex(&module.dir, &path) else {
                     continue;
                 };
+                if !seen.insert(re.as_str().to_string()) {
+                    continue;
+                }
                 let span = range.map_or(repo.file(file).span(0..0), |r| repo.file(file).span(r));
                 patterns.push((re, span));
             }
