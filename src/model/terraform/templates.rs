@@ -68,8 +68,8 @@ pub fn template_files(repo: &Repository, model: &TerraformModel) -> HashMap<File
     out
 }
 
-/// A `templatefile()` call whose YAML template, rendered with the values the call is given,
-/// is not valid YAML.
+/// A `templatefile()` call whose YAML or JSON template, rendered with the values the call is
+/// given, does not parse as what it is named.
 #[derive(Debug, Clone)]
 pub struct RenderedError {
     /// The call's path argument.
@@ -81,8 +81,8 @@ pub struct RenderedError {
     pub line_text: String,
 }
 
-/// Render every `templatefile()` call of the roots in scope whose template is a YAML file
-/// and whose arguments evaluate (in every selected pass; calls under `count`/`for_each`
+/// Render every `templatefile()` call of the roots in scope whose template is a YAML or
+/// JSON file and whose arguments evaluate (in every selected pass; calls under `count`/`for_each`
 /// or with values known only after apply do not evaluate and are not judged), and parse the
 /// result as the deploy tools would.
 pub fn rendered_yaml_errors(s: &crate::engine::Session) -> Vec<RenderedError> {
@@ -121,7 +121,8 @@ pub fn rendered_yaml_errors(s: &crate::engine::Session) -> Vec<RenderedError> {
                     else {
                         continue;
                     };
-                    if repo.file(template).kind != FileKind::Yaml {
+                    let kind = repo.file(template).kind;
+                    if !matches!(kind, FileKind::Yaml | FileKind::Json) {
                         continue;
                     }
                     let expr = Expression::FuncCall(Box::new(call.clone()));
@@ -129,13 +130,28 @@ pub fn rendered_yaml_errors(s: &crate::engine::Session) -> Vec<RenderedError> {
                         let Value::String(text) = an.eval(s, pass, inst, &expr) else {
                             continue;
                         };
-                        if let Err(e) = crate::parse::yaml::parse_stream(template, &text) {
-                            let lines = crate::source::LineIndex::new(&text);
-                            let (line, _) = lines.line_col(&text, e.offset);
+                        let lines = crate::source::LineIndex::new(&text);
+                        let failure = if kind == FileKind::Json {
+                            serde_json::from_str::<serde_json::Value>(&text)
+                                .err()
+                                .map(|e| {
+                                    let message = e.to_string();
+                                    let message = match message.rfind(" at line ") {
+                                        Some(i) => message[..i].to_string(),
+                                        None => message,
+                                    };
+                                    (message, e.line().max(1))
+                                })
+                        } else {
+                            crate::parse::yaml::parse_stream(template, &text)
+                                .err()
+                                .map(|e| (e.message, lines.line_col(&text, e.offset).0))
+                        };
+                        if let Some((message, line)) = failure {
                             out.push(RenderedError {
                                 call: call_span,
                                 template,
-                                message: e.message,
+                                message,
                                 line,
                                 line_text: lines.line_text(&text, line).trim().to_string(),
                             });

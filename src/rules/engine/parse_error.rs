@@ -50,8 +50,9 @@ impl Rule for ParseError {
     }
 }
 
-/// YAML templates that `templatefile()` renders, with the values it is given, into text
-/// that does not parse: whatever reads the result (`yamldecode`, Helm, cloud-init) fails.
+/// YAML and JSON templates that `templatefile()` renders, with the values it is given, into
+/// text that does not parse: whatever reads the result (`yamldecode`, Helm, cloud-init, an
+/// IAM policy, `jsondecode`) fails.
 fn rendered_templates(cx: &Context<'_>) -> Vec<Finding> {
     let repo = &cx.session.repo;
     crate::model::terraform::templates::rendered_yaml_errors(cx.session)
@@ -62,12 +63,16 @@ fn rendered_templates(cx: &Context<'_>) -> Vec<Finding> {
             cx.finding(
                 e.call,
                 format!(
-                    "`templatefile()` renders {} into YAML that does not parse: {} (rendered line {}: `{}`)",
-                    template.rel_path, e.message, e.line, e.line_text
+                    "`templatefile()` renders {} into {} that does not parse: {} (rendered line {}: `{}`)",
+                    template.rel_path,
+                    if template.kind == crate::source::FileKind::Json { "JSON" } else { "YAML" },
+                    e.message,
+                    e.line,
+                    e.line_text
                 ),
             )
             .with_label(template.span(0..0), "the template")
-            .with_help("fix the template so that its rendered text is YAML: the indentation around interpolations, `~` strip markers, `yamlencode()`/`indent()` for multi-line values")
+            .with_help("fix the template so that its rendered text parses: the indentation around interpolations and `~` strip markers in YAML, commas and quotes around interpolations in JSON (`jsonencode()` for lists and objects)")
         })
         .collect()
 }
@@ -390,6 +395,22 @@ mod rendered_template_tests {
         expect(&findings, &[("parse-error", "infra/main.tf", 6)]);
         assert!(
             findings[0].message.contains("rendered line"),
+            "{}",
+            findings[0].message
+        );
+    }
+
+    #[test]
+    fn json_templates_are_rendered_too_and_unknown_values_are_not_judged() {
+        let policy = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\n    \"Effect\": \"Allow\",\n    \"Action\": ${actions},\n    \"Resource\": \"${arn}\"\n  }]\n}\n";
+        let main = "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"logs\"\n}\n\nlocals {\n  good    = templatefile(\"${path.module}/policy.json\", { actions = jsonencode([\"s3:GetObject\"]), arn = \"arn:aws:s3:::logs/*\" })\n  bad     = templatefile(\"${path.module}/policy.json\", { actions = \"s3:GetObject\", arn = \"arn:aws:s3:::logs/*\" })\n  unknown = templatefile(\"${path.module}/policy.json\", { actions = aws_s3_bucket.b.arn, arn = aws_s3_bucket.b.arn })\n}\n";
+        let findings = check_rule(
+            "parse-error",
+            &[("iam/main.tf", main), ("iam/policy.json", policy)],
+        );
+        expect(&findings, &[("parse-error", "iam/main.tf", 7)]);
+        assert!(
+            findings[0].message.contains("into JSON"),
             "{}",
             findings[0].message
         );
