@@ -159,6 +159,9 @@ impl Syntax {
         let mut out = Vec::new();
         match self {
             Syntax::Hcl(body) => hcl::construct_ranges(body, &mut out),
+            Syntax::Failed(ParseFailure {
+                recovered: Some(r), ..
+            }) => hcl::construct_ranges(&r.body, &mut out),
             Syntax::Yaml(docs) => {
                 for doc in docs {
                     for node in doc.all() {

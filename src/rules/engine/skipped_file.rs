@@ -274,6 +274,22 @@ mod partial_tests {
     }
 
     #[test]
+    fn suppressions_in_the_part_that_was_read_apply() {
+        let main = MAIN_BROKEN.replace(
+            "output \"size\" {",
+            "# preflight:ignore bad-function-call -- kept to show the suppression\noutput \"size\" {",
+        );
+        let found = errors_and_notes(&main);
+        expect(
+            &found,
+            &[
+                ("parse-error", "envs/dev/main.tf", 8),
+                ("skipped-file", "envs/dev/main.tf", 3),
+            ],
+        );
+    }
+
+    #[test]
     fn once_the_file_parses_every_check_runs_and_no_note_is_given() {
         let found = errors_and_notes(MAIN_OK);
         expect(
