@@ -9,7 +9,7 @@ use crate::repo::{LoadOptions, Repository};
 use crate::rules::{self, Context};
 use crate::suppress::{self, Suppression};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -68,6 +68,7 @@ pub struct Session {
     /// The analysis of every Terraform root (`None`: the same as `terraform_analysis`).
     terraform_analysis_all: OnceLock<Option<Analysis>>,
     tf_scope: OnceLock<TfScope>,
+    templates: OnceLock<HashMap<crate::source::FileId, crate::source::Span>>,
     gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
     steps: OnceLock<crate::model::steps::Steps>,
 }
@@ -158,6 +159,14 @@ impl Session {
     pub fn terraform(&self) -> &TerraformModel {
         self.terraform
             .get_or_init(|| TerraformModel::build(&self.repo))
+    }
+
+    /// The files Terraform reads as templates (`templatefile()`), each with the call's path
+    /// argument that names it: they are valid only once rendered and are not checked raw.
+    pub fn terraform_templates(&self) -> &HashMap<crate::source::FileId, crate::source::Span> {
+        self.templates.get_or_init(|| {
+            crate::model::terraform::templates::template_files(&self.repo, self.terraform())
+        })
     }
 
     /// Whether a cluster group is in scope: one of its Applications is defined in, deploys
@@ -402,6 +411,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         log: std::sync::Mutex::new(log),
         terraform: OnceLock::new(),
         tf_scope: OnceLock::new(),
+        templates: OnceLock::new(),
         gitops_touched: OnceLock::new(),
         steps: OnceLock::new(),
         gitops: Default::default(),

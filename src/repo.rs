@@ -170,6 +170,10 @@ fn load_one(
         Ok(b) => b,
         Err(e) => return skip(format!("cannot be read: {e}")),
     };
+    if let Some(tool) = parse::encrypted_bytes(&bytes) {
+        let file = SourceFile::new(id, rel.to_string(), abs, kind, String::new());
+        return (file, Syntax::Encrypted(tool));
+    }
     // Binary content or another encoding: Terraform and ArgoCD reject it too, so it is a
     // parse failure at the first bad byte, shown on a lossy copy of the text.
     let not_text = match std::str::from_utf8(&bytes) {
@@ -191,7 +195,7 @@ fn load_one(
                     .saturating_sub(file.bom_len as usize)
                     .min(file.text.len()),
                 message: "not UTF-8 text (a binary file, or another encoding)".into(),
-                template: false,
+                ..Default::default()
             };
             (file, Syntax::Failed(failure))
         }

@@ -217,8 +217,14 @@ fn a_subfolder_root_reports_paths_from_the_work_tree_top() {
     assert_eq!(v["findings"][0]["file"], "envs/dev/main.tf");
     assert_eq!(v["base"]["kind"], "repository-root");
     assert_eq!(v["base"]["worktree_prefix"], "platform");
+    let parse_error = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "parse-error")
+        .unwrap();
     assert!(
-        v["findings"][0]["url"]
+        parse_error["url"]
             .as_str()
             .unwrap()
             .ends_with("rules/parse-error.md")
@@ -645,7 +651,8 @@ fn quiet_prints_findings_only() {
         "--format",
         "github",
     ]);
-    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+    // Two parse errors and the note that the rest of the broken .tf was still read.
+    assert_eq!(stdout(&out).lines().count(), 3, "{}", stdout(&out));
 }
 
 #[test]
@@ -685,8 +692,8 @@ fn select_and_ignore_choose_rules_with_suggestions() {
         r.sort();
         r
     };
-    assert_eq!(rules_of(&[]), ["parse-error"]);
-    assert_eq!(rules_of(&["--ignore", "parse-error"]), Vec::<String>::new());
+    assert_eq!(rules_of(&[]), ["parse-error", "skipped-file"]);
+    assert_eq!(rules_of(&["--ignore", "parse-error"]), ["skipped-file"]);
     // The suppression of a rule that did not run is not reported as unused.
     assert_eq!(
         rules_of(&["--select", "parse-error,unused-suppression"]),
@@ -723,7 +730,8 @@ fn compact_is_one_line_per_finding() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stdout(&out),
-        "envs/dev/main.tf:9:3: error parse-error: envs/dev/main.tf does not parse\n\
+        "envs/dev/main.tf:6:1: note skipped-file: envs/dev/main.tf was read in part: 1 top-level construct that does not parse was skipped, `resource \"aws_s3_bucket\" \"state\"` (line 6): what the unread text declares is unknown, so `undefined-reference` and `unknown-module-argument` are not run for the module in `envs/dev`; every other check reads the rest of the file\n\
+         envs/dev/main.tf:9:3: error parse-error: envs/dev/main.tf does not parse\n\
          gitops/apps/dev-backstage.yaml:17:1: error parse-error: gitops/apps/dev-backstage.yaml does not parse\n"
     );
     assert!(stderr(&out).starts_with("preflight: 2 errors"));

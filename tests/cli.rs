@@ -65,7 +65,8 @@ fn sarif_output_is_valid_sarif_2_1_0() {
         errors.join("\n")
     );
     let results = log["runs"][0]["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2);
+    // Two parse errors, and the note on what of the half-read file was skipped.
+    assert_eq!(results.len(), 3);
     let rules = log["runs"][0]["tool"]["driver"]["rules"]
         .as_array()
         .unwrap();
@@ -91,9 +92,12 @@ fn fail_on_controls_the_exit_code() {
         Some(0)
     );
     assert_eq!(
-        preflight(&["check", "testdata/parse-errors/modules"])
-            .status
-            .code(),
+        preflight(&[
+            "check",
+            "testdata/parse-errors/gitops/apps/dev-keycloak.yaml"
+        ])
+        .status
+        .code(),
         Some(0)
     );
 }
@@ -179,7 +183,13 @@ fn configured_severity_and_disabled_rules_apply() {
     let out = preflight(&["check", dir.path().to_str().unwrap(), "--format", "json"]);
     assert_eq!(out.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["findings"][0]["severity"], "warning");
+    let parse_error = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "parse-error")
+        .unwrap();
+    assert_eq!(parse_error["severity"], "warning");
     assert_eq!(
         preflight(&[
             "check",
@@ -199,7 +209,14 @@ fn configured_severity_and_disabled_rules_apply() {
     .unwrap();
     let out = preflight(&["check", dir.path().to_str().unwrap(), "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["findings"].as_array().unwrap().len(), 0);
+    let rules: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    // The note on what the unparsed file switched off stays.
+    assert_eq!(rules, ["skipped-file"]);
 }
 
 #[test]
@@ -234,13 +251,13 @@ fn junit_output_is_well_formed_xml_with_one_case_per_finding() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(text.starts_with("<?xml"));
-    assert_eq!(text.matches("<testcase ").count(), 2);
+    assert_eq!(text.matches("<testcase ").count(), 3);
     assert_eq!(text.matches("<failure ").count(), 2);
     assert!(text.contains(r#"failures="2""#));
     assert!(text.trim_end().ends_with("</testsuites>"));
     let clean = preflight(&[
         "check",
-        "testdata/parse-errors/modules",
+        "testdata/parse-errors/gitops/apps/dev-keycloak.yaml",
         "--format",
         "junit",
     ]);
@@ -256,7 +273,7 @@ fn baseline_hides_recorded_findings_and_reports_stale_entries() {
     assert_eq!(out.status.code(), Some(0));
     let recorded: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
-    assert_eq!(recorded["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(recorded["entries"].as_array().unwrap().len(), 3);
 
     let out = preflight(&[
         "check",
@@ -338,6 +355,7 @@ fn changed_checks_only_what_the_change_touches() {
             .as_array()
             .unwrap()
             .iter()
+            .filter(|f| f["rule"] == "parse-error")
             .map(|f| f["file"].as_str().unwrap().to_string())
             .collect::<Vec<_>>()
     };

@@ -21,22 +21,70 @@ pub enum Syntax {
     Ignored,
     /// A script or Makefile: kept as text for the models that read commands from it.
     Text,
+    /// Encrypted at rest (by the named tool): its content is not readable, not checked.
+    Encrypted(&'static str),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ParseFailure {
     pub offset: usize,
     pub message: String,
     /// A YAML file holding template markers (`{{`, `{%`): a template, not a manifest.
     pub template: bool,
+    /// A Terraform file's readable part: every top-level construct but the broken ones,
+    /// which the models read like any other file's.
+    pub recovered: Option<Box<hcl::Recovered>>,
+}
+
+/// The tool that encrypted a file, from its raw bytes: git-crypt writes a binary header.
+pub fn encrypted_bytes(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\0GITCRYPT\0") {
+        Some("git-crypt")
+    } else if bytes.starts_with(b"$ANSIBLE_VAULT;") {
+        Some("Ansible Vault")
+    } else {
+        None
+    }
 }
 
 pub fn parse(file: &SourceFile) -> Syntax {
+    let syntax = parse_text(file);
+    if is_sops(&syntax) {
+        return Syntax::Encrypted("SOPS");
+    }
+    syntax
+}
+
+/// A SOPS-encrypted YAML or JSON document: its values are `ENC[…]` ciphertext and a
+/// top-level `sops` mapping holds the metadata (`mac`, `lastmodified`, the keys).
+fn is_sops(syntax: &Syntax) -> bool {
+    const META: [&str; 3] = ["lastmodified", "version", "age"];
+    match syntax {
+        Syntax::Yaml(docs) => docs.iter().any(|d| {
+            d.root()
+                .get("sops")
+                .is_some_and(|m| m.get("mac").is_some() && META.iter().any(|k| m.get(k).is_some()))
+        }),
+        Syntax::Json(doc) => doc
+            .value
+            .get("sops")
+            .is_some_and(|m| m.get("mac").is_some() && META.iter().any(|k| m.get(k).is_some())),
+        _ => false,
+    }
+}
+
+fn parse_text(file: &SourceFile) -> Syntax {
     let text = &*file.text;
     match file.kind {
         FileKind::Terraform | FileKind::TerraformVars => match hcl::parse(text) {
             Ok(body) => Syntax::Hcl(body),
+            // Terraform has no nesting limit: preflight cannot tell whether the file is valid.
+            Err(e) if hcl::is_limit(&e) => Syntax::Skipped(format!(
+                "nests expressions or blocks deeper than preflight reads ({}), which Terraform accepts",
+                e.message
+            )),
             Err(e) => Syntax::Failed(ParseFailure {
+                recovered: hcl::recover(text, &e).map(Box::new),
                 offset: e.offset,
                 message: e.message,
                 template: false,
@@ -48,6 +96,7 @@ pub fn parse(file: &SourceFile) -> Syntax {
                 offset: e.offset,
                 message: e.message,
                 template: looks_like_template(text),
+                recovered: None,
             }),
         },
         FileKind::Script => Syntax::Text,
@@ -60,18 +109,50 @@ pub fn parse(file: &SourceFile) -> Syntax {
                 offset: e.offset,
                 message: e.message,
                 template: looks_like_template(text),
+                recovered: None,
             }),
         },
     }
 }
 
-/// Template markers of Helm/Go, Jinja and cookiecutter skeletons. `${{ }}` (GitHub
-/// expressions) is valid YAML and does not count.
+/// The HCL body of a Terraform file: all of it, or for a file that does not parse, the
+/// top-level constructs that do (see [`hcl::recover`]).
+pub fn hcl_body(syntax: &Syntax) -> Option<&hcl_edit::structure::Body> {
+    match syntax {
+        Syntax::Hcl(body) => Some(body),
+        Syntax::Failed(ParseFailure {
+            recovered: Some(r), ..
+        }) => Some(&r.body),
+        _ => None,
+    }
+}
+
+/// Template markers of Helm/Go, Jinja and cookiecutter skeletons, and Terraform template
+/// directives (`%{ if … }`, `%{ for … }`). `${{ }}` (GitHub expressions) is valid YAML and
+/// does not count.
 fn looks_like_template(text: &str) -> bool {
     text.contains("{%")
         || text
             .match_indices("{{")
             .any(|(i, _)| i == 0 || text.as_bytes()[i - 1] != b'$')
+        || has_terraform_directive(text)
+}
+
+/// Whether the text holds a Terraform template directive: `%{`, an optional `~`, spaces,
+/// then `if`, `else`, `endif`, `for` or `endfor`. (`%%{` is an escaped literal.)
+pub fn has_terraform_directive(text: &str) -> bool {
+    text.match_indices("%{").any(|(i, _)| {
+        if i > 0 && text.as_bytes()[i - 1] == b'%' {
+            return false;
+        }
+        let rest = text[i + 2..].strip_prefix('~').unwrap_or(&text[i + 2..]);
+        let rest = rest.trim_start_matches([' ', '\t']);
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        matches!(word.as_str(), "if" | "else" | "endif" | "for" | "endfor")
+    })
 }
 
 impl Syntax {
@@ -81,6 +162,9 @@ impl Syntax {
         let mut out = Vec::new();
         match self {
             Syntax::Hcl(body) => hcl::construct_ranges(body, &mut out),
+            Syntax::Failed(ParseFailure {
+                recovered: Some(r), ..
+            }) => hcl::construct_ranges(&r.body, &mut out),
             Syntax::Yaml(docs) => {
                 for doc in docs {
                     for node in doc.all() {
@@ -97,7 +181,8 @@ impl Syntax {
             | Syntax::Failed(_)
             | Syntax::Skipped(_)
             | Syntax::Ignored
-            | Syntax::Text => {}
+            | Syntax::Text
+            | Syntax::Encrypted(_) => {}
         }
         out
     }
@@ -112,5 +197,15 @@ mod tests {
         assert!(!looks_like_template("run: echo ${{ github.sha }}\n"));
         assert!(looks_like_template("image: {{ .Values.image }}\n"));
         assert!(looks_like_template("{% if x %}\n"));
+    }
+
+    #[test]
+    fn terraform_directives_are_templates() {
+        assert!(looks_like_template(
+            "a: 1\n%{ if enable_ipv6 ~}\nb: 2\n%{ endif ~}\n"
+        ));
+        assert!(looks_like_template("%{~for x in xs}\n- ${x}\n%{endfor}\n"));
+        assert!(!looks_like_template("fmt: \"%{remote}a %{status}s\"\n"));
+        assert!(!looks_like_template("a: \"%%{ if x }\"\n"));
     }
 }

@@ -81,8 +81,185 @@ impl OffsetMap {
 
 /// Parse a YAML stream into its documents. `text` is the whole file.
 pub fn parse_stream(file: FileId, text: &str) -> Result<Vec<YamlDoc>, YamlError> {
+    build_lenient(file, text, None)
+}
+
+/// Build, and on an error that only saphyr raises, retry on the text as go-yaml reads it.
+fn build_lenient(
+    file: FileId,
+    text: &str,
+    offset_map: Option<&OffsetMap>,
+) -> Result<Vec<YamlDoc>, YamlError> {
     let conv = CharToByte::new(text);
-    build(file, text, &|c| conv.byte(c), None)
+    let err = match build(file, text, &|c| conv.byte(c), offset_map) {
+        Ok(docs) => return Ok(docs),
+        Err(e) => e,
+    };
+    let Some(relaxed) = relax_flow_indentation(text) else {
+        return Err(err);
+    };
+    // The error offset is in the file; the relaxed lines are offsets of `text`.
+    let retry = relaxed.lines.iter().any(|&l| {
+        let line_end = text[l..].find('\n').map_or(text.len(), |i| l + i);
+        let (from, to) = match offset_map {
+            Some(m) => (m.map(l), m.map(line_end)),
+            None => (l, line_end),
+        };
+        (from..=to).contains(&err.offset)
+    });
+    if !retry {
+        return Err(err);
+    }
+    let len = text.len();
+    let byte = |c: usize| relaxed.origin.get(c).map_or(len, |&o| o as usize);
+    build(file, &relaxed.text, &byte, offset_map)
+}
+
+/// A text re-indented for saphyr, with the byte offset in the original text of each of its
+/// characters.
+struct Relaxed {
+    text: String,
+    origin: Vec<u32>,
+    /// Byte offsets (in the original text) of the starts of the lines that were re-indented.
+    lines: Vec<usize>,
+}
+
+/// go-yaml — the libyaml port that kubectl, Helm, ArgoCD and kustomize read YAML with — does
+/// not look at indentation inside a flow collection (`[…]`, `{…}`): libyaml's
+/// `unroll_indent` and its simple-key checks are skipped while the flow level is above zero,
+/// so a multi-line flow sequence whose closing `]` sits at its key's column loads. saphyr
+/// follows YAML 1.2 (§7: flow content inside a block must be indented past that block) and
+/// rejects it. This gives the text with every continuation line of a multi-line flow
+/// collection that is not indented past the line that opened it moved right until it is —
+/// leading spaces inside a flow collection are insignificant to both parsers, so the tokens
+/// are exactly those go-yaml reads — or `None` when no line needs it. A document start or end
+/// marker (`---`, `...`) at column 0 ends the flow collection for go-yaml too and is left
+/// alone, as are block scalars' contents, comments and quoted text.
+fn relax_flow_indentation(text: &str) -> Option<Relaxed> {
+    let mut out = Relaxed {
+        text: String::with_capacity(text.len() + 64),
+        origin: Vec::with_capacity(text.len() + 64),
+        lines: Vec::new(),
+    };
+    let mut depth = 0usize;
+    let mut opener_col = 0usize;
+    let mut quote: Option<char> = None;
+    let mut block_scalar: Option<usize> = None;
+    let mut line_start = 0usize;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start_matches(' ').len();
+        let content = &body[indent..];
+        let mut pad = 0;
+        let mut scan = true;
+        if let Some(parent) = block_scalar {
+            if content.is_empty() || indent > parent {
+                scan = false;
+            } else {
+                block_scalar = None;
+            }
+        }
+        if scan
+            && depth > 0
+            && !content.is_empty()
+            && indent <= opener_col
+            && !(indent == 0 && (content.starts_with("---") || content.starts_with("...")))
+        {
+            pad = opener_col + 1 - indent;
+            out.lines.push(line_start);
+        }
+        for _ in 0..pad {
+            out.text.push(' ');
+            out.origin.push(line_start as u32);
+        }
+        for (i, c) in line.char_indices() {
+            out.text.push(c);
+            out.origin.push((line_start + i) as u32);
+        }
+        if scan {
+            scan_line(
+                body,
+                indent,
+                &mut depth,
+                &mut opener_col,
+                &mut quote,
+                &mut block_scalar,
+            );
+        }
+        line_start += line.len();
+    }
+    (!out.lines.is_empty()).then_some(out)
+}
+
+/// Follow one line's flow brackets, quotes and block scalar headers (see
+/// [`relax_flow_indentation`]).
+fn scan_line(
+    body: &str,
+    indent: usize,
+    depth: &mut usize,
+    opener_col: &mut usize,
+    quote: &mut Option<char>,
+    block_scalar: &mut Option<usize>,
+) {
+    let chars: Vec<char> = body.chars().collect();
+    // Column of the line's first node: past the indentation and any `- ` markers.
+    let mut content_col = indent;
+    while chars.get(content_col) == Some(&'-')
+        && matches!(chars.get(content_col + 1), Some(' ') | None)
+    {
+        content_col += 2;
+        while chars.get(content_col) == Some(&' ') {
+            content_col += 1;
+        }
+    }
+    let mut node_start = true;
+    let mut i = indent;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if let Some(q) = *quote {
+            match c {
+                '\\' if q == '"' => i += 1,
+                '\'' if q == '\'' && next == Some('\'') => i += 1,
+                _ if c == q => *quote = None,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let after_space = i == 0 || chars[i - 1] == ' ' || chars[i - 1] == '\t';
+        match c {
+            '#' if after_space => return,
+            '"' | '\'' if node_start => *quote = Some(c),
+            '[' | '{' if *depth > 0 || node_start => {
+                if *depth == 0 {
+                    *opener_col = content_col;
+                }
+                *depth += 1;
+            }
+            ']' | '}' if *depth > 0 => *depth -= 1,
+            '|' | '>' if *depth == 0 && node_start => {
+                *block_scalar = Some(content_col);
+                return;
+            }
+            '&' | '!' if node_start => {
+                // An anchor or tag: the node starts after it.
+                while i + 1 < chars.len() && chars[i + 1] != ' ' {
+                    i += 1;
+                }
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        node_start = match c {
+            ' ' | '\t' => node_start || *depth > 0,
+            ',' | '[' | '{' => *depth > 0,
+            ':' | '-' | '?' => matches!(next, Some(' ' | '\t') | None) && (node_start || c == ':'),
+            _ => false,
+        };
+        i += 1;
+    }
 }
 
 /// Parse YAML held in a scalar of `doc` (e.g. ArgoCD `helm.values: |`), keeping positions
@@ -112,8 +289,7 @@ pub fn parse_embedded(
         },
         None => map,
     };
-    let conv = CharToByte::new(value);
-    let mut docs = build(doc.file, value, &|c| conv.byte(c), Some(&map))?;
+    let mut docs = build_lenient(doc.file, value, Some(&map))?;
     for d in &mut docs {
         d.offset_map = Some(map.clone());
     }
@@ -646,6 +822,41 @@ mod tests {
             .path(&["ingress", "annotations", "cert-manager.io/cluster-issuer"])
             .unwrap();
         assert_eq!(&text[issuer.span().range()], "letsencrypt");
+    }
+
+    #[test]
+    fn flow_sequence_closed_at_its_key_column_loads_as_go_yaml_reads_it() {
+        let text = "spec:\n  requirements:\n    - key: family\n      values: [\n        \"c5d\", \"m5d\",\n      \"r5d\"\n      ]\n    - key: gen\n      values: [\"3\"]\nlimits: {\ncpu: 1}\n";
+        assert!(
+            build(FileId(0), text, &|c| c, None).is_err(),
+            "saphyr alone rejects it"
+        );
+        let d = &docs(text)[0];
+        let reqs: Vec<_> = d
+            .root()
+            .path(&["spec", "requirements"])
+            .unwrap()
+            .items()
+            .collect();
+        assert_eq!(reqs.len(), 2);
+        let values: Vec<_> = reqs[0].get("values").unwrap().items().collect();
+        assert_eq!(values.len(), 3);
+        // Spans stay positions of the original text.
+        assert_eq!(&text[values[2].span().range()], "\"r5d\"");
+        assert_eq!(d.root().str_at(&["limits", "cpu"]), Some("1"));
+    }
+
+    #[test]
+    fn what_go_yaml_rejects_too_stays_an_error() {
+        // A block sequence whose items change indentation (go-yaml: "did not find expected
+        // key"), an unclosed flow sequence, and a flow sequence inside a quoted string.
+        let mixed = "spec:\n  volumeMounts:\n      - name: a\n        mountPath: /a\n    - name: b\n      mountPath: /b\n";
+        let err = parse_stream(FileId(0), mixed).unwrap_err();
+        assert_eq!(&mixed[..err.offset].matches('\n').count(), &4);
+        assert!(parse_stream(FileId(0), "a: [1, 2\nb: c\n").is_err());
+        assert!(parse_stream(FileId(0), "a: \"[\"\n  b: [\nc: 1\n").is_err());
+        assert!(relax_flow_indentation("a: \"[x,\"\nb: 1\n").is_none());
+        assert!(relax_flow_indentation("a: |\n  [x,\nb: 1\n").is_none());
     }
 
     #[test]

@@ -573,6 +573,38 @@ impl GitopsModel {
     }
 
     /// The objects of a repository file.
+    /// Inline `helm.values` strings that do not parse as YAML: where the parser stopped (in
+    /// the Application's file) and why, with the Application's name. ArgoCD hands the string
+    /// to Helm, which fails the sync on it. Strings holding `{{` (an ApplicationSet template
+    /// fills them first) are not judged.
+    pub fn inline_values_errors(&self, repo: &Repository) -> Vec<(Span, String, String)> {
+        let mut out: Vec<(Span, String, String)> = Vec::new();
+        for app in &self.apps {
+            for source in &app.sources {
+                let Some(r) = source.helm.values else {
+                    continue;
+                };
+                let Some(doc) = self.doc(repo, r.doc) else {
+                    continue;
+                };
+                let node = Yaml { doc, id: r.node }.resolved();
+                let Some(text) = node.as_str() else { continue };
+                if text.contains("{{") {
+                    continue;
+                }
+                let file_text = &repo.file(doc.file).text;
+                if let Err(e) = crate::parse::yaml::parse_embedded(doc, node.id, file_text) {
+                    let end = crate::source::floor_char_boundary(file_text, e.offset + 1);
+                    let span = Span::new(doc.file, e.offset..end.max(e.offset));
+                    if !out.iter().any(|(s, _, _)| *s == span) {
+                        out.push((span, e.message, app.name.clone()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub fn file_objects(&self, file: FileId) -> &[ObjId] {
         self.file_objects.get(&file).map_or(&[], Vec::as_slice)
     }

@@ -13,14 +13,12 @@ use super::expr::{
 };
 use super::module::{BlockKind, ModuleId, ModuleSource, TerraformModel, TfModule, join_within};
 use crate::engine::Session;
-use crate::parse::Syntax;
 use crate::source::Span;
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::{Mutex, OnceLock};
 
 /// Deepest module nesting followed.
@@ -407,7 +405,7 @@ impl Analysis {
                 }
             }
             for &f in &module.var_files {
-                if let Syntax::Hcl(body) = s.repo.syntax(f) {
+                if let Some(body) = crate::parse::hcl_body(s.repo.syntax(f)) {
                     for (k, v) in tfvars_values(body) {
                         base.insert(k, Input::Value(v));
                     }
@@ -2411,9 +2409,9 @@ fn parse_raw(text: &str, type_expr: Option<&Expression>) -> Value {
     if is_string {
         return Value::String(text.to_string());
     }
-    match Expression::from_str(text) {
-        Ok(e) => expr::eval(&e, &EmptyScope),
-        Err(_) => Value::String(text.to_string()),
+    match crate::parse::hcl::parse_expression(text) {
+        Some(e) => expr::eval(&e, &EmptyScope),
+        None => Value::String(text.to_string()),
     }
 }
 

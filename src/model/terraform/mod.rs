@@ -10,6 +10,7 @@ pub mod module;
 pub mod replace;
 pub mod schema;
 pub mod scope;
+pub mod templates;
 
 pub use module::{
     BlockKind, BlockRef, Expansion, ModuleCall, ModuleId, ModuleSource, TerraformModel, TfBlock,

@@ -5,7 +5,6 @@
 //! Blocks are referred to by [`BlockRef`] (file and position in its body) rather than
 //! copied, so the model is cheap to build and the syntax stays in the repository.
 
-use crate::parse::Syntax;
 use crate::repo::Repository;
 use crate::source::{FileId, FileKind, Span};
 use hcl_edit::Span as _;
@@ -259,7 +258,7 @@ impl TerraformModel {
             module.var_files =
                 auto_var_files(repo, tfvars.get(&dir).map(Vec::as_slice).unwrap_or(&[]));
             for &file in &module.files.clone() {
-                if let Syntax::Hcl(body) = repo.syntax(file) {
+                if let Some(body) = crate::parse::hcl_body(repo.syntax(file)) {
                     index_body(repo, file, body, &mut module);
                 }
             }
@@ -325,10 +324,9 @@ impl TerraformModel {
 
     /// The syntax of an indexed block.
     pub fn hcl_block<'r>(&self, repo: &'r Repository, at: BlockRef) -> Option<&'r Block> {
-        match repo.syntax(at.file) {
-            Syntax::Hcl(body) => body.get(at.index as usize).and_then(|s| s.as_block()),
-            _ => None,
-        }
+        crate::parse::hcl_body(repo.syntax(at.file))
+            .and_then(|body| body.get(at.index as usize))
+            .and_then(|s| s.as_block())
     }
 
     /// An attribute of an indexed block's body.
@@ -655,6 +653,12 @@ mod scope_tests {
             paths: vec![dir.path().join("envs/dev")],
             ..Default::default()
         });
-        crate::testing::expect(&found, &[("parse-error", "modules/app/main.tf", 1)]);
+        crate::testing::expect(
+            &found,
+            &[
+                ("parse-error", "modules/app/main.tf", 1),
+                ("skipped-file", "modules/app/main.tf", 1),
+            ],
+        );
     }
 }

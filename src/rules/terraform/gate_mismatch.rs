@@ -10,8 +10,6 @@ use crate::model::terraform::analysis::{
 };
 use crate::model::terraform::expr::{RefStep, Truth};
 use crate::rules::{Context, Rule, RuleMeta};
-use hcl_edit::expr::Expression;
-use std::str::FromStr;
 
 pub struct GateMismatch;
 
@@ -45,9 +43,8 @@ fn checked(an: &Analysis, s: &Session, inst: usize, r: &GuardedRef) -> Option<Bl
 /// Whether a guard text evaluates to false in a pass (the reference is not evaluated).
 fn guarded_off(an: &Analysis, s: &Session, pass: usize, inst: usize, guards: &[String]) -> bool {
     guards.iter().any(|g| {
-        Expression::from_str(g)
-            .map(|e| an.eval(s, pass, inst, &e).truthiness() == Truth::False)
-            .unwrap_or(false)
+        crate::parse::hcl::parse_expression(g)
+            .is_some_and(|e| an.eval(s, pass, inst, &e).truthiness() == Truth::False)
     })
 }
 

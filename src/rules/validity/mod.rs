@@ -54,10 +54,7 @@ pub(crate) fn complete(repo: &Repository, module: &TfModule) -> bool {
 
 /// The parsed body of a Terraform file.
 pub(crate) fn body(repo: &Repository, file: FileId) -> Option<&Body> {
-    match repo.syntax(file) {
-        Syntax::Hcl(body) => Some(body),
-        _ => None,
-    }
+    crate::parse::hcl_body(repo.syntax(file))
 }
 
 /// Whether a file is a Terraform override file, merged into the blocks it repeats.

@@ -774,7 +774,10 @@ impl<'s> Evaluator<'s> {
     }
 }
 
-/// Apply whitespace strip markers and concatenate.
+/// Apply whitespace strip markers and concatenate. As in Terraform, a marker strips the
+/// whitespace of the adjacent line only: `~}` up to and including the next line break,
+/// `{~` back to the previous one (a line break that ends the text before the marker is
+/// stripped, one before trailing spaces is kept).
 fn join_segments(segs: Vec<Seg>) -> String {
     let mut parts: Vec<(bool, String)> = Vec::new(); // (is_literal, text)
     let mut strip_next = false;
@@ -782,7 +785,8 @@ fn join_segments(segs: Vec<Seg>) -> String {
         match seg {
             Seg::Lit(s) => {
                 let s = if strip_next {
-                    s.trim_start().to_string()
+                    let line_end = s.find('\n').map_or(s.len(), |i| i + 1);
+                    format!("{}{}", s[..line_end].trim_start(), &s[line_end..])
                 } else {
                     s
                 };
@@ -795,8 +799,10 @@ fn join_segments(segs: Vec<Seg>) -> String {
             }
             Seg::StripBefore => {
                 if let Some((true, last)) = parts.last_mut() {
-                    let trimmed = last.trim_end().len();
-                    last.truncate(trimmed);
+                    let body = last.strip_suffix('\n').unwrap_or(last);
+                    let start = body.rfind('\n').map_or(0, |i| i + 1);
+                    let trimmed = last[start..].trim_end().len();
+                    last.truncate(start + trimmed);
                 }
             }
             Seg::StripAfter => strip_next = true,

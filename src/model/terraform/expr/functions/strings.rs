@@ -622,7 +622,7 @@ pub(super) fn render_template(
     text: &str,
     vars: &BTreeMap<String, Value>,
 ) -> R {
-    let template = hcl_edit::parser::parse_template(text)
+    let template = crate::parse::hcl::parse_template(text)
         .map_err(|e| EvalError::new(format!("invalid template: {e}")))?;
     let scope = TemplateScope { inner: ev.scope };
     let mut nested = Evaluator::new(&scope);
