@@ -95,10 +95,7 @@ impl Count {
     pub fn reason(&self) -> String {
         match self {
             Count::Known(n) => format!("{n} instance(s)"),
-            Count::Unknown(Unknown::AtApply { origin }) => {
-                format!("known only after apply ({origin})")
-            }
-            Count::Unknown(Unknown::Undecidable { reason }) => reason.clone(),
+            Count::Unknown(u) => unknown_text(u),
         }
     }
 }
@@ -1258,7 +1255,8 @@ impl Analysis {
                 Some(Unknown::Undecidable { reason }) => {
                     undecided.get_or_insert(format!("`{key}`: {reason}"));
                 }
-                None => {}
+                // Known at plan: the data source is still read during plan.
+                Some(Unknown::AtPlan { .. }) | None => {}
             }
         }
         match undecided {
@@ -1417,9 +1415,9 @@ impl Analysis {
         let computed = |attr: &str| -> Value {
             if let Some(phase) = &phase {
                 match phase {
-                    ReadPhase::Plan => Value::undecidable(format!(
-                        "`{address}.{attr}` is read from the provider during plan"
-                    )),
+                    ReadPhase::Plan => {
+                        Value::Unknown(Unknown::at_plan(format!("{address}.{attr}")))
+                    }
                     ReadPhase::Apply(_) => Value::at_apply(format!("{address}.{attr}")),
                     ReadPhase::Unknown(r) => Value::undecidable(r.clone()),
                 }
@@ -2273,6 +2271,9 @@ pub fn unknown_text(u: &Unknown) -> String {
     match u {
         Unknown::AtApply { origin } => format!("known only after apply ({origin})"),
         Unknown::Undecidable { reason } => reason.clone(),
+        Unknown::AtPlan { origin } => {
+            format!("`{origin}` is known when Terraform plans, but preflight cannot see its value")
+        }
     }
 }
 

@@ -161,6 +161,57 @@ resource "aws_iam_role_policy_attachment" "this" {
     }
 
     #[test]
+    fn attributes_of_data_sources_read_during_plan_are_known_at_plan() {
+        let main = r#"data "aws_availability_zones" "azs" {
+  state = "available"
+}
+
+data "aws_region" "current" {}
+
+data "aws_vpc" "by_region" {
+  tags = { Region = data.aws_region.current.name }
+}
+
+resource "aws_subnet" "a" {
+  count             = length(data.aws_availability_zones.azs.names)
+  vpc_id            = data.aws_vpc.by_region.id
+  availability_zone = data.aws_availability_zones.azs.names[count.index]
+  cidr_block        = "10.0.${count.index}.0/24"
+}
+
+resource "aws_route_table" "per_vpc" {
+  for_each = toset([data.aws_vpc.by_region.id])
+  vpc_id   = each.value
+}
+
+resource "aws_vpc" "new" {
+  cidr_block = "10.1.0.0/16"
+}
+
+data "aws_subnets" "of_new" {
+  filter {
+    name   = "vpc-id"
+    values = [aws_vpc.new.id]
+  }
+}
+
+resource "aws_eip" "per_new_subnet" {
+  count = length(data.aws_subnets.of_new.ids)
+}
+"#;
+        let mut o = CheckOptions::default();
+        o.verbose = true;
+        let found: Vec<_> = check_tree(&[("main.tf", main)], &[], o)
+            .into_iter()
+            .filter(|r| r.rule == "apply-time-count")
+            .collect();
+        // Read during plan (its arguments are known, or known at plan): no finding, not even
+        // a note. `of_new` waits for `aws_vpc.new`, so it is read at apply.
+        expect(&found, &[("apply-time-count", "main.tf", 35)]);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Error);
+    }
+
+    #[test]
     fn module_instances_bind_each_and_evaluate_per_key() {
         let files = per_key_module("distinct(concat(each.value.policies, [module.shared.arn]))");
         let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();

@@ -818,10 +818,8 @@ fn too_many() -> EvalError {
 }
 
 fn merge_unknown(acc: &mut Option<Unknown>, u: Unknown) {
-    match (acc.as_ref(), &u) {
-        (None, _) => *acc = Some(u),
-        (Some(Unknown::AtApply { .. }), Unknown::Undecidable { .. }) => *acc = Some(u),
-        _ => {}
+    if acc.as_ref().is_none_or(|a| u.rank() > a.rank()) {
+        *acc = Some(u);
     }
 }
 
@@ -870,6 +868,9 @@ pub(crate) fn get_attr(value: Value, name: &str) -> Result<Value, EvalError> {
         Value::Unknown(Unknown::AtApply { origin }) => {
             Ok(Value::at_apply(format!("{origin}.{name}")))
         }
+        Value::Unknown(Unknown::AtPlan { origin }) => {
+            Ok(Value::Unknown(Unknown::at_plan(format!("{origin}.{name}"))))
+        }
         Value::Unknown(u) => Ok(Value::Unknown(u)),
         Value::Null => Err(EvalError::new(format!(
             "Attempt to get attribute from null value: cannot access attribute \"{name}\" of a null value"
@@ -895,6 +896,9 @@ pub(crate) fn index_value(value: Value, key: &Value) -> Result<Value, EvalError>
     match value {
         Value::Unknown(Unknown::AtApply { origin }) => {
             Ok(Value::at_apply(format!("{origin}[{key}]")))
+        }
+        Value::Unknown(Unknown::AtPlan { origin }) => {
+            Ok(Value::Unknown(Unknown::at_plan(format!("{origin}[{key}]"))))
         }
         Value::Unknown(u) => Ok(Value::Unknown(u)),
         Value::Null => Err(EvalError::new(

@@ -40,6 +40,14 @@ pub enum Unknown {
         /// Human-readable explanation.
         reason: String,
     },
+    /// Known to Terraform during plan, but not to preflight: an attribute of a data source
+    /// read during plan (the region, the caller's identity, an existence probe), e.g. origin
+    /// `data.aws_caller_identity.current.account_id`. A count that depends on it is known
+    /// at plan; its value cannot be told.
+    AtPlan {
+        /// The expression the value comes from.
+        origin: String,
+    },
 }
 
 /// Three-way truth of a condition.
@@ -61,6 +69,23 @@ impl Unknown {
         }
     }
 
+    /// An [`Unknown::AtPlan`] from the given origin.
+    pub fn at_plan(origin: impl Into<String>) -> Unknown {
+        Unknown::AtPlan {
+            origin: origin.into(),
+        }
+    }
+
+    /// Which unknown decides a combination: unknown until apply, then cannot tell, then
+    /// known at plan (see [`Unknown::combine`]).
+    pub fn rank(&self) -> u8 {
+        match self {
+            Unknown::AtApply { .. } => 2,
+            Unknown::Undecidable { .. } => 1,
+            Unknown::AtPlan { .. } => 0,
+        }
+    }
+
     /// An [`Unknown::Undecidable`] with the given reason.
     pub fn undecidable(reason: impl Into<String>) -> Unknown {
         Unknown::Undecidable {
@@ -73,32 +98,31 @@ impl Unknown {
     /// apply whatever else cannot be told, so the first `AtApply` wins, else the first
     /// `Undecidable`. `None` if all are known.
     pub fn combine<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<Unknown> {
-        let mut first_undecidable = None;
+        let mut best: Option<&Unknown> = None;
         for v in values {
-            match v.first_unknown() {
-                Some(u @ Unknown::AtApply { .. }) => return Some(u.clone()),
-                Some(u) if first_undecidable.is_none() => {
-                    first_undecidable = Some(u.clone());
+            if let Some(u) = v.first_unknown()
+                && best.is_none_or(|b| u.rank() > b.rank())
+            {
+                if u.rank() == 2 {
+                    return Some(u.clone());
                 }
-                _ => {}
+                best = Some(u);
             }
         }
-        first_undecidable
+        best.cloned()
     }
 
     /// Combine only the top-level unknowns of `values` (not nested ones).
     pub fn combine_shallow<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<Unknown> {
-        let mut first_undecidable = None;
+        let mut best: Option<&Unknown> = None;
         for v in values {
-            match v {
-                Value::Unknown(u @ Unknown::AtApply { .. }) => return Some(u.clone()),
-                Value::Unknown(u) if first_undecidable.is_none() => {
-                    first_undecidable = Some(u.clone());
-                }
-                _ => {}
+            if let Value::Unknown(u) = v
+                && best.is_none_or(|b| u.rank() > b.rank())
+            {
+                best = Some(u);
             }
         }
-        first_undecidable
+        best.cloned()
     }
 }
 
@@ -107,6 +131,7 @@ impl fmt::Display for Unknown {
         match self {
             Unknown::AtApply { origin } => write!(f, "(known after apply: {origin})"),
             Unknown::Undecidable { reason } => write!(f, "(not evaluated: {reason})"),
+            Unknown::AtPlan { origin } => write!(f, "(known at plan: {origin})"),
         }
     }
 }
@@ -363,15 +388,18 @@ impl Value {
 }
 
 fn first_unknown_of<'a>(values: impl Iterator<Item = &'a Value>) -> Option<&'a Unknown> {
-    let mut first = None;
+    let mut best: Option<&Unknown> = None;
     for v in values {
-        match v.first_unknown() {
-            Some(u @ Unknown::AtApply { .. }) => return Some(u),
-            Some(u) if first.is_none() => first = Some(u),
-            _ => {}
+        if let Some(u) = v.first_unknown()
+            && best.is_none_or(|b| u.rank() > b.rank())
+        {
+            if u.rank() == 2 {
+                return Some(u);
+            }
+            best = Some(u);
         }
     }
-    first
+    best
 }
 
 /// Parse a number the way Terraform converts strings to numbers.
