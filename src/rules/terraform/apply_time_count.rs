@@ -199,8 +199,10 @@ resource "aws_eip" "per_new_subnet" {
   count = length(data.aws_subnets.of_new.ids)
 }
 "#;
-        let mut o = CheckOptions::default();
-        o.verbose = true;
+        let o = CheckOptions {
+            verbose: true,
+            ..Default::default()
+        };
         let found: Vec<_> = check_tree(&[("main.tf", main)], &[], o)
             .into_iter()
             .filter(|r| r.rule == "apply-time-count")
