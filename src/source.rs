@@ -45,6 +45,9 @@ pub enum FileKind {
     Yaml,
     /// `.json`
     Json,
+    /// A Helm chart template: a file under `templates/` beside a `Chart.yaml`, or `*.tpl`
+    /// (decided by the repository listing, not by the name alone).
+    HelmTemplate,
 }
 
 impl FileKind {

@@ -1,5 +1,6 @@
 //! Parsing: each file once, into a syntax tree with byte spans.
 
+pub mod gotmpl;
 pub mod hcl;
 pub mod json;
 pub mod yaml;
@@ -19,6 +20,8 @@ pub enum Syntax {
     Skipped(String),
     /// A file of a format preflight does not check (JSON with comments).
     Ignored,
+    /// A Helm chart template (Go `text/template`): the parsed template or its first error.
+    Template(Result<std::sync::Arc<gotmpl::Template>, gotmpl::TemplateError>),
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +51,7 @@ pub fn parse(file: &SourceFile) -> Syntax {
                 template: looks_like_template(text),
             }),
         },
+        FileKind::HelmTemplate => Syntax::Template(gotmpl::parse(text).map(std::sync::Arc::new)),
         FileKind::Json => match json::parse(file.id, text, &file.lines) {
             Ok(doc) => Syntax::Json(doc),
             // JSON with comments (tsconfig, editor and devcontainer settings) is its own
@@ -90,7 +94,11 @@ impl Syntax {
                     }
                 }
             }
-            Syntax::Json(_) | Syntax::Failed(_) | Syntax::Skipped(_) | Syntax::Ignored => {}
+            Syntax::Json(_)
+            | Syntax::Failed(_)
+            | Syntax::Skipped(_)
+            | Syntax::Ignored
+            | Syntax::Template(_) => {}
         }
         out
     }

@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod gitops;
+pub mod helm;
 pub mod iam;
 pub mod terraform;
 pub mod validity;
@@ -46,6 +47,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::secret_without_value::SecretWithoutValue,
         &gitops::duplicate_key::DuplicateKey,
         &gitops::app_of_apps_loop::AppOfAppsLoop,
+        &helm::helm_template_syntax::HelmTemplateSyntax,
         &iam::ci_role_drift::CiRoleDrift,
         &iam::ci_policy_gap::CiPolicyGap,
         &iam::teardown_coverage::TeardownCoverage,
