@@ -48,6 +48,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::duplicate_key::DuplicateKey,
         &gitops::app_of_apps_loop::AppOfAppsLoop,
         &helm::helm_template_syntax::HelmTemplateSyntax,
+        &helm::helm_values_nil::HelmValuesNil,
         &iam::ci_role_drift::CiRoleDrift,
         &iam::ci_policy_gap::CiPolicyGap,
         &iam::teardown_coverage::TeardownCoverage,

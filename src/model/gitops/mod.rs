@@ -24,6 +24,7 @@ use crate::repo::Repository;
 use crate::source::{FileId, Span};
 use std::collections::{HashMap, HashSet};
 
+pub use deploy::normalize_path as deploy_normalize_path;
 pub use git::{GitInfo, Revision};
 
 pub type AppId = usize;
@@ -110,6 +111,8 @@ pub struct Helm {
     pub values_object: Option<NodeRef>,
     /// `helm.parameters`: (name, value).
     pub parameters: Vec<(Val, Val)>,
+    /// `helm.releaseName`.
+    pub release_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -260,6 +263,27 @@ pub struct GitopsModel {
     file_objects: HashMap<FileId, Vec<ObjId>>,
     /// Kustomization folder → the files it deploys (for "which folder deploys this file").
     kustomize_files: HashMap<String, Vec<FileId>>,
+    /// Local charts rendered for an Application: what each render gave.
+    pub renders: Vec<ChartRender>,
+    /// Embedded documents that are rendered chart output (not text written in a file).
+    rendered_docs: HashSet<u32>,
+    /// Applications rendered by a local chart → the Application that renders them.
+    rendered_parent: HashMap<AppId, AppId>,
+}
+
+/// One render of a local chart for one Application source.
+#[derive(Clone, Debug)]
+pub struct ChartRender {
+    pub app: AppId,
+    pub source: usize,
+    /// The chart's folder.
+    pub chart: String,
+    /// Why the values may be incomplete (a value file preflight cannot read): a failure
+    /// caused by a missing value is then "cannot tell".
+    pub values_unknown: Option<String>,
+    pub files: Vec<crate::model::helm::RenderedFile>,
+    /// A template of the chart does not parse: nothing was rendered.
+    pub syntax_error: Option<FileId>,
 }
 
 impl GitopsModel {
@@ -360,6 +384,9 @@ impl GitopsModel {
             by_file.entry(app.file).or_default().push(id);
         }
         let mut parent: Vec<Option<AppId>> = vec![None; self.apps.len()];
+        for (&child, &p) in &self.rendered_parent {
+            parent[child] = Some(p);
+        }
         for (id, app) in self.apps.iter().enumerate() {
             for f in &app.files {
                 for &child in by_file.get(f).into_iter().flatten() {
@@ -471,6 +498,11 @@ impl GitopsModel {
             }
         }
         out
+    }
+
+    /// Whether an embedded document is rendered chart output.
+    pub fn is_rendered(&self, embedded: u32) -> bool {
+        self.rendered_docs.contains(&embedded)
     }
 
     pub fn group(&self, id: GroupId) -> &ClusterGroup {

@@ -3,3 +3,4 @@
 //! the Helm model (`crate::model::helm`) and never render anything themselves.
 
 pub mod helm_template_syntax;
+pub mod helm_values_nil;

@@ -1,0 +1,323 @@
+//! Helm charts kept in the repository, rendered as `helm template` would render them with
+//! the values an installer passes (an ArgoCD Application, an ApplicationSet, a Terraform
+//! `helm_release` with a local `chart` path).
+//!
+//! The templates are parsed once at load (`Syntax::Template`); this model finds a chart's
+//! files, builds the top-level data (`.Values` merged from the chart's `values.yaml` and
+//! the installer's values, `.Release`, `.Chart`, `.Capabilities`) and evaluates each
+//! template ([`render`]). Each rendered file is YAML documents whose spans point at the
+//! template text that produced them, or at the values line a printed value came from;
+//! a file whose output depends on what cannot be evaluated (`lookup`, random functions,
+//! `.Files.Glob`, the cluster's API groups) is "cannot tell", with the reason, and its
+//! manifests are left out; a file whose render fails says where and why.
+//!
+//! Not rendered: subcharts (`charts/`) and chart dependencies; the caller treats them as
+//! sources it cannot see into.
+
+pub mod funcs;
+pub mod render;
+pub mod value;
+
+use crate::parse::Syntax;
+use crate::parse::gotmpl::Node;
+use crate::parse::yaml::{YamlDoc, parse_generated};
+use crate::repo::Repository;
+use crate::source::{FileId, FileKind, Span};
+use render::{Failure, Renderer, Stop};
+use std::collections::{BTreeMap, HashMap};
+pub use value::{V, Val};
+
+/// A chart folder of the repository.
+#[derive(Clone, Debug)]
+pub struct Chart {
+    pub dir: String,
+    pub name: String,
+    pub chart_file: FileId,
+    /// `.Chart`: Chart.yaml's fields under Helm's names (`Name`, `Version`, `AppVersion`).
+    meta: BTreeMap<String, Val>,
+    /// Templates whose output is manifests (under `templates/`, not `_*`, not NOTES.txt).
+    pub templates: Vec<FileId>,
+    /// Every template file of the chart (helpers included), in path order.
+    pub files: Vec<FileId>,
+    /// The chart's `values.yaml`.
+    pub defaults: Option<FileId>,
+    /// Subcharts (`charts/NAME`) and Chart.yaml dependencies, not rendered.
+    pub unrendered: Vec<String>,
+}
+
+/// Find the chart whose `Chart.yaml` is in `dir`.
+pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
+    let prefix = if dir.is_empty() {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let chart_file = repo.file_by_path(&format!("{prefix}Chart.yaml"))?;
+    let mut meta = BTreeMap::new();
+    let mut name = dir.rsplit('/').next().unwrap_or(dir).to_string();
+    let mut unrendered = Vec::new();
+    if let Syntax::Yaml(docs) = repo.syntax(chart_file.id)
+        && let Some(d) = docs.first()
+    {
+        for (k, v) in d.root().entries() {
+            let Some(k) = k.as_str() else { continue };
+            let helm_key = match k {
+                "apiVersion" => "APIVersion".to_string(),
+                _ => {
+                    let mut c = k.chars();
+                    c.next()
+                        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                        .unwrap_or_default()
+                }
+            };
+            meta.insert(helm_key, value::from_yaml(v, 0));
+        }
+        if let Some(n) = d.root().str_at(&["name"]) {
+            name = n.to_string();
+        }
+        for dep in d
+            .root()
+            .get("dependencies")
+            .into_iter()
+            .flat_map(|x| x.items())
+        {
+            if let Some(n) = dep.str_at(&["name"]) {
+                unrendered.push(format!("the chart dependency `{n}`"));
+            }
+        }
+    }
+    let mut templates = Vec::new();
+    let mut files = Vec::new();
+    let start = repo
+        .files
+        .partition_point(|f| f.rel_path.as_str() < prefix.as_str());
+    for f in &repo.files[start..] {
+        let Some(rest) = f.rel_path.strip_prefix(prefix.as_str()) else {
+            break;
+        };
+        if f.kind != FileKind::HelmTemplate {
+            continue;
+        }
+        // A subchart's files belong to the subchart.
+        if let Some(sub) = rest.strip_prefix("charts/") {
+            let sub = sub.split('/').next().unwrap_or(sub);
+            let what = format!("the subchart `{sub}`");
+            if !unrendered.contains(&what) {
+                unrendered.push(what);
+            }
+            continue;
+        }
+        files.push(f.id);
+        let base = rest.rsplit('/').next().unwrap_or(rest);
+        if rest.starts_with("templates/")
+            && !base.starts_with('_')
+            && !base.ends_with(".txt")
+            && !base.ends_with(".tpl")
+        {
+            templates.push(f.id);
+        }
+    }
+    let defaults = repo
+        .file_by_path(&format!("{prefix}values.yaml"))
+        .map(|f| f.id);
+    Some(Chart {
+        dir: dir.to_string(),
+        name,
+        chart_file: chart_file.id,
+        meta,
+        templates,
+        files,
+        defaults,
+        unrendered,
+    })
+}
+
+/// `.Release` of an install.
+#[derive(Clone, Debug)]
+pub struct Release {
+    pub name: String,
+    /// `None` when the installer does not say (or templates it).
+    pub namespace: Option<String>,
+}
+
+fn release_namespace(r: &Release) -> Val {
+    match &r.namespace {
+        Some(ns) => Val::str(ns.clone()),
+        None => Val::unknown(
+            "the release namespace is not set where the chart is installed, or is templated",
+        ),
+    }
+}
+
+/// What rendering one template gave.
+#[derive(Clone, Debug)]
+pub enum Outcome {
+    /// Its manifests (possibly none).
+    Docs(Vec<YamlDoc>),
+    /// Its output depends on what preflight cannot evaluate: left out.
+    CannotTell { span: Span, reason: String },
+    /// `helm template` fails here.
+    Failed(Failure),
+}
+
+#[derive(Clone, Debug)]
+pub struct RenderedFile {
+    pub file: FileId,
+    pub outcome: Outcome,
+}
+
+/// A chart rendered with one set of values.
+#[derive(Clone, Debug)]
+pub struct RenderedChart {
+    pub files: Vec<RenderedFile>,
+    /// A template of the chart does not parse: nothing renders (`helm-template-syntax`
+    /// reports it).
+    pub syntax_error: Option<FileId>,
+}
+
+/// Merged values: the chart's defaults, then each layer in order (value files, inline
+/// values, `valuesObject`), then `--set`-style parameters.
+pub fn chart_defaults(repo: &Repository, chart: &Chart) -> Val {
+    let mut base = Val::map(BTreeMap::new());
+    if let Some(f) = chart.defaults
+        && let Syntax::Yaml(docs) = repo.syntax(f)
+    {
+        for d in docs {
+            value::merge(&mut base, &value::from_yaml(d.root(), 0));
+        }
+    }
+    base
+}
+
+/// Render every manifest template of `chart` with `values` (already merged).
+pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) -> RenderedChart {
+    let mut parsed: Vec<(FileId, std::sync::Arc<crate::parse::gotmpl::Template>)> = Vec::new();
+    for &f in &chart.files {
+        match repo.syntax(f) {
+            Syntax::Template(Ok(t)) => parsed.push((f, t.clone())),
+            Syntax::Template(Err(_)) => {
+                return RenderedChart {
+                    files: Vec::new(),
+                    syntax_error: Some(f),
+                };
+            }
+            _ => {}
+        }
+    }
+    let mut defines: HashMap<String, (FileId, &[Node])> = HashMap::new();
+    for (f, t) in &parsed {
+        for d in &t.defines {
+            defines.insert(d.name.clone(), (*f, d.body.as_slice()));
+        }
+    }
+    let mut rel = BTreeMap::new();
+    rel.insert("Name".to_string(), Val::str(release.name.clone()));
+    rel.insert("Namespace".to_string(), release_namespace(release));
+    rel.insert("Service".to_string(), Val::str("Helm"));
+    rel.insert("IsInstall".to_string(), Val::bool(true));
+    rel.insert("IsUpgrade".to_string(), Val::bool(false));
+    rel.insert("Revision".to_string(), V::Int(1).into());
+    let top = render::top_level(values, &rel, &chart.meta);
+    let mut out = Vec::new();
+    for &file in &chart.templates {
+        let Some((_, t)) = parsed.iter().find(|(f, _)| *f == file) else {
+            continue;
+        };
+        let rel_path = &repo.file(file).rel_path;
+        let in_chart = rel_path
+            .strip_prefix(&format!("{}/", chart.dir))
+            .unwrap_or(rel_path);
+        let mut root = top.clone();
+        if let V::Map(m) = &mut root.v {
+            let mut tm = BTreeMap::new();
+            tm.insert(
+                "Name".to_string(),
+                Val::str(format!("{}/{in_chart}", chart.name)),
+            );
+            tm.insert(
+                "BasePath".to_string(),
+                Val::str(format!("{}/templates", chart.name)),
+            );
+            std::rc::Rc::make_mut(m).insert("Template".to_string(), Val::map(tm));
+        }
+        let mut r = Renderer {
+            repo,
+            defines: defines.clone(),
+            chart_dir: chart.dir.clone(),
+            root,
+            steps: 0,
+            depth: 0,
+            current: file,
+        };
+        let outcome = match r.render_file(file, &t.body) {
+            Ok(o) => {
+                let text = o.text.clone();
+                let segs = o.segments(0..text.len());
+                match parse_generated(file, &text, segs.clone()) {
+                    Ok(docs) => Outcome::Docs(docs),
+                    Err(e) => {
+                        let span = segs
+                            .iter()
+                            .rev()
+                            .find(|s| s.at as usize <= e.offset)
+                            .map(|s| Span::new(s.file, s.offset as usize..s.offset as usize))
+                            .unwrap_or_else(|| Span::new(file, 0..0));
+                        Outcome::CannotTell {
+                            span,
+                            reason: format!(
+                                "the rendered output is not YAML preflight reads ({})",
+                                e.message
+                            ),
+                        }
+                    }
+                }
+            }
+            Err(Stop::Unknown { span, reason }) => Outcome::CannotTell { span, reason },
+            Err(Stop::Fail(f)) => Outcome::Failed(f),
+        };
+        out.push(RenderedFile { file, outcome });
+    }
+    RenderedChart {
+        files: out,
+        syntax_error: None,
+    }
+}
+
+/// The rendered text of one template (for tests and comparisons with `helm template`).
+pub fn render_text(
+    repo: &Repository,
+    chart: &Chart,
+    values: Val,
+    release: &Release,
+    file: FileId,
+) -> Result<String, String> {
+    let Syntax::Template(Ok(t)) = repo.syntax(file) else {
+        return Err("not a parsed template".into());
+    };
+    let mut defines: HashMap<String, (FileId, &[Node])> = HashMap::new();
+    for &f in &chart.files {
+        if let Syntax::Template(Ok(t)) = repo.syntax(f) {
+            for d in &t.defines {
+                defines.insert(d.name.clone(), (f, d.body.as_slice()));
+            }
+        }
+    }
+    let mut rel = BTreeMap::new();
+    rel.insert("Name".to_string(), Val::str(release.name.clone()));
+    rel.insert("Namespace".to_string(), release_namespace(release));
+    rel.insert("Service".to_string(), Val::str("Helm"));
+    let mut r = Renderer {
+        repo,
+        defines,
+        chart_dir: chart.dir.clone(),
+        root: render::top_level(values, &rel, &chart.meta),
+        steps: 0,
+        depth: 0,
+        current: file,
+    };
+    match r.render_file(file, &t.body) {
+        Ok(o) => Ok(o.text),
+        Err(Stop::Unknown { reason, .. }) => Err(format!("cannot tell: {reason}")),
+        Err(Stop::Fail(f)) => Err(f.message),
+    }
+}
