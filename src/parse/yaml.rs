@@ -79,6 +79,8 @@ pub struct Segment {
     pub file: FileId,
     pub offset: u32,
     pub len: u32,
+    /// Printed from a value written elsewhere (a Helm values file), not template text.
+    pub value: bool,
 }
 
 impl OffsetMap {
@@ -92,6 +94,25 @@ impl OffsetMap {
     }
 
     fn span(&self, file: FileId, start: usize, end: usize) -> Span {
+        // A node made of several pieces (template text and printed values): the first
+        // piece of template text, where the node is written.
+        if !self.segments.is_empty() {
+            let first = self.segments.partition_point(|s| s.at as usize <= start);
+            let last = self
+                .segments
+                .partition_point(|s| (s.at as usize) < end.max(start + 1));
+            let pieces = &self.segments[first.saturating_sub(1)..last.max(first)];
+            if pieces.len() > 1
+                && let Some(t) = pieces.iter().find(|s| !s.value)
+            {
+                let s = if t.at as usize >= start {
+                    t.offset as usize
+                } else {
+                    t.offset as usize + (start - t.at as usize).min(t.len as usize)
+                };
+                return Span::new(t.file, s..(t.offset + t.len) as usize);
+            }
+        }
         match self.segment(start) {
             Some(seg) => {
                 let place = |o: usize, seg: &Segment| {

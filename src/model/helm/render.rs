@@ -118,6 +118,7 @@ impl Out {
                     s.offset + skip.min(s.len)
                 },
                 len: s.len.saturating_sub(skip),
+                value: s.from_value,
             });
         }
         if out.first().is_none_or(|s| s.at != 0)

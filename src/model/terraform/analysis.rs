@@ -1623,6 +1623,14 @@ impl Analysis {
         };
         let mut out = Vec::new();
         for iter in iters {
+            if ty == "helm_release" {
+                match self.local_chart_namespaces(s, pass, at, block, iter.clone()) {
+                    Ok(names) => {
+                        out.extend(names.into_iter().map(|n| ("namespace".to_string(), n)))
+                    }
+                    Err(reason) => return Err(("namespace".to_string(), reason)),
+                }
+            }
             let (kind, v) = match ty {
                 "kubernetes_namespace" | "kubernetes_namespace_v1" => (
                     "namespace",
@@ -1695,6 +1703,172 @@ impl Analysis {
             }
         }
         Ok(out)
+    }
+
+    /// The Namespaces a `helm_release` of a chart in this repository (a local `chart`
+    /// path) renders, with its `values` and `set` blocks. Empty for a chart from a
+    /// repository; an error (the reason) when a template that would render a Namespace
+    /// cannot be evaluated.
+    fn local_chart_namespaces(
+        &self,
+        s: &Session,
+        pass: usize,
+        at: BlockAt,
+        block: &Block,
+        iter: Iter,
+    ) -> Result<Vec<String>, String> {
+        use crate::model::helm::{self, Outcome, value};
+        if block.body.get_attribute("repository").is_some() {
+            return Ok(Vec::new());
+        }
+        let Some(chart) = block.body.get_attribute("chart") else {
+            return Ok(Vec::new());
+        };
+        let Value::String(path) = self.eval_iter(s, pass, at.inst, iter.clone(), &chart.value)
+        else {
+            return Ok(Vec::new());
+        };
+        let tf = s.terraform();
+        let root_dir = &self.module(tf, self.insts[at.inst].root).dir;
+        let root = s.repo.root.to_string_lossy().into_owned();
+        let rel = match path.strip_prefix(&root) {
+            Some(r) => r.trim_start_matches('/').to_string(),
+            None if path.starts_with('/') => return Ok(Vec::new()),
+            // Relative to the directory Terraform runs in: the root module's.
+            None if root_dir.is_empty() => path.clone(),
+            None => format!("{root_dir}/{path}"),
+        };
+        let Some(dir) = crate::model::gitops::deploy_normalize_path(&rel) else {
+            return Ok(Vec::new());
+        };
+        let Some(chart) = helm::chart_at(&s.repo, &dir) else {
+            return Ok(Vec::new());
+        };
+        let mut values = helm::chart_defaults(&s.repo, &chart);
+        let mut unknown: Option<String> = None;
+        if let Some(a) = block.body.get_attribute("values") {
+            match self.eval_iter(s, pass, at.inst, iter.clone(), &a.value) {
+                Value::List(docs) => {
+                    for d in docs {
+                        match d {
+                            Value::String(text) => {
+                                value::merge(&mut values, &helm::funcs::from_text_yaml(&text));
+                            }
+                            other => {
+                                unknown.get_or_insert(format!(
+                                    "a `values` entry is {}",
+                                    other.type_name()
+                                ));
+                            }
+                        }
+                    }
+                }
+                Value::Unknown(u) => {
+                    unknown.get_or_insert(unknown_text(&u));
+                }
+                _ => {}
+            }
+        }
+        let sets: Vec<&Block> = block
+            .body
+            .blocks()
+            .filter(|b| matches!(b.ident.as_str(), "set" | "set_sensitive"))
+            .collect();
+        for b in sets {
+            let (Some(n), Some(v)) = (b.body.get_attribute("name"), b.body.get_attribute("value"))
+            else {
+                continue;
+            };
+            let name = self.eval_iter(s, pass, at.inst, iter.clone(), &n.value);
+            let val = self.eval_iter(s, pass, at.inst, iter.clone(), &v.value);
+            match (name, val) {
+                (Value::String(n), Value::String(v)) => {
+                    value::set_path(&mut values, &n, &v, self.span(s, at, None), false)
+                }
+                (Value::String(n), Value::Number(x)) => value::set_path(
+                    &mut values,
+                    &n,
+                    &crate::model::helm::value::go_float(x),
+                    self.span(s, at, None),
+                    false,
+                ),
+                (Value::String(n), Value::Bool(x)) => value::set_path(
+                    &mut values,
+                    &n,
+                    if x { "true" } else { "false" },
+                    self.span(s, at, None),
+                    false,
+                ),
+                _ => {
+                    unknown.get_or_insert("a `set` value cannot be evaluated".to_string());
+                }
+            }
+        }
+        let release_name = match block
+            .body
+            .get_attribute("name")
+            .map(|a| self.eval_iter(s, pass, at.inst, iter.clone(), &a.value))
+        {
+            Some(Value::String(n)) => n,
+            _ => "release".to_string(),
+        };
+        let namespace = match block
+            .body
+            .get_attribute("namespace")
+            .map(|a| self.eval_iter(s, pass, at.inst, iter.clone(), &a.value))
+        {
+            Some(Value::String(n)) => Some(n),
+            None => Some("default".to_string()),
+            _ => None,
+        };
+        if let Some(u) = &unknown
+            && chart
+                .templates
+                .iter()
+                .any(|&f| s.repo.file(f).text.contains("kind: Namespace"))
+        {
+            return Err(format!(
+                "the chart `{dir}` it installs may render Namespaces from values preflight cannot evaluate ({u})"
+            ));
+        }
+        let rendered = helm::render(
+            &s.repo,
+            &chart,
+            values,
+            &helm::Release {
+                name: release_name,
+                namespace,
+            },
+        );
+        let mut names = Vec::new();
+        for rf in &rendered.files {
+            let mentions_namespace = || s.repo.file(rf.file).text.contains("kind: Namespace");
+            match &rf.outcome {
+                Outcome::Docs(docs) => {
+                    for d in docs {
+                        let r = d.root();
+                        if r.str_at(&["kind"]) == Some("Namespace")
+                            && let Some(n) = r.str_at(&["metadata", "name"])
+                        {
+                            names.push(n.to_string());
+                        }
+                    }
+                }
+                Outcome::CannotTell { reason, .. } if mentions_namespace() => {
+                    return Err(format!(
+                        "the chart `{dir}` it installs renders its Namespaces from what preflight cannot evaluate ({reason})"
+                    ));
+                }
+                Outcome::Failed(f) if mentions_namespace() => {
+                    return Err(match &unknown {
+                        Some(u) => format!("the chart `{dir}` cannot be rendered: {u}"),
+                        None => format!("rendering the chart `{dir}` fails ({})", f.message),
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(names)
     }
 
     /// A `kubernetes_manifest`'s `manifest` or a `kubectl_manifest`'s decoded `yaml_body`.
