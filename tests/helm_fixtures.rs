@@ -217,3 +217,74 @@ fn rendering_matches_helm_template() {
         );
     }
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// Rendered ClusterIssuers exist for the Applications of their cluster: without the
+/// platform Application in production, the issuer the rendered web Ingress names is missing
+/// there, reported at the values line that chose the issuer.
+#[test]
+fn rendered_issuers_satisfy_rendered_ingresses_of_their_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&fixture("helm-fixed"), dir.path());
+    let prod = dir.path().join("charts/apps/values-prod.yaml");
+    let text = std::fs::read_to_string(&prod).unwrap();
+    std::fs::write(
+        &prod,
+        text.replace(
+            "  platform:\n    enabled: true",
+            "  platform:\n    enabled: false",
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .arg("check")
+        .arg(dir.path())
+        .args(["--format", "json"])
+        .output()
+        .expect("run preflight");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows: Vec<(String, String, u64)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "note")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["file"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(
+            "undeployed-issuer".to_string(),
+            "charts/web/values.yaml".to_string(),
+            6
+        )],
+        "{report}"
+    );
+    let msg = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "undeployed-issuer")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("prod.eks.example.com"), "{msg}");
+}

@@ -210,36 +210,14 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
             defines.insert(d.name.clone(), (*f, d.body.as_slice()));
         }
     }
-    let mut rel = BTreeMap::new();
-    rel.insert("Name".to_string(), Val::str(release.name.clone()));
-    rel.insert("Namespace".to_string(), release_namespace(release));
-    rel.insert("Service".to_string(), Val::str("Helm"));
-    rel.insert("IsInstall".to_string(), Val::bool(true));
-    rel.insert("IsUpgrade".to_string(), Val::bool(false));
-    rel.insert("Revision".to_string(), V::Int(1).into());
+    let rel = release_map(release);
     let top = render::top_level(values, &rel, &chart.meta);
     let mut out = Vec::new();
     for &file in &chart.templates {
         let Some((_, t)) = parsed.iter().find(|(f, _)| *f == file) else {
             continue;
         };
-        let rel_path = &repo.file(file).rel_path;
-        let in_chart = rel_path
-            .strip_prefix(&format!("{}/", chart.dir))
-            .unwrap_or(rel_path);
-        let mut root = top.clone();
-        if let V::Map(m) = &mut root.v {
-            let mut tm = BTreeMap::new();
-            tm.insert(
-                "Name".to_string(),
-                Val::str(format!("{}/{in_chart}", chart.name)),
-            );
-            tm.insert(
-                "BasePath".to_string(),
-                Val::str(format!("{}/templates", chart.name)),
-            );
-            std::rc::Rc::make_mut(m).insert("Template".to_string(), Val::map(tm));
-        }
+        let root = with_template(repo, chart, &top, file);
         let mut r = Renderer {
             repo,
             defines: defines.clone(),
@@ -283,6 +261,40 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
     }
 }
 
+/// `.Release` of a first install (`helm template` renders as an install).
+fn release_map(release: &Release) -> BTreeMap<String, Val> {
+    let mut rel = BTreeMap::new();
+    rel.insert("Name".to_string(), Val::str(release.name.clone()));
+    rel.insert("Namespace".to_string(), release_namespace(release));
+    rel.insert("Service".to_string(), Val::str("Helm"));
+    rel.insert("IsInstall".to_string(), Val::bool(true));
+    rel.insert("IsUpgrade".to_string(), Val::bool(false));
+    rel.insert("Revision".to_string(), V::Int(1).into());
+    rel
+}
+
+/// The top-level data with `.Template` set for `file`.
+fn with_template(repo: &Repository, chart: &Chart, top: &Val, file: FileId) -> Val {
+    let rel_path = &repo.file(file).rel_path;
+    let in_chart = rel_path
+        .strip_prefix(&format!("{}/", chart.dir))
+        .unwrap_or(rel_path);
+    let mut root = top.clone();
+    if let V::Map(m) = &mut root.v {
+        let mut tm = BTreeMap::new();
+        tm.insert(
+            "Name".to_string(),
+            Val::str(format!("{}/{in_chart}", chart.name)),
+        );
+        tm.insert(
+            "BasePath".to_string(),
+            Val::str(format!("{}/templates", chart.name)),
+        );
+        std::rc::Rc::make_mut(m).insert("Template".to_string(), Val::map(tm));
+    }
+    root
+}
+
 /// The rendered text of one template (for tests and comparisons with `helm template`).
 pub fn render_text(
     repo: &Repository,
@@ -302,15 +314,17 @@ pub fn render_text(
             }
         }
     }
-    let mut rel = BTreeMap::new();
-    rel.insert("Name".to_string(), Val::str(release.name.clone()));
-    rel.insert("Namespace".to_string(), release_namespace(release));
-    rel.insert("Service".to_string(), Val::str("Helm"));
+    let rel = release_map(release);
     let mut r = Renderer {
         repo,
         defines,
         chart_dir: chart.dir.clone(),
-        root: render::top_level(values, &rel, &chart.meta),
+        root: with_template(
+            repo,
+            chart,
+            &render::top_level(values, &rel, &chart.meta),
+            file,
+        ),
         steps: 0,
         depth: 0,
         current: file,
@@ -319,5 +333,238 @@ pub fn render_text(
         Ok(o) => Ok(o.text),
         Err(Stop::Unknown { reason, .. }) => Err(format!("cannot tell: {reason}")),
         Err(Stop::Fail(f)) => Err(f.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Render `template` in a chart with `values` (YAML) and return its text.
+    fn render_one(template: &str, values: &str, helpers: &str) -> Result<String, String> {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testing::write_tree(
+            dir.path(),
+            &[
+                (
+                    "c/Chart.yaml",
+                    "apiVersion: v2\nname: c\nversion: 1.2.3\nappVersion: \"9\"\n",
+                ),
+                ("c/values.yaml", values),
+                ("c/templates/t.yaml", template),
+                ("c/templates/_h.tpl", helpers),
+            ],
+        );
+        let ex = crate::discover::Excludes::new(&[]).unwrap();
+        let repo = Repository::load(
+            dir.path(),
+            &crate::repo::LoadOptions {
+                excludes: &ex,
+                max_file_bytes: 1 << 20,
+            },
+        );
+        let chart = chart_at(&repo, "c").unwrap();
+        let file = repo.file_by_path("c/templates/t.yaml").unwrap().id;
+        let values = chart_defaults(&repo, &chart);
+        let release = Release {
+            name: "rel".into(),
+            namespace: Some("ns".into()),
+        };
+        render_text(&repo, &chart, values, &release, file)
+    }
+
+    fn ok(template: &str, values: &str) -> String {
+        render_one(template, values, "").unwrap_or_else(|e| panic!("{template}: {e}"))
+    }
+
+    #[test]
+    fn go_template_semantics() {
+        // Short-circuit `and`/`or`: the nil dereference is never evaluated.
+        assert_eq!(
+            ok(
+                "{{ if and .Values.a .Values.a.b }}x{{ else }}y{{ end }}",
+                "{}"
+            ),
+            "y"
+        );
+        assert_eq!(ok("{{ or .Values.missing \"d\" }}", "{}"), "d");
+        // Range over maps (sorted), lists, integers; variables and scopes.
+        assert_eq!(
+            ok(
+                "{{ range $k, $v := .Values.m }}{{ $k }}={{ $v }};{{ end }}",
+                "m: {b: 2, a: 1}"
+            ),
+            "a=1;b=2;"
+        );
+        assert_eq!(
+            ok(
+                "{{ range $i, $x := .Values.l }}{{ $i }}{{ $x }}{{ end }}",
+                "l: [x, y]"
+            ),
+            "0x1y"
+        );
+        assert_eq!(ok("{{ range 3 }}{{ . }}{{ end }}", "{}"), "012");
+        assert_eq!(
+            ok("{{ range .Values.none }}x{{ else }}empty{{ end }}", "{}"),
+            "empty"
+        );
+        assert_eq!(
+            ok(
+                "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
+                "{}"
+            ),
+            "2"
+        );
+        assert_eq!(
+            ok(
+                "{{ range .Values.l }}{{ if eq . \"b\" }}{{ break }}{{ end }}{{ . }}{{ end }}",
+                "l: [a, b, c]"
+            ),
+            "a"
+        );
+        // `with` rebinds the dot; `$` is the top.
+        assert_eq!(
+            ok(
+                "{{ with .Values.img }}{{ .repo }}:{{ $.Chart.AppVersion }}{{ end }}",
+                "img: {repo: r}"
+            ),
+            "r:9"
+        );
+        // A missing key prints nothing; a field of it fails.
+        assert_eq!(ok("[{{ .Values.nope }}]", "{}"), "[]");
+        let e = render_one("{{ .Values.a.b }}", "{}", "").unwrap_err();
+        assert!(e.contains("nil pointer"), "{e}");
+        // Built-in objects.
+        assert_eq!(
+            ok(
+                "{{ .Release.Name }}/{{ .Release.Namespace }}/{{ .Chart.Name }}-{{ .Chart.Version }}/{{ .Template.Name }}",
+                "{}"
+            ),
+            "rel/ns/c-1.2.3/c/templates/t.yaml"
+        );
+    }
+
+    #[test]
+    fn helm_and_sprig_functions() {
+        let h = "{{- define \"lbl\" -}}\napp: {{ .name }}\ntier: web\n{{- end }}";
+        let t = "metadata:\n  labels:\n    {{- include \"lbl\" .Values | nindent 4 }}\n";
+        assert_eq!(
+            render_one(t, "name: web", h).unwrap(),
+            "metadata:\n  labels:\n    app: web\n    tier: web\n"
+        );
+        assert_eq!(
+            ok(
+                "x:\n  {{- toYaml .Values.r | nindent 2 }}",
+                "r: {limits: {cpu: 1}, list: [a, 'true']}"
+            ),
+            "x:\n  limits:\n    cpu: 1\n  list:\n  - a\n  - \"true\""
+        );
+        assert_eq!(
+            ok(
+                "{{ .Values.p | default 80 }} {{ .Values.q | default 80 }}",
+                "q: 8080"
+            ),
+            "80 8080"
+        );
+        assert_eq!(
+            ok(
+                "{{ quote .Values.s }} {{ .Values.s | upper }} {{ lower \"AB\" }}",
+                "s: a b"
+            ),
+            "\"a b\" A B ab"
+        );
+        assert_eq!(ok("{{ printf \"%s-%d\" .Values.s 3 }}", "s: x"), "x-3");
+        assert_eq!(
+            ok(
+                "{{ trimSuffix \"-\" (trunc 5 \"abcd-efg\") }} {{ trim \"  x \" }} {{ trimPrefix \"v\" \"v1\" }}",
+                "{}"
+            ),
+            "abcd x 1"
+        );
+        assert_eq!(ok("{{ b64enc \"user\" }}", "{}"), "dXNlcg==");
+        assert_eq!(
+            ok("{{ toJson .Values.m }}", "m: {b: [1, x], a: null}"),
+            "{\"a\":null,\"b\":[1,\"x\"]}"
+        );
+        assert_eq!(
+            ok(
+                "{{ $d := dict \"a\" 1 \"b\" 2 }}{{ hasKey $d \"a\" }} {{ hasKey $d \"z\" }}",
+                "{}"
+            ),
+            "true false"
+        );
+        assert_eq!(
+            ok("{{ ternary \"on\" \"off\" .Values.e }}", "e: true"),
+            "on"
+        );
+        assert_eq!(ok("{{ len (list 1 2 3) }}", "{}"), "3");
+        assert_eq!(
+            ok(
+                "{{ $m := merge (dict \"a\" 1) (dict \"a\" 2 \"b\" 3) }}{{ $m.a }}{{ $m.b }}",
+                "{}"
+            ),
+            "13"
+        );
+        assert_eq!(ok("{{ (fromYaml \"a: {b: c}\").a.b }}", "{}"), "c");
+        assert_eq!(
+            ok("{{ tpl .Values.t . }}", "t: \"{{ .Release.Name }}-x\""),
+            "rel-x"
+        );
+        assert_eq!(
+            ok("{{ dig \"a\" \"b\" \"none\" .Values }}", "a: {}"),
+            "none"
+        );
+        assert_eq!(
+            ok(
+                "{{ if semverCompare \">=1.19-0\" .Capabilities.KubeVersion.GitVersion }}new{{ end }}",
+                "{}"
+            ),
+            "new"
+        );
+        let e = render_one(
+            "{{ required \"image.tag is required\" .Values.tag }}",
+            "{}",
+            "",
+        )
+        .unwrap_err();
+        assert!(e.contains("image.tag is required"), "{e}");
+    }
+
+    #[test]
+    fn what_cannot_be_evaluated_is_cannot_tell() {
+        for t in [
+            "{{ if lookup \"v1\" \"Secret\" \"ns\" \"s\" }}a{{ end }}",
+            "{{ randAlphaNum 8 }}",
+            "{{ now }}",
+            "{{ if .Capabilities.APIVersions.Has \"monitoring.coreos.com/v1\" }}x{{ end }}",
+            "{{ .Files.Glob \"x/*\" }}",
+            "{{ .Files.Get \"../outside.txt\" }}",
+            "{{ someUnknownFunction 1 }}",
+        ] {
+            let e = render_one(t, "{}", "").unwrap_err();
+            assert!(e.starts_with("cannot tell"), "{t}: {e}");
+        }
+        // Unknown values that decide nothing do not stop the render.
+        assert_eq!(
+            ok(
+                "{{ $s := lookup \"v1\" \"Secret\" \"ns\" \"s\" }}fine",
+                "{}"
+            ),
+            "fine"
+        );
+    }
+
+    #[test]
+    fn hostile_templates_are_bounded() {
+        let h = "{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}";
+        let e = render_one("{{ include \"loop\" . }}", "{}", h).unwrap_err();
+        assert!(e.starts_with("cannot tell"), "{e}");
+        let e = render_one(
+            "{{ range 100000 }}{{ range 100000 }}x{{ end }}{{ end }}",
+            "{}",
+            "",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("cannot tell"), "{e}");
     }
 }
