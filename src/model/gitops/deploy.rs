@@ -45,12 +45,17 @@ pub(super) struct Builder<'a> {
     fallback_urls: HashSet<String>,
     /// Applications rendered by the local charts of the Application being resolved.
     pending: Vec<AppSpec>,
+    /// Evaluation steps spent rendering charts so far.
+    render_steps: usize,
 }
 
+/// Rendering every chart of a repository stops after this many evaluation steps.
+const MAX_TOTAL_RENDER_STEPS: usize = 50_000_000;
+
 /// How deep app-of-apps charts may render Applications that render Applications.
-const MAX_RENDER_DEPTH: usize = 8;
+const MAX_RENDER_DEPTH: usize = 4;
 /// At most this many Applications come from rendered charts.
-const MAX_RENDERED_APPS: usize = 20_000;
+const MAX_RENDERED_APPS: usize = 5_000;
 
 /// `a/./b/../c/` → `a/c`; `None` when it leaves the repository.
 pub fn normalize_path(p: &str) -> Option<String> {
@@ -101,6 +106,7 @@ impl<'a> Builder<'a> {
             extras: HashMap::new(),
             fallback_urls: HashSet::new(),
             pending: Vec::new(),
+            render_steps: 0,
         }
     }
 
@@ -283,6 +289,12 @@ impl<'a> Builder<'a> {
             name: last_segment(dir),
             what,
         };
+        if self.render_steps > MAX_TOTAL_RENDER_STEPS {
+            app.opaque.push(opaque(format!(
+                "the local chart `{dir}` (not rendered: the repository's charts take more than {MAX_TOTAL_RENDER_STEPS} steps to render)"
+            )));
+            return;
+        }
         let Some(chart) = helm::chart_at(self.repo, dir) else {
             app.opaque.push(opaque(format!(
                 "the local chart `{dir}`, which preflight could not read"
@@ -317,6 +329,7 @@ impl<'a> Builder<'a> {
             namespace,
         };
         let rendered = helm::render(self.repo, &chart, values, &release);
+        self.render_steps += rendered.steps;
         let app_id = self.model.apps.len();
         if let Some(f) = rendered.syntax_error {
             app.opaque.push(opaque(format!(

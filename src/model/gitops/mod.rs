@@ -847,6 +847,31 @@ mod tests {
     }
 
     #[test]
+    fn charts_rendering_themselves_terminate() {
+        let root = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/loop\n";
+        let template = "{{- range $i := until 4 }}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {{ $.Release.Name }}-{{ $i }}\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/loop\n{{- end }}\n";
+        let started = std::time::Instant::now();
+        let findings = gitops_findings(&[
+            CONFIG,
+            ("apps/root.yaml", root),
+            (
+                "charts/loop/Chart.yaml",
+                "apiVersion: v2\nname: loop\nversion: 0.1.0\n",
+            ),
+            ("charts/loop/templates/apps.yaml", template),
+        ]);
+        assert!(started.elapsed().as_secs() < 60);
+        assert!(
+            findings.iter().all(|f| f.rule == "app-of-apps-loop"),
+            "{:?}",
+            findings
+                .iter()
+                .map(|f| (&f.rule, &f.message))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
     fn thousands_of_applications_stay_fast() {
         let mut owned = Vec::new();
         for i in 0..1500 {

@@ -110,6 +110,28 @@ pub fn call(name: &str, args: Vec<Val>) -> F {
     {
         return Err(FnError::Unknown(u.to_string()));
     }
+    // Functions that print or serialise a whole value: anything unknown inside it makes
+    // the text unknown.
+    if matches!(
+        name,
+        "toYaml"
+            | "toJson"
+            | "mustToJson"
+            | "toPrettyJson"
+            | "toString"
+            | "print"
+            | "println"
+            | "printf"
+            | "quote"
+            | "squote"
+            | "join"
+            | "b64enc"
+            | "sha256sum"
+            | "cat"
+    ) && let Some(u) = args.iter().find_map(|a| a.deep_unknown())
+    {
+        return Err(FnError::Unknown(u.to_string()));
+    }
     let a = |i: usize| args.get(i).cloned().unwrap_or(Val::NIL);
     let last = || args.last().cloned().unwrap_or(Val::NIL);
     let need = |n: usize| -> Result<(), FnError> {

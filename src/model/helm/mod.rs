@@ -173,6 +173,8 @@ pub struct RenderedChart {
     /// A template of the chart does not parse: nothing renders (`helm-template-syntax`
     /// reports it).
     pub syntax_error: Option<FileId>,
+    /// Evaluation steps the render took (callers bound the total).
+    pub steps: usize,
 }
 
 /// Merged values: the chart's defaults, then each layer in order (value files, inline
@@ -199,6 +201,7 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
                 return RenderedChart {
                     files: Vec::new(),
                     syntax_error: Some(f),
+                    steps: 0,
                 };
             }
             _ => {}
@@ -213,6 +216,7 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
     let rel = release_map(release);
     let top = render::top_level(values, &rel, &chart.meta);
     let mut out = Vec::new();
+    let mut steps = 0;
     for &file in &chart.templates {
         let Some((_, t)) = parsed.iter().find(|(f, _)| *f == file) else {
             continue;
@@ -227,7 +231,9 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
             depth: 0,
             current: file,
         };
-        let outcome = match r.render_file(file, &t.body) {
+        let result = r.render_file(file, &t.body);
+        steps += r.steps;
+        let outcome = match result {
             Ok(o) => {
                 let text = o.text.clone();
                 let segs = o.segments(0..text.len());
@@ -258,6 +264,7 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
     RenderedChart {
         files: out,
         syntax_error: None,
+        steps,
     }
 }
 

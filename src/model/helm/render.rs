@@ -244,7 +244,7 @@ impl<'r> Renderer<'r> {
                     if !pipe.decl.is_empty() {
                         continue;
                     }
-                    if let Some(r) = v.unknown_reason() {
+                    if let Some(r) = v.deep_unknown() {
                         return Err(Stop::Unknown {
                             span: src.span(*pos),
                             reason: r.to_string(),
@@ -749,6 +749,10 @@ impl<'r> Renderer<'r> {
             _ => {}
         }
         match funcs::call(name, vals) {
+            Ok(v) if v.as_str().is_some_and(|s| s.len() > MAX_OUTPUT) => Ok(Val::unknown(format!(
+                "`{name}` builds a string over {} MB",
+                MAX_OUTPUT >> 20
+            ))),
             Ok(v) => Ok(v),
             // Carried as a value: it stops the render only where it decides the output.
             Err(funcs::FnError::Unknown(reason)) => Ok(Val::unknown(reason)),

@@ -71,6 +71,24 @@ impl Val {
         }
     }
 
+    /// The reason of the first unknown anywhere inside the value (lists and maps
+    /// included), if any.
+    pub fn deep_unknown(&self) -> Option<&str> {
+        fn walk<'v>(v: &'v Val, depth: usize, seen: &mut usize) -> Option<&'v str> {
+            *seen += 1;
+            if depth > 64 || *seen > 1_000_000 {
+                return None;
+            }
+            match &v.v {
+                V::Unknown(r) => Some(r),
+                V::List(l) => l.iter().find_map(|x| walk(x, depth + 1, seen)),
+                V::Map(m) => m.values().find_map(|x| walk(x, depth + 1, seen)),
+                _ => None,
+            }
+        }
+        walk(self, 0, &mut 0)
+    }
+
     pub fn as_map(&self) -> Option<&BTreeMap<String, Val>> {
         match &self.v {
             V::Map(m) => Some(m),
@@ -188,12 +206,25 @@ pub fn go_float(f: f64) -> String {
     format!("{f}")
 }
 
+/// Nodes one conversion may produce: aliases are followed, so an alias bomb would
+/// otherwise expand.
+const MAX_NODES: usize = 200_000;
+
 /// A YAML node as a value (plain scalars typed as YAML does), keeping scalar positions.
 pub fn from_yaml(node: Yaml<'_>, depth: usize) -> Val {
+    let mut budget = MAX_NODES;
+    convert(node, depth, &mut budget)
+}
+
+fn convert(node: Yaml<'_>, depth: usize, budget: &mut usize) -> Val {
     let node = node.resolved();
     if depth > 64 {
         return Val::unknown("values nested too deeply");
     }
+    if *budget == 0 {
+        return Val::unknown("values expand to more than 200,000 nodes (YAML aliases)");
+    }
+    *budget -= 1;
     let origin = Some(node.span());
     let v = match &node.node().kind {
         NodeKind::Scalar { value, style } => match style {
@@ -201,7 +232,9 @@ pub fn from_yaml(node: Yaml<'_>, depth: usize) -> Val {
             _ => V::Str(Rc::from(value.as_str())),
         },
         NodeKind::Seq(_) => V::List(Rc::new(
-            node.items().map(|i| from_yaml(i, depth + 1)).collect(),
+            node.items()
+                .map(|i| convert(i, depth + 1, budget))
+                .collect(),
         )),
         NodeKind::Map(_) => {
             let mut m = BTreeMap::new();
@@ -209,14 +242,14 @@ pub fn from_yaml(node: Yaml<'_>, depth: usize) -> Val {
                 let Some(k) = k.as_str() else { continue };
                 if k == "<<" {
                     // A merge key: its map's entries, then the explicit ones override.
-                    if let V::Map(base) = from_yaml(v, depth + 1).v {
+                    if let V::Map(base) = convert(v, depth + 1, budget).v {
                         for (bk, bv) in base.iter() {
                             m.entry(bk.clone()).or_insert_with(|| bv.clone());
                         }
                     }
                     continue;
                 }
-                m.insert(k.to_string(), from_yaml(v, depth + 1));
+                m.insert(k.to_string(), convert(v, depth + 1, budget));
             }
             V::Map(Rc::new(m))
         }
