@@ -57,6 +57,24 @@ const MAX_RENDER_DEPTH: usize = 4;
 /// At most this many Applications come from rendered charts.
 const MAX_RENDERED_APPS: usize = 5_000;
 
+/// What a template that could not be rendered may deploy, for [`Opaque::may_deploy`]: its
+/// file name and the kinds its text writes (`kind: ClusterIssuer`), lower-cased.
+fn template_kinds(repo: &Repository, file: FileId) -> String {
+    let f = repo.file(file);
+    let stem = f.rel_path.rsplit('/').next().unwrap_or(&f.rel_path);
+    let mut out = stem.split('.').next().unwrap_or(stem).to_lowercase();
+    for line in f.text.lines() {
+        if let Some(k) = line.trim_start().strip_prefix("kind:") {
+            let k = k.trim().trim_matches(['"', '\'']).to_lowercase();
+            if !k.is_empty() && !out.contains(&k) {
+                out.push(' ');
+                out.push_str(&k);
+            }
+        }
+    }
+    out
+}
+
 /// `a/./b/../c/` → `a/c`; `None` when it leaves the repository.
 pub fn normalize_path(p: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
@@ -375,10 +393,13 @@ impl<'a> Builder<'a> {
                         }
                     }
                 }
-                Outcome::CannotTell { reason, .. } => app.opaque.push(opaque(format!(
-                    "the template `{}` of the local chart `{dir}` ({reason})",
-                    self.repo.file(rf.file).rel_path
-                ))),
+                Outcome::CannotTell { reason, .. } => app.opaque.push(Opaque {
+                    name: template_kinds(self.repo, rf.file),
+                    ..opaque(format!(
+                        "the template `{}` of the local chart `{dir}` ({reason})",
+                        self.repo.file(rf.file).rel_path
+                    ))
+                }),
                 Outcome::Failed(f) => app.opaque.push(opaque(format!(
                     "the local chart `{dir}`, whose render fails in `{}` ({})",
                     self.repo.file(rf.file).rel_path,

@@ -847,6 +847,78 @@ mod tests {
     }
 
     #[test]
+    fn an_unrenderable_template_that_may_define_the_issuer_makes_it_a_note() {
+        let app = |name: &str, path: &str| {
+            format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\nspec:\n  destination:\n    server: https://eks.example.com\n    namespace: {name}\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: {path}\n"
+            )
+        };
+        let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n    cert-manager.io/cluster-issuer: {{ .Values.issuer }}\n";
+        let issuer = |name: &str| {
+            format!(
+                "{{{{- if lookup \"v1\" \"Secret\" \"cert-manager\" \"eab\" }}}}\napiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: {name}\n{{{{- end }}}}\n"
+            )
+        };
+        let files = |issuer_text: String| {
+            vec![
+                ("apps/web.yaml".to_string(), app("web", "charts/web")),
+                (
+                    "apps/issuers.yaml".to_string(),
+                    app("issuers", "charts/issuers"),
+                ),
+                (
+                    "charts/web/Chart.yaml".to_string(),
+                    "apiVersion: v2\nname: web\nversion: 1.0.0\n".to_string(),
+                ),
+                (
+                    "charts/web/values.yaml".to_string(),
+                    "issuer: letsencrypt\n".to_string(),
+                ),
+                (
+                    "charts/web/templates/ingress.yaml".to_string(),
+                    ingress.to_string(),
+                ),
+                (
+                    "charts/issuers/Chart.yaml".to_string(),
+                    "apiVersion: v2\nname: issuers\nversion: 1.0.0\n".to_string(),
+                ),
+                (
+                    "charts/issuers/templates/issuer.yaml".to_string(),
+                    issuer_text,
+                ),
+            ]
+        };
+        let run = |owned: Vec<(String, String)>| {
+            let mut all: Vec<(&str, &str)> = vec![CONFIG];
+            all.extend(owned.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+            gitops_findings(&all)
+        };
+        // The issuer's template cannot be rendered: the reference is a note, not an error.
+        let found = run(files(issuer("letsencrypt")));
+        let refs: Vec<_> = found
+            .iter()
+            .filter(|f| f.rule == "undeployed-issuer")
+            .collect();
+        assert_eq!(
+            refs.len(),
+            1,
+            "{:?}",
+            found.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+        assert_eq!(refs[0].severity, crate::diagnostic::Severity::Note);
+        assert_eq!(
+            (refs[0].file.as_str(), refs[0].line),
+            ("charts/web/values.yaml", 1)
+        );
+        // Rendered without `lookup`, the issuer exists: nothing to report.
+        let plain =
+            "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\n"
+                .to_string();
+        let found = run(files(plain));
+        expect(&found, &[]);
+    }
+
+    #[test]
     fn charts_rendering_themselves_terminate() {
         let root = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/loop\n";
         let template = "{{- range $i := until 4 }}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {{ $.Release.Name }}-{{ $i }}\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/loop\n{{- end }}\n";
