@@ -162,12 +162,14 @@ impl Session {
         self.gitops.get_or_init(|| {
             // Kubernetes objects Terraform creates. The analysis never asks for the GitOps
             // model, so building it here cannot recurse into this OnceLock.
-            let provided_by_terraform = self
-                .terraform_analysis_all()
+            let analysis = self.terraform_analysis_all();
+            let provided_by_terraform = analysis
                 .manifest_objects(self)
                 .into_iter()
                 .filter(|m| !m.count.is_zero())
                 .filter_map(|m| m.kind_and_name())
+                // What the `helm_release`s of local charts render.
+                .chain(analysis.helm_release_objects(self))
                 .collect();
             crate::model::gitops::GitopsModel::build(
                 &self.repo,

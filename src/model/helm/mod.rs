@@ -561,6 +561,46 @@ mod tests {
         );
     }
 
+    /// A ClusterIssuer rendered by a chart Terraform installs exists for the Applications.
+    #[test]
+    fn objects_a_terraform_helm_release_renders_exist_for_gitops() {
+        let tf = "resource \"helm_release\" \"issuers\" {\n  name  = \"issuers\"\n  chart = \"${path.module}/../../charts/issuers\"\n  set {\n    name  = \"issuer\"\n    value = \"letsencrypt-prod\"\n  }\n}\n";
+        let issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: {{ .Values.issuer }}\n";
+        let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: web\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: k8s/web\n";
+        let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n    cert-manager.io/cluster-issuer: letsencrypt-prod\n";
+        let base = [
+            (
+                "preflight.toml",
+                "[gitops]\nrepo_urls = [\"https://github.com/acme/infra.git\"]\n",
+            ),
+            (
+                "charts/issuers/Chart.yaml",
+                "apiVersion: v2\nname: issuers\nversion: 0.1.0\n",
+            ),
+            ("charts/issuers/values.yaml", "issuer: staging\n"),
+            ("charts/issuers/templates/issuer.yaml", issuer),
+            ("apps/web.yaml", app),
+            ("k8s/web/ingress.yaml", ingress),
+        ];
+        let mut with_tf = base.to_vec();
+        with_tf.push(("envs/dev/main.tf", tf));
+        crate::testing::expect(
+            &crate::testing::check_rule("undeployed-issuer", &with_tf),
+            &[],
+        );
+        // Without the `set`, the chart renders `staging`: the issuer is missing.
+        let unset = tf.replace(
+            "  set {\n    name  = \"issuer\"\n    value = \"letsencrypt-prod\"\n  }\n",
+            "",
+        );
+        let mut without = base.to_vec();
+        without.push(("envs/dev/main.tf", &unset));
+        crate::testing::expect(
+            &crate::testing::check_rule("undeployed-issuer", &without),
+            &[("undeployed-issuer", "k8s/web/ingress.yaml", 6)],
+        );
+    }
+
     #[test]
     fn hostile_templates_are_bounded() {
         let h = "{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}";

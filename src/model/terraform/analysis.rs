@@ -205,6 +205,15 @@ impl ManifestObject {
     }
 }
 
+/// A local chart a `helm_release` installs, rendered with its values.
+struct LocalRender {
+    dir: String,
+    chart: crate::model::helm::Chart,
+    rendered: crate::model::helm::RenderedChart,
+    /// Why some values could not be evaluated.
+    unknown: Option<String>,
+}
+
 /// The objects one root creates, by (type, identifying value). Namespaces use type
 /// `namespace`.
 #[derive(Debug, Default)]
@@ -1717,33 +1726,148 @@ impl Analysis {
         block: &Block,
         iter: Iter,
     ) -> Result<Vec<String>, String> {
-        use crate::model::helm::{self, Outcome, value};
-        if block.body.get_attribute("repository").is_some() {
-            return Ok(Vec::new());
-        }
-        let Some(chart) = block.body.get_attribute("chart") else {
-            return Ok(Vec::new());
-        };
-        let Value::String(path) = self.eval_iter(s, pass, at.inst, iter.clone(), &chart.value)
+        use crate::model::helm::Outcome;
+        let Some(LocalRender {
+            dir,
+            chart,
+            rendered,
+            unknown,
+        }) = self.local_chart_render(s, pass, at, block, iter)
         else {
             return Ok(Vec::new());
+        };
+        if let Some(u) = &unknown
+            && chart
+                .templates
+                .iter()
+                .any(|&f| s.repo.file(f).text.contains("kind: Namespace"))
+        {
+            return Err(format!(
+                "the chart `{dir}` it installs may render Namespaces from values preflight cannot evaluate ({u})"
+            ));
+        }
+        let mut names = Vec::new();
+        for rf in &rendered.files {
+            let mentions_namespace = || s.repo.file(rf.file).text.contains("kind: Namespace");
+            match &rf.outcome {
+                Outcome::Docs(docs) => {
+                    for d in docs {
+                        let r = d.root();
+                        if r.str_at(&["kind"]) == Some("Namespace")
+                            && let Some(n) = r.str_at(&["metadata", "name"])
+                        {
+                            names.push(n.to_string());
+                        }
+                    }
+                }
+                Outcome::CannotTell { reason, .. } if mentions_namespace() => {
+                    return Err(format!(
+                        "the chart `{dir}` it installs renders its Namespaces from what preflight cannot evaluate ({reason})"
+                    ));
+                }
+                Outcome::Failed(f) if mentions_namespace() => {
+                    return Err(format!("rendering the chart `{dir}` fails ({})", f.message));
+                }
+                _ => {}
+            }
+        }
+        Ok(names)
+    }
+
+    /// (kind, name) of the Kubernetes objects the `helm_release`s of local charts of every
+    /// root render, in any pass where they exist (values that cannot be evaluated give
+    /// nothing).
+    pub fn helm_release_objects(&self, s: &Session) -> Vec<(String, String)> {
+        use crate::model::helm::Outcome;
+        let tf = s.terraform();
+        let mut out = Vec::new();
+        for &root in &self.roots {
+            for at in self.blocks_of_root(tf, root) {
+                let tb = &self.module(tf, at.inst).blocks[at.block];
+                if tb.kind != BlockKind::Resource || tb.type_name != "helm_release" {
+                    continue;
+                }
+                let Some(block) = self.hcl(s, at) else {
+                    continue;
+                };
+                for pass in 0..self.passes.len() {
+                    if self.count(s, pass, at).is_zero() {
+                        continue;
+                    }
+                    let Ok(iters) = self.iters(s, pass, at) else {
+                        continue;
+                    };
+                    for iter in iters {
+                        let Some(r) = self.local_chart_render(s, pass, at, block, iter) else {
+                            continue;
+                        };
+                        if r.unknown.is_some() {
+                            continue;
+                        }
+                        for rf in &r.rendered.files {
+                            let Outcome::Docs(docs) = &rf.outcome else {
+                                continue;
+                            };
+                            for d in docs {
+                                let root = d.root();
+                                let items: Vec<_> = if root.str_at(&["kind"]) == Some("List") {
+                                    root.path(&["items"])
+                                        .into_iter()
+                                        .flat_map(|i| i.items())
+                                        .collect()
+                                } else {
+                                    vec![root]
+                                };
+                                for o in items {
+                                    if let (Some(k), Some(n)) =
+                                        (o.str_at(&["kind"]), o.str_at(&["metadata", "name"]))
+                                    {
+                                        let key = (k.to_string(), n.to_string());
+                                        if !out.contains(&key) {
+                                            out.push(key);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Render the local chart a `helm_release` installs (`None`: not a chart of this
+    /// repository).
+    fn local_chart_render(
+        &self,
+        s: &Session,
+        pass: usize,
+        at: BlockAt,
+        block: &Block,
+        iter: Iter,
+    ) -> Option<LocalRender> {
+        use crate::model::helm::{self, value};
+        if block.body.get_attribute("repository").is_some() {
+            return None;
+        }
+        let chart = block.body.get_attribute("chart")?;
+        let Value::String(path) = self.eval_iter(s, pass, at.inst, iter.clone(), &chart.value)
+        else {
+            return None;
         };
         let tf = s.terraform();
         let root_dir = &self.module(tf, self.insts[at.inst].root).dir;
         let root = s.repo.root.to_string_lossy().into_owned();
         let rel = match path.strip_prefix(&root) {
             Some(r) => r.trim_start_matches('/').to_string(),
-            None if path.starts_with('/') => return Ok(Vec::new()),
+            None if path.starts_with('/') => return None,
             // Relative to the directory Terraform runs in: the root module's.
             None if root_dir.is_empty() => path.clone(),
             None => format!("{root_dir}/{path}"),
         };
-        let Some(dir) = crate::model::gitops::deploy_normalize_path(&rel) else {
-            return Ok(Vec::new());
-        };
-        let Some(chart) = helm::chart_at(&s.repo, &dir) else {
-            return Ok(Vec::new());
-        };
+        let dir = crate::model::gitops::deploy_normalize_path(&rel)?;
+        let chart = helm::chart_at(&s.repo, &dir)?;
         let mut values = helm::chart_defaults(&s.repo, &chart);
         let mut unknown: Option<String> = None;
         if let Some(a) = block.body.get_attribute("values") {
@@ -1821,16 +1945,6 @@ impl Analysis {
             None => Some("default".to_string()),
             _ => None,
         };
-        if let Some(u) = &unknown
-            && chart
-                .templates
-                .iter()
-                .any(|&f| s.repo.file(f).text.contains("kind: Namespace"))
-        {
-            return Err(format!(
-                "the chart `{dir}` it installs may render Namespaces from values preflight cannot evaluate ({u})"
-            ));
-        }
         let rendered = helm::render(
             &s.repo,
             &chart,
@@ -1840,35 +1954,12 @@ impl Analysis {
                 namespace,
             },
         );
-        let mut names = Vec::new();
-        for rf in &rendered.files {
-            let mentions_namespace = || s.repo.file(rf.file).text.contains("kind: Namespace");
-            match &rf.outcome {
-                Outcome::Docs(docs) => {
-                    for d in docs {
-                        let r = d.root();
-                        if r.str_at(&["kind"]) == Some("Namespace")
-                            && let Some(n) = r.str_at(&["metadata", "name"])
-                        {
-                            names.push(n.to_string());
-                        }
-                    }
-                }
-                Outcome::CannotTell { reason, .. } if mentions_namespace() => {
-                    return Err(format!(
-                        "the chart `{dir}` it installs renders its Namespaces from what preflight cannot evaluate ({reason})"
-                    ));
-                }
-                Outcome::Failed(f) if mentions_namespace() => {
-                    return Err(match &unknown {
-                        Some(u) => format!("the chart `{dir}` cannot be rendered: {u}"),
-                        None => format!("rendering the chart `{dir}` fails ({})", f.message),
-                    });
-                }
-                _ => {}
-            }
-        }
-        Ok(names)
+        Some(LocalRender {
+            dir,
+            chart,
+            rendered,
+            unknown,
+        })
     }
 
     /// A `kubernetes_manifest`'s `manifest` or a `kubectl_manifest`'s decoded `yaml_body`.
