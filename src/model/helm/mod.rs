@@ -214,7 +214,7 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
         }
     }
     let rel = release_map(release);
-    let top = render::top_level(values, &rel, &chart.meta);
+    let top = render::top_level(with_global(values), &rel, &chart.meta);
     let mut out = Vec::new();
     let mut steps = 0;
     for &file in &chart.templates {
@@ -266,6 +266,16 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
         syntax_error: None,
         steps,
     }
+}
+
+/// Helm always gives the top chart a `global` map (`.Values.global.x` never fails).
+fn with_global(mut values: Val) -> Val {
+    if let V::Map(m) = &mut values.v
+        && m.get("global").is_none_or(|g| g.as_map().is_none())
+    {
+        std::rc::Rc::make_mut(m).insert("global".to_string(), Val::map(BTreeMap::new()));
+    }
+    values
 }
 
 /// `.Release` of a first install (`helm template` renders as an install).
@@ -329,7 +339,7 @@ pub fn render_text(
         root: with_template(
             repo,
             chart,
-            &render::top_level(values, &rel, &chart.meta),
+            &render::top_level(with_global(values), &rel, &chart.meta),
             file,
         ),
         steps: 0,
@@ -439,6 +449,7 @@ mod tests {
         );
         // A missing key prints nothing; a field of it fails.
         assert_eq!(ok("[{{ .Values.nope }}]", "{}"), "[]");
+        assert_eq!(ok("[{{ .Values.global.registry }}]", "{}"), "[]");
         let e = render_one("{{ .Values.a.b }}", "{}", "").unwrap_err();
         assert!(e.contains("nil pointer"), "{e}");
         // Built-in objects.
