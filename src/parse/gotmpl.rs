@@ -993,6 +993,15 @@ impl Parser<'_> {
                 ));
             }
             Tok::Ident(name) => {
+                if let Some(fix) = keyword_typo(name) {
+                    return Err(err(
+                        p.start as usize,
+                        p.end as usize,
+                        format!(
+                            "`{name}` is not a Go template keyword or function (`function \"{name}\" not defined`): {fix}"
+                        ),
+                    ));
+                }
                 if KEYWORDS.contains(&name.as_str()) {
                     return Err(err(
                         p.start as usize,
@@ -1069,6 +1078,19 @@ impl Parser<'_> {
         };
         Ok((arg, i + 1))
     }
+}
+
+/// Keywords of other template languages written in a Go template, and what Go spells
+/// instead. None of them is a Go, sprig or Helm function, so Go's parser rejects them.
+fn keyword_typo(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "endif" | "endrange" | "endwith" | "enddefine" | "endblock" | "endfor" | "fi" | "done"
+        | "endfunction" => "close the block with `{{ end }}`",
+        "elif" | "elseif" | "elsif" | "elseIf" => "write `{{ else if … }}`",
+        "foreach" | "for" => "iterate with `{{ range … }}`",
+        "unless" => "write `{{ if not … }}`",
+        _ => return None,
+    })
 }
 
 fn missing_end(kw: &str, pos: Pos) -> TemplateError {
@@ -1166,6 +1188,11 @@ name: {{ include "app.labels" . | nindent 2 }}
         let (at, msg) = error_at("a {{ .x ");
         assert_eq!(at, 2);
         assert!(msg.contains("unclosed action"), "{msg}");
+        // Keywords of other template languages.
+        let (at, msg) = error_at("{{ if .a }}x{{ endif }}");
+        assert_eq!(at, 15);
+        assert!(msg.contains("`{{ end }}`"), "{msg}");
+        assert!(parse("{{ if .a }}{{ elif .b }}{{ end }}").is_err());
         // Unknown keyword use, break outside range, unterminated string.
         assert!(parse("{{ else }}").is_err());
         assert!(parse("{{ break }}").is_err());
