@@ -118,6 +118,12 @@ impl Rule for HelmValuesNil {
                 .with_help(help)
                 .with_address(app.name.clone())
                 .with_label(app.name_span, format!("Application `{}`", app.name));
+            // The values it merges, where the Application names them.
+            if let Some(src) = app.sources.get(first.source) {
+                for vf in src.helm.value_files.iter().take(3) {
+                    f = f.with_label(vf.span, format!("merged into the values of `{}`", app.name));
+                }
+            }
             out.push(f);
         }
         out
@@ -181,6 +187,17 @@ mod tests {
             f.message.contains("`prod-api`") && !f.message.contains("dev-api"),
             "{}",
             f.message
+        );
+        let labelled: Vec<usize> = f
+            .finding
+            .labels
+            .iter()
+            .map(|l| l.span.start as usize)
+            .collect();
+        let prod = app("prod-api", "values-prod.yaml");
+        assert!(
+            labelled.contains(&prod.find("values-prod.yaml").unwrap()),
+            "{labelled:?}"
         );
     }
 
