@@ -319,10 +319,11 @@ impl<'a> Builder<'a> {
             )));
             return;
         };
-        for what in &chart.unrendered {
-            app.opaque.push(opaque(format!(
-                "{what} of the local chart `{dir}` (not rendered)"
-            )));
+        for (name, what) in &chart.unrendered {
+            app.opaque.push(Opaque {
+                name: name.clone(),
+                ..opaque(format!("{what} of the local chart `{dir}` (not rendered)"))
+            });
         }
         // Chart defaults, value files, inline values, valuesObject, then parameters.
         let mut values = helm::chart_defaults(self.repo, &chart);

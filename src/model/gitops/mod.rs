@@ -919,6 +919,38 @@ mod tests {
     }
 
     #[test]
+    fn a_subchart_that_may_define_the_issuer_makes_it_a_note() {
+        let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspec:\n  destination:\n    server: https://eks.example.com\n    namespace: web\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/web\n";
+        let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n    cert-manager.io/cluster-issuer: letsencrypt\n";
+        let issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: {{ .Values.name }}\n";
+        let found = gitops_findings(&[
+            CONFIG,
+            ("apps/web.yaml", app),
+            (
+                "charts/web/Chart.yaml",
+                "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+            ),
+            ("charts/web/templates/ingress.yaml", ingress),
+            (
+                "charts/web/charts/issuers/Chart.yaml",
+                "apiVersion: v2\nname: issuers\nversion: 1.0.0\n",
+            ),
+            ("charts/web/charts/issuers/templates/issuer.yaml", issuer),
+        ]);
+        let refs: Vec<_> = found
+            .iter()
+            .filter(|f| f.rule == "undeployed-issuer")
+            .collect();
+        assert_eq!(refs.len(), 1);
+        assert_eq!(refs[0].severity, crate::diagnostic::Severity::Note);
+        assert!(
+            refs[0].message.contains("subchart `issuers`"),
+            "{}",
+            refs[0].message
+        );
+    }
+
+    #[test]
     fn charts_rendering_themselves_terminate() {
         let root = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/loop\n";
         let template = "{{- range $i := until 4 }}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {{ $.Release.Name }}-{{ $i }}\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/loop\n{{- end }}\n";

@@ -41,8 +41,8 @@ pub struct Chart {
     pub files: Vec<FileId>,
     /// The chart's `values.yaml`.
     pub defaults: Option<FileId>,
-    /// Subcharts (`charts/NAME`) and Chart.yaml dependencies, not rendered.
-    pub unrendered: Vec<String>,
+    /// Subcharts (`charts/NAME`) and Chart.yaml dependencies, not rendered: (name, what).
+    pub unrendered: Vec<(String, String)>,
 }
 
 /// Find the chart whose `Chart.yaml` is in `dir`.
@@ -82,7 +82,7 @@ pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
             .flat_map(|x| x.items())
         {
             if let Some(n) = dep.str_at(&["name"]) {
-                unrendered.push(format!("the chart dependency `{n}`"));
+                unrendered.push((n.to_string(), format!("the chart dependency `{n}`")));
             }
         }
     }
@@ -102,8 +102,8 @@ pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
         if let Some(sub) = rest.strip_prefix("charts/") {
             let sub = sub.split('/').next().unwrap_or(sub);
             let what = format!("the subchart `{sub}`");
-            if !unrendered.contains(&what) {
-                unrendered.push(what);
+            if !unrendered.iter().any(|(_, w)| *w == what) {
+                unrendered.push((sub.to_string(), what));
             }
             continue;
         }
