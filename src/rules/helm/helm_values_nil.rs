@@ -85,7 +85,7 @@ impl Rule for HelmValuesNil {
             let (message, help) = match &failure.kind {
                 FailureKind::NilValue { path, missing } => (
                     format!(
-                        "`{path}` dereferences `{missing}`, which the values Application {who} merges for the chart `{}` do not set: `helm template` fails ({})",
+                        "`{path}` dereferences `{missing}`, which is not set in the values Application {who} merges for the chart `{}`: `helm template` fails ({})",
                         first.chart, failure.message
                     ),
                     format!(
@@ -97,7 +97,7 @@ impl Rule for HelmValuesNil {
                 ),
                 _ => (
                     format!(
-                        "a `required` value is not set by the values Application {who} merges for the chart `{}`: `helm template` fails ({})",
+                        "a `required` value is not set in the values Application {who} merges for the chart `{}`: `helm template` fails ({})",
                         first.chart, failure.message
                     ),
                     "set the value in a value file or `valuesObject` of the Application"
