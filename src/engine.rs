@@ -163,18 +163,26 @@ impl Session {
             // Kubernetes objects Terraform creates. The analysis never asks for the GitOps
             // model, so building it here cannot recurse into this OnceLock.
             let analysis = self.terraform_analysis_all();
+            // What the `helm_release`s of local charts render.
+            let rendered = analysis.helm_release_manifests(self);
             let provided_by_terraform = analysis
                 .manifest_objects(self)
                 .into_iter()
                 .filter(|m| !m.count.is_zero())
                 .filter_map(|m| m.kind_and_name())
-                // What the `helm_release`s of local charts render.
-                .chain(analysis.helm_release_objects(self))
+                .chain(rendered.iter().filter_map(|d| {
+                    let r = d.root();
+                    Some((
+                        r.str_at(&["kind"])?.to_string(),
+                        r.str_at(&["metadata", "name"])?.to_string(),
+                    ))
+                }))
                 .collect();
-            crate::model::gitops::GitopsModel::build(
+            crate::model::gitops::GitopsModel::build_with(
                 &self.repo,
                 &self.config.gitops,
                 provided_by_terraform,
+                rendered,
             )
         })
     }

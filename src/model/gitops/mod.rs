@@ -294,6 +294,19 @@ impl GitopsModel {
         config: &GitopsConfig,
         provided_by_terraform: HashSet<(String, String)>,
     ) -> GitopsModel {
+        Self::build_with(repo, config, provided_by_terraform, Vec::new())
+    }
+
+    /// [`GitopsModel::build`], with the manifests Terraform renders from charts of this
+    /// repository (`helm_release` of a local chart): the objects exist, and the
+    /// Applications among them (an app-of-apps chart bootstrapped by Terraform) are
+    /// Applications.
+    pub fn build_with(
+        repo: &Repository,
+        config: &GitopsConfig,
+        provided_by_terraform: HashSet<(String, String)>,
+        rendered_by_terraform: Vec<YamlDoc>,
+    ) -> GitopsModel {
         let mut git = GitInfo::read(&repo.root);
         let mut this_repo_urls: HashSet<String> = config
             .repo_urls
@@ -325,7 +338,30 @@ impl GitopsModel {
             ..GitopsModel::default()
         };
         let found = model.index_files(repo);
-        let specs = apps::collect(repo, &found);
+        let mut specs = apps::collect(repo, &found);
+        for doc in rendered_by_terraform {
+            let n = model.embedded.len() as u32;
+            let file = doc.file;
+            model.embedded.push(doc);
+            model.rendered_docs.insert(n);
+            let doc_ref = DocRef::Embedded(n);
+            let root = model.embedded[n as usize].root();
+            if let Some(obj) = object_of(root, doc_ref, false) {
+                if obj.api_version.starts_with("argoproj.io/")
+                    && matches!(obj.kind.as_str(), "Application" | "ApplicationSet")
+                {
+                    let set = obj.kind == "ApplicationSet";
+                    specs.extend(apps::collect_doc(repo, file, doc_ref, root, set));
+                }
+                let id = model.objects.len();
+                model
+                    .defined
+                    .entry((obj.kind.clone(), obj.name.clone()))
+                    .or_default()
+                    .push(id);
+                model.objects.push(obj);
+            }
+        }
         let mut builder = deploy::Builder::new(repo, &mut model);
         builder.resolve(specs);
         model.link_and_group(repo, &found);

@@ -612,6 +612,37 @@ mod tests {
         );
     }
 
+    /// An app-of-apps chart Terraform bootstraps: the Applications it renders are checked.
+    #[test]
+    fn applications_a_terraform_helm_release_renders_are_applications() {
+        let tf = "resource \"helm_release\" \"apps\" {\n  name      = \"apps\"\n  namespace = \"argocd\"\n  chart     = \"../../charts/apps\"\n  values    = [file(\"${path.module}/apps.yaml\")]\n}\n";
+        let template = "{{- range .Values.apps }}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {{ .name }}\n  namespace: argocd\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: {{ .name }}\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: {{ .path }}\n{{- end }}\n";
+        let files = [
+            (
+                "preflight.toml",
+                "[gitops]\nrepo_urls = [\"https://github.com/acme/infra.git\"]\n",
+            ),
+            (
+                "charts/apps/Chart.yaml",
+                "apiVersion: v2\nname: apps\nversion: 0.1.0\n",
+            ),
+            ("charts/apps/templates/apps.yaml", template),
+            ("envs/dev/main.tf", tf),
+            (
+                "envs/dev/apps.yaml",
+                "apps:\n  - name: web\n    path: k8s/web\n  - name: api\n    path: k8s/api-moved\n",
+            ),
+            (
+                "k8s/web/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n",
+            ),
+        ];
+        crate::testing::expect(
+            &crate::testing::check_rule("missing-source-path", &files),
+            &[("missing-source-path", "envs/dev/apps.yaml", 5)],
+        );
+    }
+
     #[test]
     fn hostile_templates_are_bounded() {
         let h = "{{ define \"loop\" }}{{ include \"loop\" . }}{{ end }}";

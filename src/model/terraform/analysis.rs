@@ -1774,13 +1774,14 @@ impl Analysis {
         Ok(names)
     }
 
-    /// (kind, name) of the Kubernetes objects the `helm_release`s of local charts of every
-    /// root render, in any pass where they exist (values that cannot be evaluated give
-    /// nothing).
-    pub fn helm_release_objects(&self, s: &Session) -> Vec<(String, String)> {
+    /// The manifests the `helm_release`s of local charts of every root render, in any pass
+    /// where they exist, one render per release instance (values that cannot be evaluated
+    /// give nothing). Their spans point into the chart's templates and values.
+    pub fn helm_release_manifests(&self, s: &Session) -> Vec<crate::parse::yaml::YamlDoc> {
         use crate::model::helm::Outcome;
         let tf = s.terraform();
         let mut out = Vec::new();
+        let mut seen: HashSet<(BlockAt, String)> = HashSet::new();
         for &root in &self.roots {
             for at in self.blocks_of_root(tf, root) {
                 let tb = &self.module(tf, at.inst).blocks[at.block];
@@ -1798,36 +1799,19 @@ impl Analysis {
                         continue;
                     };
                     for iter in iters {
+                        // One render per instance, whatever the pass.
+                        if !seen.insert((at, format!("{iter:?}"))) {
+                            continue;
+                        }
                         let Some(r) = self.local_chart_render(s, pass, at, block, iter) else {
                             continue;
                         };
                         if r.unknown.is_some() {
                             continue;
                         }
-                        for rf in &r.rendered.files {
-                            let Outcome::Docs(docs) = &rf.outcome else {
-                                continue;
-                            };
-                            for d in docs {
-                                let root = d.root();
-                                let items: Vec<_> = if root.str_at(&["kind"]) == Some("List") {
-                                    root.path(&["items"])
-                                        .into_iter()
-                                        .flat_map(|i| i.items())
-                                        .collect()
-                                } else {
-                                    vec![root]
-                                };
-                                for o in items {
-                                    if let (Some(k), Some(n)) =
-                                        (o.str_at(&["kind"]), o.str_at(&["metadata", "name"]))
-                                    {
-                                        let key = (k.to_string(), n.to_string());
-                                        if !out.contains(&key) {
-                                            out.push(key);
-                                        }
-                                    }
-                                }
+                        for rf in r.rendered.files {
+                            if let Outcome::Docs(docs) = rf.outcome {
+                                out.extend(docs);
                             }
                         }
                     }
@@ -1876,7 +1860,27 @@ impl Analysis {
                     for d in docs {
                         match d {
                             Value::String(text) => {
-                                value::merge(&mut values, &helm::funcs::from_text_yaml(&text));
+                                // A repository file read as is (`file(...)`): its
+                                // parsed YAML, so values keep where they are written.
+                                let same = s.repo.files.iter().find(|f| {
+                                    f.kind == crate::source::FileKind::Yaml
+                                        && f.text.len() == text.len()
+                                        && *f.text == *text
+                                });
+                                match same.map(|f| s.repo.syntax(f.id)) {
+                                    Some(crate::parse::Syntax::Yaml(docs)) => {
+                                        for d in docs {
+                                            value::merge(
+                                                &mut values,
+                                                &value::from_yaml(d.root(), 0),
+                                            );
+                                        }
+                                    }
+                                    _ => value::merge(
+                                        &mut values,
+                                        &helm::funcs::from_text_yaml(&text),
+                                    ),
+                                }
                             }
                             other => {
                                 unknown.get_or_insert(format!(
