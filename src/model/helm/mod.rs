@@ -229,7 +229,6 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
             root,
             steps: 0,
             depth: 0,
-            current: file,
         };
         let result = r.render_file(file, &t.body);
         steps += r.steps;
@@ -344,7 +343,6 @@ pub fn render_text(
         ),
         steps: 0,
         depth: 0,
-        current: file,
     };
     match r.render_file(file, &t.body) {
         Ok(o) => Ok(o.text),

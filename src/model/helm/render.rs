@@ -184,8 +184,6 @@ pub struct Renderer<'r> {
     pub root: Val,
     pub steps: usize,
     pub depth: usize,
-    /// The template being rendered (for `.Template.Name`).
-    pub current: FileId,
 }
 
 impl<'r> Renderer<'r> {
@@ -503,7 +501,7 @@ impl<'r> Renderer<'r> {
                 args.push(self.arg(src, a, dot, vars)?);
             }
             args.extend(last.clone());
-            if let Some(v) = self.method(src, cmd.pos, &recv, method, &args)? {
+            if let Some(v) = self.method(&recv, method, &args) {
                 return Ok(v);
             }
         }
@@ -518,37 +516,25 @@ impl<'r> Renderer<'r> {
     }
 
     /// Methods of Helm's built-in objects; `None` when `recv` has no such method.
-    fn method(
-        &mut self,
-        src: &Src<'_>,
-        pos: Pos,
-        recv: &Val,
-        method: &str,
-        args: &[Val],
-    ) -> R<Option<Val>> {
-        let Some(m) = recv.as_map() else {
-            return Ok(None);
-        };
+    fn method(&self, recv: &Val, method: &str, args: &[Val]) -> Option<Val> {
+        let m = recv.as_map()?;
         if m.contains_key(FILES_MARK) {
-            return Ok(Some(match method {
-                "Get" | "GetBytes" => {
-                    let Some(path) = args.first().and_then(Val::as_str) else {
-                        return Ok(Some(Val::str("")));
-                    };
-                    self.chart_file(path)
-                }
+            return Some(match method {
+                "Get" | "GetBytes" => match args.first().and_then(Val::as_str) {
+                    Some(path) => self.chart_file(path),
+                    None => Val::str(""),
+                },
                 other => Val::unknown(format!(
                     "`.Files.{other}` reads files preflight does not list for the chart"
                 )),
-            }));
+            });
         }
         if m.contains_key(APIVERSIONS_MARK) && method == "Has" {
-            let _ = (src, pos);
-            return Ok(Some(Val::unknown(
+            return Some(Val::unknown(
                 "`.Capabilities.APIVersions.Has` depends on the API groups installed in the cluster",
-            )));
+            ));
         }
-        Ok(None)
+        None
     }
 
     fn chart_file(&self, path: &str) -> Val {
