@@ -955,34 +955,63 @@ mod tests {
     }
 
     #[test]
-    fn a_subchart_that_may_define_the_issuer_makes_it_a_note() {
+    fn subcharts_render_with_their_share_of_the_values() {
         let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspec:\n  destination:\n    server: https://eks.example.com\n    namespace: web\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/web\n";
         let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n    cert-manager.io/cluster-issuer: letsencrypt\n";
-        let issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: {{ .Values.name }}\n";
-        let found = gitops_findings(&[
-            CONFIG,
-            ("apps/web.yaml", app),
-            (
-                "charts/web/Chart.yaml",
-                "apiVersion: v2\nname: web\nversion: 1.0.0\n",
-            ),
-            ("charts/web/templates/ingress.yaml", ingress),
-            (
-                "charts/web/charts/issuers/Chart.yaml",
-                "apiVersion: v2\nname: issuers\nversion: 1.0.0\n",
-            ),
-            ("charts/web/charts/issuers/templates/issuer.yaml", issuer),
-        ]);
-        let refs: Vec<_> = found
-            .iter()
-            .filter(|f| f.rule == "undeployed-issuer")
-            .collect();
-        assert_eq!(refs.len(), 1);
-        assert_eq!(refs[0].severity, crate::diagnostic::Severity::Note);
+        let issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: {{ .Values.name }}\n  labels:\n    team: {{ .Values.global.team }}\n";
+        let chart = |deps: &str| format!("apiVersion: v2\nname: web\nversion: 1.0.0\n{deps}");
+        let run = |chart_yaml: String, parent_values: &str, unpacked: bool| {
+            let mut files: Vec<(String, String)> = vec![
+                ("apps/web.yaml".into(), app.into()),
+                ("charts/web/Chart.yaml".into(), chart_yaml),
+                ("charts/web/values.yaml".into(), parent_values.into()),
+                ("charts/web/templates/ingress.yaml".into(), ingress.into()),
+            ];
+            if unpacked {
+                files.push((
+                    "charts/web/charts/issuers/Chart.yaml".into(),
+                    "apiVersion: v2\nname: issuers\nversion: 1.0.0\n".into(),
+                ));
+                files.push((
+                    "charts/web/charts/issuers/values.yaml".into(),
+                    "name: staging\n".into(),
+                ));
+                files.push((
+                    "charts/web/charts/issuers/templates/issuer.yaml".into(),
+                    issuer.into(),
+                ));
+            }
+            let mut all: Vec<(&str, &str)> = vec![CONFIG];
+            all.extend(files.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+            gitops_findings(&all)
+        };
+        // The parent's `issuers:` values reach the subchart, `global` too.
+        let found = run(
+            chart(""),
+            "global:\n  team: web\nissuers:\n  name: letsencrypt\n",
+            true,
+        );
+        expect(&found, &[]);
+        // A condition that is false leaves the subchart out: the issuer is missing.
+        let deps = "dependencies:\n  - name: issuers\n    version: 1.0.0\n    condition: issuers.enabled\n";
+        let found = run(
+            chart(deps),
+            "issuers:\n  enabled: false\n  name: letsencrypt\n",
+            true,
+        );
+        expect(
+            &found,
+            &[("undeployed-issuer", "charts/web/templates/ingress.yaml", 6)],
+        );
+        // A dependency that is not unpacked cannot be seen into: a note.
+        let deps = "dependencies:\n  - name: issuers\n    version: 1.0.0\n    repository: https://charts.example.com\n";
+        let found = run(chart(deps), "{}\n", false);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Note);
         assert!(
-            refs[0].message.contains("subchart `issuers`"),
+            found[0].message.contains("dependency `issuers`"),
             "{}",
-            refs[0].message
+            found[0].message
         );
     }
 

@@ -11,8 +11,9 @@
 //! `.Files.Glob`, the cluster's API groups) is "cannot tell", with the reason, and its
 //! manifests are left out; a file whose render fails says where and why.
 //!
-//! Not rendered: subcharts (`charts/`) and chart dependencies; the caller treats them as
-//! sources it cannot see into.
+//! Subcharts unpacked in `charts/NAME` render with the chart (their values under their key,
+//! `global` shared, `condition` honoured); dependencies that are not unpacked are not
+//! rendered, and the caller treats them as sources it cannot see into.
 
 pub mod funcs;
 pub mod render;
@@ -43,6 +44,18 @@ pub struct Chart {
     pub defaults: Option<FileId>,
     /// Subcharts (`charts/NAME`) and Chart.yaml dependencies, not rendered: (name, what).
     pub unrendered: Vec<(String, String)>,
+    /// Subcharts kept unpacked in `charts/NAME` (with their `Chart.yaml`): rendered with
+    /// the chart, with their share of its values.
+    pub subcharts: Vec<Subchart>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Subchart {
+    pub dir: String,
+    /// The key of its values in the parent's: the dependency's `alias`, else its name.
+    pub key: String,
+    /// The dependency's `condition` (values paths, the first one set decides).
+    pub condition: Option<String>,
 }
 
 /// Find the chart whose `Chart.yaml` is in `dir`.
@@ -56,6 +69,7 @@ pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
     let mut meta = BTreeMap::new();
     let mut name = dir.rsplit('/').next().unwrap_or(dir).to_string();
     let mut unrendered = Vec::new();
+    let mut deps: Vec<(String, Option<String>, Option<String>)> = Vec::new();
     if let Syntax::Yaml(docs) = repo.syntax(chart_file.id)
         && let Some(d) = docs.first()
     {
@@ -82,8 +96,58 @@ pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
             .flat_map(|x| x.items())
         {
             if let Some(n) = dep.str_at(&["name"]) {
-                unrendered.push((n.to_string(), format!("the chart dependency `{n}`")));
+                deps.push((
+                    n.to_string(),
+                    dep.str_at(&["alias"]).map(str::to_string),
+                    dep.str_at(&["condition"]).map(str::to_string),
+                ));
             }
+        }
+    }
+    // Dependencies unpacked in `charts/NAME` are rendered; the others are not visible.
+    let mut subcharts = Vec::new();
+    let mut sub_dirs: Vec<String> = Vec::new();
+    let charts_prefix = format!("{prefix}charts/");
+    let first = repo
+        .files
+        .partition_point(|f| f.rel_path.as_str() < charts_prefix.as_str());
+    for f in &repo.files[first..] {
+        let Some(rest) = f.rel_path.strip_prefix(charts_prefix.as_str()) else {
+            break;
+        };
+        if let Some((sub, "Chart.yaml")) = rest.split_once('/') {
+            sub_dirs.push(format!("{charts_prefix}{sub}"));
+        }
+    }
+    for sd in &sub_dirs {
+        let base = sd.rsplit('/').next().unwrap_or(sd).to_string();
+        let sub_name = repo
+            .file_by_path(&format!("{sd}/Chart.yaml"))
+            .and_then(|f| match repo.syntax(f.id) {
+                Syntax::Yaml(docs) => docs.first()?.root().str_at(&["name"]).map(str::to_string),
+                _ => None,
+            })
+            .unwrap_or(base);
+        let dep = deps.iter().find(|(n, _, _)| *n == sub_name);
+        subcharts.push(Subchart {
+            dir: sd.clone(),
+            key: dep
+                .and_then(|(_, a, _)| a.clone())
+                .unwrap_or_else(|| sub_name.clone()),
+            condition: dep.and_then(|(_, _, c)| c.clone()),
+        });
+    }
+    for (n, _, _) in &deps {
+        let local = subcharts.iter().any(|sc| {
+            repo.file_by_path(&format!("{}/Chart.yaml", sc.dir))
+                .and_then(|f| match repo.syntax(f.id) {
+                    Syntax::Yaml(docs) => docs.first()?.root().str_at(&["name"]).map(|x| x == n),
+                    _ => None,
+                })
+                .unwrap_or(false)
+        });
+        if !local {
+            unrendered.push((n.clone(), format!("the chart dependency `{n}`")));
         }
     }
     let mut templates = Vec::new();
@@ -99,12 +163,7 @@ pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
             continue;
         }
         // A subchart's files belong to the subchart.
-        if let Some(sub) = rest.strip_prefix("charts/") {
-            let sub = sub.split('/').next().unwrap_or(sub);
-            let what = format!("the subchart `{sub}`");
-            if !unrendered.iter().any(|(_, w)| *w == what) {
-                unrendered.push((sub.to_string(), what));
-            }
+        if rest.starts_with("charts/") {
             continue;
         }
         files.push(f.id);
@@ -129,6 +188,7 @@ pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
         files,
         defaults,
         unrendered,
+        subcharts,
     })
 }
 
@@ -193,77 +253,149 @@ pub fn chart_defaults(repo: &Repository, chart: &Chart) -> Val {
 
 /// Render every manifest template of `chart` with `values` (already merged).
 pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) -> RenderedChart {
-    let mut parsed: Vec<(FileId, std::sync::Arc<crate::parse::gotmpl::Template>)> = Vec::new();
-    for &f in &chart.files {
-        match repo.syntax(f) {
-            Syntax::Template(Ok(t)) => parsed.push((f, t.clone())),
-            Syntax::Template(Err(_)) => {
-                return RenderedChart {
-                    files: Vec::new(),
-                    syntax_error: Some(f),
-                    steps: 0,
-                };
-            }
-            _ => {}
-        }
-    }
+    // The chart and its unpacked subcharts, each with its values and `.Chart`.
+    let mut charts: Vec<(Chart, Val, String)> = Vec::new();
+    collect_charts(
+        repo,
+        chart.clone(),
+        with_global(values),
+        chart.name.clone(),
+        0,
+        &mut charts,
+    );
     let mut defines: HashMap<String, (FileId, &[Node])> = HashMap::new();
-    for (f, t) in &parsed {
-        for d in &t.defines {
-            defines.insert(d.name.clone(), (*f, d.body.as_slice()));
+    for (c, _, _) in &charts {
+        for &f in &c.files {
+            match repo.syntax(f) {
+                Syntax::Template(Ok(t)) => {
+                    for d in &t.defines {
+                        defines.insert(d.name.clone(), (f, d.body.as_slice()));
+                    }
+                }
+                Syntax::Template(Err(_)) => {
+                    return RenderedChart {
+                        files: Vec::new(),
+                        syntax_error: Some(f),
+                        steps: 0,
+                    };
+                }
+                _ => {}
+            }
         }
     }
     let rel = release_map(release);
-    let top = render::top_level(with_global(values), &rel, &chart.meta);
     let mut out = Vec::new();
     let mut steps = 0;
-    for &file in &chart.templates {
-        let Some((_, t)) = parsed.iter().find(|(f, _)| *f == file) else {
-            continue;
-        };
-        let root = with_template(repo, chart, &top, file);
-        let mut r = Renderer {
-            repo,
-            defines: defines.clone(),
-            chart_dir: chart.dir.clone(),
-            root,
-            steps: 0,
-            depth: 0,
-        };
-        let result = r.render_file(file, &t.body);
-        steps += r.steps;
-        let outcome = match result {
-            Ok(o) => {
-                let text = o.text.clone();
-                let segs = o.segments(0..text.len());
-                match parse_generated(file, &text, segs.clone()) {
-                    Ok(docs) => Outcome::Docs(docs),
-                    Err(e) => {
-                        let span = segs
-                            .iter()
-                            .rev()
-                            .find(|s| s.at as usize <= e.offset)
-                            .map(|s| Span::new(s.file, s.offset as usize..s.offset as usize))
-                            .unwrap_or_else(|| Span::new(file, 0..0));
-                        Outcome::CannotTell {
-                            span,
-                            reason: format!(
-                                "the rendered output is not YAML preflight reads ({})",
-                                e.message
-                            ),
+    for (chart, values, template_prefix) in &charts {
+        let top = render::top_level(values.clone(), &rel, &chart.meta);
+        for &file in &chart.templates {
+            let Syntax::Template(Ok(t)) = repo.syntax(file) else {
+                continue;
+            };
+            let root = with_template(repo, chart, template_prefix, &top, file);
+            let mut r = Renderer {
+                repo,
+                defines: defines.clone(),
+                chart_dir: chart.dir.clone(),
+                root,
+                steps: 0,
+                depth: 0,
+            };
+            let result = r.render_file(file, &t.body);
+            steps += r.steps;
+            let outcome = match result {
+                Ok(o) => {
+                    let text = o.text.clone();
+                    let segs = o.segments(0..text.len());
+                    match parse_generated(file, &text, segs.clone()) {
+                        Ok(docs) => Outcome::Docs(docs),
+                        Err(e) => {
+                            let span = segs
+                                .iter()
+                                .rev()
+                                .find(|s| s.at as usize <= e.offset)
+                                .map(|s| Span::new(s.file, s.offset as usize..s.offset as usize))
+                                .unwrap_or_else(|| Span::new(file, 0..0));
+                            Outcome::CannotTell {
+                                span,
+                                reason: format!(
+                                    "the rendered output is not YAML preflight reads ({})",
+                                    e.message
+                                ),
+                            }
                         }
                     }
                 }
-            }
-            Err(Stop::Unknown { span, reason }) => Outcome::CannotTell { span, reason },
-            Err(Stop::Fail(f)) => Outcome::Failed(f),
-        };
-        out.push(RenderedFile { file, outcome });
+                Err(Stop::Unknown { span, reason }) => Outcome::CannotTell { span, reason },
+                Err(Stop::Fail(f)) => Outcome::Failed(f),
+            };
+            out.push(RenderedFile { file, outcome });
+        }
     }
     RenderedChart {
         files: out,
         syntax_error: None,
         steps,
+    }
+}
+
+/// `chart` and, depth first, its unpacked subcharts whose condition holds, each with its
+/// values: the subchart's defaults, then the parent's values under its key, and the
+/// parent's `global`.
+fn collect_charts(
+    repo: &Repository,
+    chart: Chart,
+    values: Val,
+    template_prefix: String,
+    depth: usize,
+    out: &mut Vec<(Chart, Val, String)>,
+) {
+    let subs = chart.subcharts.clone();
+    out.push((chart, values.clone(), template_prefix.clone()));
+    if depth >= 5 {
+        return;
+    }
+    for sc in subs {
+        if let Some(cond) = &sc.condition {
+            let decided = cond.split(',').map(str::trim).find_map(|path| {
+                let keys: Vec<&str> = path.split('.').collect();
+                match values.get_path(&keys).map(|v| &v.v) {
+                    Some(V::Bool(b)) => Some(*b),
+                    _ => None,
+                }
+            });
+            if decided == Some(false) {
+                continue;
+            }
+        }
+        let Some(sub) = chart_at(repo, &sc.dir) else {
+            continue;
+        };
+        let mut sub_values = chart_defaults(repo, &sub);
+        if let Some(own) = values.get_path(&[sc.key.as_str()])
+            && own.as_map().is_some()
+        {
+            value::merge(&mut sub_values, own);
+        }
+        let mut sub_values = with_global(sub_values);
+        if let (Some(g), V::Map(m)) = (values.get_path(&["global"]).cloned(), &mut sub_values.v) {
+            let m = std::rc::Rc::make_mut(m);
+            let mut merged = m
+                .get("global")
+                .cloned()
+                .unwrap_or(Val::map(BTreeMap::new()));
+            value::merge(&mut merged, &g);
+            m.insert("global".to_string(), merged);
+        }
+        let name = sub.name.clone();
+        collect_charts(
+            repo,
+            sub,
+            sub_values,
+            format!("{template_prefix}/charts/{name}"),
+            depth + 1,
+            out,
+        );
     }
 }
 
@@ -290,7 +422,7 @@ fn release_map(release: &Release) -> BTreeMap<String, Val> {
 }
 
 /// The top-level data with `.Template` set for `file`.
-fn with_template(repo: &Repository, chart: &Chart, top: &Val, file: FileId) -> Val {
+fn with_template(repo: &Repository, chart: &Chart, prefix: &str, top: &Val, file: FileId) -> Val {
     let rel_path = &repo.file(file).rel_path;
     let in_chart = rel_path
         .strip_prefix(&format!("{}/", chart.dir))
@@ -298,13 +430,10 @@ fn with_template(repo: &Repository, chart: &Chart, top: &Val, file: FileId) -> V
     let mut root = top.clone();
     if let V::Map(m) = &mut root.v {
         let mut tm = BTreeMap::new();
-        tm.insert(
-            "Name".to_string(),
-            Val::str(format!("{}/{in_chart}", chart.name)),
-        );
+        tm.insert("Name".to_string(), Val::str(format!("{prefix}/{in_chart}")));
         tm.insert(
             "BasePath".to_string(),
-            Val::str(format!("{}/templates", chart.name)),
+            Val::str(format!("{prefix}/templates")),
         );
         std::rc::Rc::make_mut(m).insert("Template".to_string(), Val::map(tm));
     }
@@ -338,6 +467,7 @@ pub fn render_text(
         root: with_template(
             repo,
             chart,
+            &chart.name,
             &render::top_level(with_global(values), &rel, &chart.meta),
             file,
         ),
