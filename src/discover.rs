@@ -217,6 +217,15 @@ pub fn is_helm_template(rel: &str, files: &std::collections::HashSet<&str>) -> b
     false
 }
 
+/// Whether a chart template file is template text Helm parses (manifests, helpers, notes),
+/// not a binary or an unrelated file kept beside them.
+pub fn is_template_text(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    [".yaml", ".yml", ".tpl", ".json", ".txt"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -185,12 +185,21 @@ impl Session {
         self.gitops.get_or_init(|| {
             // Kubernetes objects Terraform creates. The analysis never asks for the GitOps
             // model, so building it here cannot recurse into this OnceLock.
-            let provided_by_terraform = self
-                .terraform_analysis_all()
+            let analysis = self.terraform_analysis_all();
+            // What the `helm_release`s of local charts render.
+            let rendered = analysis.helm_release_manifests(self);
+            let provided_by_terraform = analysis
                 .manifest_objects(self)
                 .into_iter()
                 .filter(|m| !m.count.is_zero())
                 .filter_map(|m| m.kind_and_name())
+                .chain(rendered.iter().filter_map(|d| {
+                    let r = d.root();
+                    Some((
+                        r.str_at(&["kind"])?.to_string(),
+                        r.str_at(&["metadata", "name"])?.to_string(),
+                    ))
+                }))
                 .collect();
             // ArgoCD Applications Terraform applies join the model, rendered.
             let applied: Vec<crate::model::gitops::TerraformApplied> = self
@@ -203,11 +212,12 @@ impl Session {
                     attribute: d.attribute,
                 })
                 .collect();
-            crate::model::gitops::GitopsModel::build_with_applied(
+            crate::model::gitops::GitopsModel::build_with(
                 &self.repo,
                 &self.config.gitops,
                 provided_by_terraform,
                 &applied,
+                rendered,
             )
         })
     }

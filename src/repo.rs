@@ -59,8 +59,12 @@ impl Repository {
         let candidates: Vec<(&String, FileKind)> = paths
             .iter()
             .filter(|p| !opts.excludes.is_excluded(p))
-            .filter_map(|p| FileKind::from_path(Path::new(p)).map(|k| (p, k)))
-            .filter(|(p, k)| *k != FileKind::Yaml || !discover::is_helm_template(p, &path_set))
+            .filter_map(|p| {
+                if discover::is_helm_template(p, &path_set) {
+                    return discover::is_template_text(p).then_some((p, FileKind::HelmTemplate));
+                }
+                FileKind::from_path(Path::new(p)).map(|k| (p, k))
+            })
             .collect();
         let loaded: Vec<(SourceFile, Syntax)> = candidates
             .par_iter()

@@ -49,6 +49,9 @@ pub enum FileKind {
     /// extension in a `bin/`, `scripts/` or `hack/` folder): read, never run, so the
     /// bootstrap steps it takes around `terraform apply` are known.
     Script,
+    /// A Helm chart template: a file under `templates/` beside a `Chart.yaml`, or `*.tpl`
+    /// (decided by the repository listing, not by the name alone).
+    HelmTemplate,
 }
 
 impl FileKind {

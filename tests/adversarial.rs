@@ -417,3 +417,75 @@ fn an_app_of_apps_loop_is_reported_at_both_applications() {
         );
     }
 }
+
+/// Chart templates built to exhaust the renderer: an alias bomb in values printed with
+/// `toYaml`, a string doubled until it is huge, includes that recurse, ranges that multiply,
+/// and deep nesting. Each is bounded and left out with a note; nothing crashes.
+#[test]
+fn hostile_chart_templates_are_bounded() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: evil\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: evil\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/evil\n";
+    let deep = format!(
+        "{}x{}",
+        "{{ if true }}".repeat(5000),
+        "{{ end }}".repeat(5000)
+    );
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(5000), ")".repeat(5000));
+    let (_d, run) = tree(&[
+        (
+            "preflight.toml",
+            b"[gitops]\nrepo_urls = [\"https://github.com/acme/infra.git\"]\n",
+        ),
+        ("apps/evil.yaml", app.as_bytes()),
+        ("charts/evil/Chart.yaml", b"apiVersion: v2\nname: evil\nversion: 0.1.0\n"),
+        ("charts/evil/values.yaml", bomb.as_bytes()),
+        ("charts/evil/templates/bomb.yaml", b"x: {{ toYaml .Values.a11 | nindent 2 }}\n"),
+        (
+            "charts/evil/templates/double.yaml",
+            b"{{- $s := \"ab\" }}{{- range until 64 }}{{- $s = printf \"%s%s\" $s $s }}{{- end }}\nx: {{ $s }}\n",
+        ),
+        (
+            "charts/evil/templates/loop.yaml",
+            b"{{- define \"l\" }}{{ include \"l\" . }}{{ include \"l\" . }}{{ end }}{{ include \"l\" . }}\n",
+        ),
+        (
+            "charts/evil/templates/ranges.yaml",
+            b"{{- range until 100000 }}{{ range until 100000 }}{{ range until 100000 }}x{{ end }}{{ end }}{{ end }}\n",
+        ),
+        // Not installed: only parsed (too deep: a syntax error, not a stack overflow).
+        ("charts/deep/Chart.yaml", b"apiVersion: v2\nname: deep\nversion: 0.1.0\n"),
+        ("charts/deep/templates/deep.yaml", deep.as_bytes()),
+        ("charts/deep/templates/parens.yaml", parens.as_bytes()),
+    ]);
+    assert!(run.elapsed < TIME_LIMIT);
+    let mut got: Vec<(String, String)> = run
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap_or_default().to_string(),
+                f["file"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String)> = [
+        ("helm-template-syntax", "charts/deep/templates/deep.yaml"),
+        ("helm-template-syntax", "charts/deep/templates/parens.yaml"),
+        ("skipped-file", "charts/evil/templates/bomb.yaml"),
+        ("skipped-file", "charts/evil/templates/double.yaml"),
+        ("skipped-file", "charts/evil/templates/loop.yaml"),
+        ("skipped-file", "charts/evil/templates/ranges.yaml"),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    want.sort();
+    assert_eq!(got, want, "{:?}", run.findings);
+}

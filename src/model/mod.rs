@@ -2,6 +2,7 @@
 
 pub mod crds;
 pub mod gitops;
+pub mod helm;
 pub mod iam;
 pub mod kube;
 pub mod steps;

@@ -1,5 +1,6 @@
 //! Parsing: each file once, into a syntax tree with byte spans.
 
+pub mod gotmpl;
 pub mod hcl;
 pub mod json;
 pub mod yaml;
@@ -23,6 +24,8 @@ pub enum Syntax {
     Text,
     /// Encrypted at rest (by the named tool): its content is not readable, not checked.
     Encrypted(&'static str),
+    /// A Helm chart template (Go `text/template`): the parsed template or its first error.
+    Template(Result<std::sync::Arc<gotmpl::Template>, gotmpl::TemplateError>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -100,6 +103,7 @@ fn parse_text(file: &SourceFile) -> Syntax {
             }),
         },
         FileKind::Script => Syntax::Text,
+        FileKind::HelmTemplate => Syntax::Template(gotmpl::parse(text).map(std::sync::Arc::new)),
         FileKind::Json => match json::parse(file.id, text, &file.lines) {
             Ok(doc) => Syntax::Json(doc),
             // JSON with comments (tsconfig, editor and devcontainer settings) is its own
@@ -182,7 +186,8 @@ impl Syntax {
             | Syntax::Skipped(_)
             | Syntax::Ignored
             | Syntax::Text
-            | Syntax::Encrypted(_) => {}
+            | Syntax::Encrypted(_)
+            | Syntax::Template(_) => {}
         }
         out
     }

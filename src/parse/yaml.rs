@@ -65,10 +65,80 @@ pub struct YamlError {
 struct OffsetMap {
     /// (offset in embedded text where the line starts, offset in file of the same char)
     lines: Vec<(usize, usize)>,
+    /// For generated text (a rendered template): where each piece came from, possibly in
+    /// several files. Empty for text embedded in a scalar.
+    segments: std::sync::Arc<[Segment]>,
+}
+
+/// A piece of generated text and where it came from: bytes from `at` on (up to the next
+/// segment) are `file`'s bytes from `offset` on, or, when `len` is 0, all map to `offset`
+/// (text produced by an expression written there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub at: u32,
+    pub file: FileId,
+    pub offset: u32,
+    pub len: u32,
+    /// Printed from a value written elsewhere (a Helm values file), not template text.
+    pub value: bool,
 }
 
 impl OffsetMap {
+    /// The segment holding a text offset.
+    fn segment(&self, offset: usize) -> Option<&Segment> {
+        if self.segments.is_empty() {
+            return None;
+        }
+        let i = self.segments.partition_point(|s| s.at as usize <= offset);
+        self.segments.get(i.saturating_sub(1))
+    }
+
+    fn span(&self, file: FileId, start: usize, end: usize) -> Span {
+        // A node made of several pieces (template text and printed values): the first
+        // piece of template text, where the node is written.
+        if !self.segments.is_empty() {
+            let first = self.segments.partition_point(|s| s.at as usize <= start);
+            let last = self
+                .segments
+                .partition_point(|s| (s.at as usize) < end.max(start + 1));
+            let pieces = &self.segments[first.saturating_sub(1)..last.max(first)];
+            if pieces.len() > 1
+                && let Some(t) = pieces.iter().find(|s| !s.value)
+            {
+                let s = if t.at as usize >= start {
+                    t.offset as usize
+                } else {
+                    t.offset as usize + (start - t.at as usize).min(t.len as usize)
+                };
+                return Span::new(t.file, s..(t.offset + t.len) as usize);
+            }
+        }
+        match self.segment(start) {
+            Some(seg) => {
+                let place = |o: usize, seg: &Segment| {
+                    let d = (o.saturating_sub(seg.at as usize)).min(seg.len as usize);
+                    seg.offset as usize + d
+                };
+                let s = place(start, seg);
+                let e = match self.segment(end.saturating_sub(1).max(start)) {
+                    Some(last) if last.file == seg.file && place(end, last) >= s => {
+                        place(end, last)
+                    }
+                    _ => seg.offset as usize + seg.len as usize,
+                };
+                Span::new(seg.file, s..e.max(s))
+            }
+            None => {
+                let s = self.map(start);
+                Span::new(file, s..self.map(end).max(s))
+            }
+        }
+    }
+
     fn map(&self, offset: usize) -> usize {
+        if let Some(seg) = self.segment(offset) {
+            return seg.offset as usize + (offset - seg.at as usize).min(seg.len as usize);
+        }
         let i = match self.lines.binary_search_by_key(&offset, |&(e, _)| e) {
             Ok(i) => i,
             Err(0) => 0,
@@ -279,17 +349,24 @@ pub fn parse_embedded(
         Style::Literal | Style::Folded => block_scalar_map(value, file_text, start),
         _ => OffsetMap {
             lines: vec![(0, start)],
+            segments: Default::default(),
         },
     };
+    let mut file = doc.file;
     let map = match &doc.offset_map {
         // Embedded in embedded or rendered text: every offset keeps the outer start (the
-        // outer text's offsets may not fit the file).
-        Some(_) => OffsetMap {
-            lines: (0..=value.len()).map(|c| (c, start)).collect(),
-        },
+        // outer text's offsets may not fit the file), in the file that start is in.
+        Some(m) => {
+            let at = m.span(doc.file, node.start as usize, node.start as usize);
+            file = at.file;
+            OffsetMap {
+                lines: (0..=value.len()).map(|c| (c, at.start as usize)).collect(),
+                segments: Default::default(),
+            }
+        }
         None => map,
     };
-    let mut docs = build_lenient(doc.file, value, Some(&map))?;
+    let mut docs = build_lenient(file, value, Some(&map))?;
     for d in &mut docs {
         d.offset_map = Some(map.clone());
     }
@@ -307,6 +384,7 @@ pub fn parse_mapped(
 ) -> Result<Vec<YamlDoc>, YamlError> {
     let map = OffsetMap {
         lines: if map.is_empty() { vec![(0, 0)] } else { map },
+        segments: Default::default(),
     };
     let conv = CharToByte::new(text);
     let mut docs = build(file, text, &|c| conv.byte(c), Some(&map))?;
@@ -323,6 +401,7 @@ pub fn parse_mapped(
 fn block_scalar_map(value: &str, file_text: &str, start: usize) -> OffsetMap {
     let fallback = OffsetMap {
         lines: vec![(0, start)],
+        segments: Default::default(),
     };
     let content: Vec<&str> = value.split_inclusive('\n').collect();
     let Some(first_nonblank) = content.iter().position(|l| !l.trim().is_empty()) else {
@@ -378,7 +457,30 @@ fn block_scalar_map(value: &str, file_text: &str, start: usize) -> OffsetMap {
     if lines.is_empty() {
         return fallback;
     }
-    OffsetMap { lines }
+    OffsetMap {
+        lines,
+        segments: Default::default(),
+    }
+}
+
+/// Parse generated YAML (a rendered chart template) whose pieces come from the files and
+/// offsets `segments` give (sorted by `at`, the first at 0). Spans of its nodes point into
+/// those files; `file` is the file the text is attributed to as a whole.
+pub fn parse_generated(
+    file: FileId,
+    text: &str,
+    segments: Vec<Segment>,
+) -> Result<Vec<YamlDoc>, YamlError> {
+    let conv = CharToByte::new(text);
+    let map = OffsetMap {
+        lines: vec![(0, 0)],
+        segments: segments.into(),
+    };
+    let mut docs = build(file, text, &|c| conv.byte(c), None)?;
+    for d in &mut docs {
+        d.offset_map = Some(map.clone());
+    }
+    Ok(docs)
 }
 
 #[derive(Default)]
@@ -630,6 +732,11 @@ impl<'a> Yaml<'a> {
     /// The node's span in the file.
     pub fn span(&self) -> Span {
         let n = self.node();
+        if let Some(m) = &self.doc.offset_map
+            && !m.segments.is_empty()
+        {
+            return m.span(self.doc.file, n.start as usize, n.end as usize);
+        }
         let start = self.doc.file_offset(n.start as usize);
         let end = self.doc.file_offset(n.end as usize).max(start);
         Span::new(self.doc.file, start..end)

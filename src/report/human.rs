@@ -92,7 +92,7 @@ fn build(outcome: &Outcome, f: &Finding) -> (Rendered, Vec<Rendered>) {
     let file = repo.file(f.span.file);
     let source =
         NamedSource::new(file.rel_path.clone(), file.text.clone()).with_language(match file.kind {
-            crate::source::FileKind::Yaml => "yaml",
+            crate::source::FileKind::Yaml | crate::source::FileKind::HelmTemplate => "yaml",
             crate::source::FileKind::Json => "json",
             crate::source::FileKind::Script => "bash",
             _ => "hcl",

@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod gitops;
+pub mod helm;
 pub mod iam;
 pub mod terraform;
 pub mod validity;
@@ -51,6 +52,8 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::app_of_apps_loop::AppOfAppsLoop,
         &gitops::sync_option_hazard::SyncOptionHazard,
         &gitops::missing_service_account::MissingServiceAccount,
+        &helm::helm_template_syntax::HelmTemplateSyntax,
+        &helm::helm_values_nil::HelmValuesNil,
         &iam::ci_role_drift::CiRoleDrift,
         &iam::ci_policy_gap::CiPolicyGap,
         &iam::teardown_coverage::TeardownCoverage,

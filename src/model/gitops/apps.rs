@@ -94,6 +94,24 @@ pub(super) fn collect(
     out
 }
 
+/// The Applications of one document (an Application, or the Applications an
+/// ApplicationSet generates): for documents the model produces, such as rendered charts.
+pub(super) fn collect_doc(
+    repo: &Repository,
+    file: FileId,
+    doc_ref: DocRef,
+    root: Yaml<'_>,
+    is_set: bool,
+) -> Vec<AppSpec> {
+    let mut out = Vec::new();
+    if is_set {
+        expand_set(repo, file, doc_ref, root, &mut out);
+    } else {
+        out.push(read_app(file, doc_ref, root, &Subst::NONE, None));
+    }
+    out
+}
+
 fn val(node: Option<Yaml<'_>>, sub: &Subst, unresolved: &mut Option<String>) -> Option<Val> {
     let node = node?;
     let raw = node.as_string()?;
@@ -224,6 +242,7 @@ fn read_source(s: Yaml<'_>, doc: DocRef, sub: &Subst) -> Source {
             .filter(|v| v.is_map())
             .map(|v| NodeRef { doc, node: v.id });
         helm.skip_crds = h.get("skipCrds").and_then(|b| b.as_bool()).unwrap_or(false);
+        helm.release_name = val(h.get("releaseName"), sub, &mut ignore).map(|v| v.value);
         helm.parameters = h
             .get("parameters")
             .into_iter()

@@ -43,6 +43,36 @@ pub(super) struct Builder<'a> {
     /// Without configured or remote URLs: repository URLs some source of which names a
     /// path that exists here.
     fallback_urls: HashSet<String>,
+    /// Applications rendered by the local charts of the Application being resolved.
+    pending: Vec<AppSpec>,
+    /// Evaluation steps spent rendering charts so far.
+    render_steps: usize,
+}
+
+/// Rendering every chart of a repository stops after this many evaluation steps.
+const MAX_TOTAL_RENDER_STEPS: usize = 50_000_000;
+
+/// How deep app-of-apps charts may render Applications that render Applications.
+const MAX_RENDER_DEPTH: usize = 4;
+/// At most this many Applications come from rendered charts.
+const MAX_RENDERED_APPS: usize = 5_000;
+
+/// What a template that could not be rendered may deploy, for [`Opaque::may_deploy`]: its
+/// file name and the kinds its text writes (`kind: ClusterIssuer`), lower-cased.
+fn template_kinds(repo: &Repository, file: FileId) -> String {
+    let f = repo.file(file);
+    let stem = f.rel_path.rsplit('/').next().unwrap_or(&f.rel_path);
+    let mut out = stem.split('.').next().unwrap_or(stem).to_lowercase();
+    for line in f.text.lines() {
+        if let Some(k) = line.trim_start().strip_prefix("kind:") {
+            let k = k.trim().trim_matches(['"', '\'']).to_lowercase();
+            if !k.is_empty() && !out.contains(&k) {
+                out.push(' ');
+                out.push_str(&k);
+            }
+        }
+    }
+    out
 }
 
 /// `a/./b/../c/` → `a/c`; `None` when it leaves the repository.
@@ -93,6 +123,8 @@ impl<'a> Builder<'a> {
             embedded: HashMap::new(),
             extras: HashMap::new(),
             fallback_urls: HashSet::new(),
+            pending: Vec::new(),
+            render_steps: 0,
         }
     }
 
@@ -118,9 +150,27 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        for spec in specs {
+        let mut queue: std::collections::VecDeque<(AppSpec, Option<usize>, usize)> =
+            specs.into_iter().map(|s| (s, None, 0)).collect();
+        let mut rendered = 0usize;
+        while let Some((spec, parent, depth)) = queue.pop_front() {
+            self.pending.clear();
             let app = self.resolve_app(spec);
+            let id = self.model.apps.len();
             self.model.apps.push(app);
+            if let Some(p) = parent {
+                self.model.rendered_parent.insert(id, p);
+            }
+            let children = std::mem::take(&mut self.pending);
+            if depth < MAX_RENDER_DEPTH {
+                for c in children {
+                    if rendered >= MAX_RENDERED_APPS {
+                        break;
+                    }
+                    rendered += 1;
+                    queue.push_back((c, Some(id), depth + 1));
+                }
+            }
         }
     }
 
@@ -242,8 +292,143 @@ impl<'a> Builder<'a> {
         };
         app.sources[i].kind = kind.clone();
         if kind != SourceKind::ValuesOnly {
-            self.resolve_values(app, i, local_chart_dir.as_deref());
+            let unseen = self.resolve_values(app, i, local_chart_dir.as_deref());
+            if let (SourceKind::LocalChart, Some(dir)) = (&kind, &local_chart_dir) {
+                self.render_local(app, i, dir, unseen);
+            }
         }
+    }
+
+    /// Render the local chart in `dir` with the values source `i` passes; its manifests
+    /// join what the Application deploys, the Applications among them are resolved next.
+    fn render_local(&mut self, app: &mut Application, i: usize, dir: &str, unseen: Option<String>) {
+        use crate::model::helm::{self, Outcome, Release, value};
+        let span = app.sources[i].span;
+        let opaque = |what: String| Opaque {
+            source: i,
+            span,
+            name: last_segment(dir),
+            what,
+        };
+        if self.render_steps > MAX_TOTAL_RENDER_STEPS {
+            app.opaque.push(opaque(format!(
+                "the local chart `{dir}` (not rendered: the repository's charts take more than {MAX_TOTAL_RENDER_STEPS} steps to render)"
+            )));
+            return;
+        }
+        let Some(chart) = helm::chart_at(self.repo, dir) else {
+            app.opaque.push(opaque(format!(
+                "the local chart `{dir}`, which preflight could not read"
+            )));
+            return;
+        };
+        for (name, what) in &chart.unrendered {
+            app.opaque.push(Opaque {
+                name: name.clone(),
+                ..opaque(format!("{what} of the local chart `{dir}` (not rendered)"))
+            });
+        }
+        // Chart defaults, value files, inline values, valuesObject, then parameters.
+        let mut values = helm::chart_defaults(self.repo, &chart);
+        for v in app.values.iter().filter(|v| v.source == i) {
+            if v.origin == ValuesOrigin::ChartDefaults {
+                continue;
+            }
+            if let Some(y) = self.model.yaml(self.repo, v.root) {
+                value::merge(&mut values, &value::from_yaml(y, 0));
+            }
+        }
+        for (name, val) in &app.sources[i].helm.parameters {
+            value::set_path(&mut values, &name.value, &val.value, val.span, false);
+        }
+        let namespace = self.destination_namespace(app);
+        let release = Release {
+            name: app.sources[i]
+                .helm
+                .release_name
+                .clone()
+                .unwrap_or_else(|| app.name.clone()),
+            namespace,
+        };
+        let rendered = helm::render(self.repo, &chart, values, &release);
+        self.render_steps += rendered.steps;
+        let app_id = self.model.apps.len();
+        if let Some(f) = rendered.syntax_error {
+            app.opaque.push(opaque(format!(
+                "the local chart `{dir}`, whose template `{}` does not parse",
+                self.repo.file(f).rel_path
+            )));
+        }
+        for rf in &rendered.files {
+            match &rf.outcome {
+                Outcome::Docs(docs) => {
+                    for d in docs {
+                        let n = self.model.embedded.len() as u32;
+                        self.model.embedded.push(d.clone());
+                        self.model.rendered_docs.insert(n);
+                        let doc_ref = DocRef::Embedded(n);
+                        let root = self.model.embedded[n as usize].root();
+                        let mut objs = Vec::new();
+                        if let Some(o) = object_of(root, doc_ref, false) {
+                            objs.push(o);
+                        } else if root.str_at(&["kind"]) == Some("List") {
+                            for item in root.path(&["items"]).into_iter().flat_map(|x| x.items()) {
+                                objs.extend(object_of(item, doc_ref, false));
+                            }
+                        }
+                        for o in objs {
+                            if o.api_version.starts_with("argoproj.io/")
+                                && matches!(o.kind.as_str(), "Application" | "ApplicationSet")
+                                && let Some(y) = self.model.yaml(self.repo, o.node)
+                            {
+                                let set = o.kind == "ApplicationSet";
+                                self.pending.extend(super::apps::collect_doc(
+                                    self.repo, rf.file, doc_ref, y, set,
+                                ));
+                            }
+                            let id = self.model.objects.len();
+                            self.model
+                                .defined
+                                .entry((o.kind.clone(), o.name.clone()))
+                                .or_default()
+                                .push(id);
+                            self.model.objects.push(o);
+                            app.objects.push(id);
+                        }
+                    }
+                }
+                Outcome::CannotTell { reason, .. } => app.opaque.push(Opaque {
+                    name: template_kinds(self.repo, rf.file),
+                    ..opaque(format!(
+                        "the template `{}` of the local chart `{dir}` ({reason})",
+                        self.repo.file(rf.file).rel_path
+                    ))
+                }),
+                Outcome::Failed(f) => app.opaque.push(opaque(format!(
+                    "the local chart `{dir}`, whose render fails in `{}` ({})",
+                    self.repo.file(rf.file).rel_path,
+                    f.message
+                ))),
+            }
+        }
+        self.model.renders.push(super::ChartRender {
+            app: app_id,
+            source: i,
+            chart: dir.to_string(),
+            values_unknown: unseen,
+            files: rendered.files,
+            syntax_error: rendered.syntax_error,
+        });
+    }
+
+    /// `spec.destination.namespace` of an Application (`None` when templated or unset).
+    fn destination_namespace(&self, app: &Application) -> Option<String> {
+        let doc = self.model.doc(self.repo, app.doc)?;
+        let root = doc.root();
+        let ns = root
+            .str_at(&["spec", "destination", "namespace"])
+            .or_else(|| root.str_at(&["spec", "template", "spec", "destination", "namespace"]))?;
+        (!ns.contains("{{")).then(|| ns.to_string())
     }
 
     /// A folder of this repository: kustomization, chart or plain manifests.
@@ -286,12 +471,6 @@ impl<'a> Builder<'a> {
             .contains(&join(dir, "Chart.yaml").unwrap_or_default())
         {
             *chart_dir = Some(dir.to_string());
-            app.opaque.push(Opaque {
-                source: i,
-                span,
-                name: last_segment(dir),
-                what: format!("the templates of the local chart `{dir}` (not rendered)"),
-            });
             return SourceKind::LocalChart;
         }
         let d = app.sources[i].directory.clone();
@@ -480,8 +659,15 @@ impl<'a> Builder<'a> {
     }
 
     /// Values of a Helm source: defaults of a local chart, value files, inline values.
-    fn resolve_values(&mut self, app: &mut Application, i: usize, chart_dir: Option<&str>) {
+    /// Returns why some of them cannot be read, if so.
+    fn resolve_values(
+        &mut self,
+        app: &mut Application,
+        i: usize,
+        chart_dir: Option<&str>,
+    ) -> Option<String> {
         let s = app.sources[i].clone();
+        let mut unseen = None;
         if let Some(dir) = chart_dir
             && let Some(f) = join(dir, "values.yaml").and_then(|p| self.repo.file_by_path(&p))
         {
@@ -490,6 +676,7 @@ impl<'a> Builder<'a> {
         for vf in &s.helm.value_files {
             let v = vf.value.trim();
             if v.contains("://") {
+                unseen.get_or_insert(format!("the value file `{v}` is fetched over HTTP"));
                 continue; // fetched over HTTP: not visible
             }
             let resolved = if let Some(rest) = v.strip_prefix('$') {
@@ -512,6 +699,7 @@ impl<'a> Builder<'a> {
                     .as_ref()
                     .is_some_and(|u| self.is_this_repo(&u.value));
                 if !this {
+                    unseen.get_or_insert(format!("the value file `{v}` is in another repository"));
                     continue;
                 }
                 normalize_path(rel)
@@ -566,6 +754,14 @@ impl<'a> Builder<'a> {
                 origin: ValuesOrigin::Object,
             });
         }
+        if s.helm
+            .parameters
+            .iter()
+            .any(|(_, v)| v.value.contains("{{"))
+        {
+            unseen.get_or_insert("a parameter's value is templated".to_string());
+        }
+        unseen
     }
 
     fn file_values(&mut self, app: &mut Application, i: usize, f: FileId, origin: ValuesOrigin) {

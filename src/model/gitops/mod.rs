@@ -27,6 +27,7 @@ use crate::source::{FileId, Span};
 use std::collections::{HashMap, HashSet};
 
 pub use applied::TerraformApplied;
+pub use deploy::normalize_path as deploy_normalize_path;
 pub use git::{GitInfo, Revision};
 pub use lookup::HelmValue;
 
@@ -116,6 +117,8 @@ pub struct Helm {
     pub parameters: Vec<(Val, Val)>,
     /// `helm.skipCrds`: the chart's `crds/` are not applied.
     pub skip_crds: bool,
+    /// `helm.releaseName`.
+    pub release_name: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -293,6 +296,27 @@ pub struct GitopsModel {
     file_objects: HashMap<FileId, Vec<ObjId>>,
     /// Kustomization folder → the files it deploys (for "which folder deploys this file").
     kustomize_files: HashMap<String, Vec<FileId>>,
+    /// Local charts rendered for an Application: what each render gave.
+    pub renders: Vec<ChartRender>,
+    /// Embedded documents that are rendered chart output (not text written in a file).
+    rendered_docs: HashSet<u32>,
+    /// Applications rendered by a local chart → the Application that renders them.
+    rendered_parent: HashMap<AppId, AppId>,
+}
+
+/// One render of a local chart for one Application source.
+#[derive(Clone, Debug)]
+pub struct ChartRender {
+    pub app: AppId,
+    pub source: usize,
+    /// The chart's folder.
+    pub chart: String,
+    /// Why the values may be incomplete (a value file preflight cannot read): a failure
+    /// caused by a missing value is then "cannot tell".
+    pub values_unknown: Option<String>,
+    pub files: Vec<crate::model::helm::RenderedFile>,
+    /// A template of the chart does not parse: nothing was rendered.
+    pub syntax_error: Option<FileId>,
 }
 
 impl GitopsModel {
@@ -303,16 +327,22 @@ impl GitopsModel {
         config: &GitopsConfig,
         provided_by_terraform: HashSet<(String, String)>,
     ) -> GitopsModel {
-        GitopsModel::build_with_applied(repo, config, provided_by_terraform, &[])
+        Self::build_with(repo, config, provided_by_terraform, &[], Vec::new())
     }
 
-    /// Build the model with the Applications Terraform applies (rendered), which take the
-    /// place of their raw templates.
-    pub fn build_with_applied(
+    /// [`GitopsModel::build`], with what Terraform adds:
+    /// - `applied`: the ArgoCD Applications Terraform applies (`kubectl_manifest` of a
+    ///   `templatefile()`), rendered, which take the place of their raw templates;
+    /// - `rendered_by_terraform`: the manifests Terraform renders from charts of this
+    ///   repository (`helm_release` of a local chart): the objects exist, and the
+    ///   Applications among them (an app-of-apps chart bootstrapped by Terraform) are
+    ///   Applications.
+    pub fn build_with(
         repo: &Repository,
         config: &GitopsConfig,
         provided_by_terraform: HashSet<(String, String)>,
         applied: &[TerraformApplied],
+        rendered_by_terraform: Vec<YamlDoc>,
     ) -> GitopsModel {
         let mut git = GitInfo::read(&repo.root);
         let mut this_repo_urls: HashSet<String> = config
@@ -348,7 +378,30 @@ impl GitopsModel {
         let (rendered, replaced) = model.add_applied(repo, applied);
         found.retain(|(d, _)| !matches!(d, DocRef::File(f, _) if replaced.contains(f)));
         found.extend(rendered);
-        let specs = apps::collect(repo, &found, &model.embedded);
+        let mut specs = apps::collect(repo, &found, &model.embedded);
+        for doc in rendered_by_terraform {
+            let n = model.embedded.len() as u32;
+            let file = doc.file;
+            model.embedded.push(doc);
+            model.rendered_docs.insert(n);
+            let doc_ref = DocRef::Embedded(n);
+            let root = model.embedded[n as usize].root();
+            if let Some(obj) = object_of(root, doc_ref, false) {
+                if obj.api_version.starts_with("argoproj.io/")
+                    && matches!(obj.kind.as_str(), "Application" | "ApplicationSet")
+                {
+                    let set = obj.kind == "ApplicationSet";
+                    specs.extend(apps::collect_doc(repo, file, doc_ref, root, set));
+                }
+                let id = model.objects.len();
+                model
+                    .defined
+                    .entry((obj.kind.clone(), obj.name.clone()))
+                    .or_default()
+                    .push(id);
+                model.objects.push(obj);
+            }
+        }
         let mut builder = deploy::Builder::new(repo, &mut model);
         builder.resolve(specs);
         model.link_and_group(repo, &found);
@@ -407,6 +460,9 @@ impl GitopsModel {
             by_file.entry(app.file).or_default().push(id);
         }
         let mut parent: Vec<Option<AppId>> = vec![None; self.apps.len()];
+        for (&child, &p) in &self.rendered_parent {
+            parent[child] = Some(p);
+        }
         for (id, app) in self.apps.iter().enumerate() {
             for f in &app.files {
                 for &child in by_file.get(f).into_iter().flatten() {
@@ -518,6 +574,11 @@ impl GitopsModel {
             }
         }
         out
+    }
+
+    /// Whether an embedded document is rendered chart output.
+    pub fn is_rendered(&self, embedded: u32) -> bool {
+        self.rendered_docs.contains(&embedded)
     }
 
     pub fn group(&self, id: GroupId) -> &ClusterGroup {
@@ -906,6 +967,164 @@ mod tests {
         expect(
             &findings,
             &[("undeployed-issuer", "k8s/sub/missing.yaml", 6)],
+        );
+    }
+
+    #[test]
+    fn an_unrenderable_template_that_may_define_the_issuer_makes_it_a_note() {
+        let app = |name: &str, path: &str| {
+            format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\nspec:\n  destination:\n    server: https://eks.example.com\n    namespace: {name}\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: {path}\n"
+            )
+        };
+        let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n    cert-manager.io/cluster-issuer: {{ .Values.issuer }}\n";
+        let issuer = |name: &str| {
+            format!(
+                "{{{{- if lookup \"v1\" \"Secret\" \"cert-manager\" \"eab\" }}}}\napiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: {name}\n{{{{- end }}}}\n"
+            )
+        };
+        let files = |issuer_text: String| {
+            vec![
+                ("apps/web.yaml".to_string(), app("web", "charts/web")),
+                (
+                    "apps/issuers.yaml".to_string(),
+                    app("issuers", "charts/issuers"),
+                ),
+                (
+                    "charts/web/Chart.yaml".to_string(),
+                    "apiVersion: v2\nname: web\nversion: 1.0.0\n".to_string(),
+                ),
+                (
+                    "charts/web/values.yaml".to_string(),
+                    "issuer: letsencrypt\n".to_string(),
+                ),
+                (
+                    "charts/web/templates/ingress.yaml".to_string(),
+                    ingress.to_string(),
+                ),
+                (
+                    "charts/issuers/Chart.yaml".to_string(),
+                    "apiVersion: v2\nname: issuers\nversion: 1.0.0\n".to_string(),
+                ),
+                (
+                    "charts/issuers/templates/issuer.yaml".to_string(),
+                    issuer_text,
+                ),
+            ]
+        };
+        let run = |owned: Vec<(String, String)>| {
+            let mut all: Vec<(&str, &str)> = vec![CONFIG];
+            all.extend(owned.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+            gitops_findings(&all)
+        };
+        // The issuer's template cannot be rendered: the reference is a note, not an error.
+        let found = run(files(issuer("letsencrypt")));
+        let refs: Vec<_> = found
+            .iter()
+            .filter(|f| f.rule == "undeployed-issuer")
+            .collect();
+        assert_eq!(
+            refs.len(),
+            1,
+            "{:?}",
+            found.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+        assert_eq!(refs[0].severity, crate::diagnostic::Severity::Note);
+        assert_eq!(
+            (refs[0].file.as_str(), refs[0].line),
+            ("charts/web/values.yaml", 1)
+        );
+        // Rendered without `lookup`, the issuer exists: nothing to report.
+        let plain =
+            "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: letsencrypt\n"
+                .to_string();
+        let found = run(files(plain));
+        expect(&found, &[]);
+    }
+
+    #[test]
+    fn subcharts_render_with_their_share_of_the_values() {
+        let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspec:\n  destination:\n    server: https://eks.example.com\n    namespace: web\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/web\n";
+        let ingress = "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n    cert-manager.io/cluster-issuer: letsencrypt\n";
+        let issuer = "apiVersion: cert-manager.io/v1\nkind: ClusterIssuer\nmetadata:\n  name: {{ .Values.name }}\n  labels:\n    team: {{ .Values.global.team }}\n";
+        let chart = |deps: &str| format!("apiVersion: v2\nname: web\nversion: 1.0.0\n{deps}");
+        let run = |chart_yaml: String, parent_values: &str, unpacked: bool| {
+            let mut files: Vec<(String, String)> = vec![
+                ("apps/web.yaml".into(), app.into()),
+                ("charts/web/Chart.yaml".into(), chart_yaml),
+                ("charts/web/values.yaml".into(), parent_values.into()),
+                ("charts/web/templates/ingress.yaml".into(), ingress.into()),
+            ];
+            if unpacked {
+                files.push((
+                    "charts/web/charts/issuers/Chart.yaml".into(),
+                    "apiVersion: v2\nname: issuers\nversion: 1.0.0\n".into(),
+                ));
+                files.push((
+                    "charts/web/charts/issuers/values.yaml".into(),
+                    "name: staging\n".into(),
+                ));
+                files.push((
+                    "charts/web/charts/issuers/templates/issuer.yaml".into(),
+                    issuer.into(),
+                ));
+            }
+            let mut all: Vec<(&str, &str)> = vec![CONFIG];
+            all.extend(files.iter().map(|(a, b)| (a.as_str(), b.as_str())));
+            gitops_findings(&all)
+        };
+        // The parent's `issuers:` values reach the subchart, `global` too.
+        let found = run(
+            chart(""),
+            "global:\n  team: web\nissuers:\n  name: letsencrypt\n",
+            true,
+        );
+        expect(&found, &[]);
+        // A condition that is false leaves the subchart out: the issuer is missing.
+        let deps = "dependencies:\n  - name: issuers\n    version: 1.0.0\n    condition: issuers.enabled\n";
+        let found = run(
+            chart(deps),
+            "issuers:\n  enabled: false\n  name: letsencrypt\n",
+            true,
+        );
+        expect(
+            &found,
+            &[("undeployed-issuer", "charts/web/templates/ingress.yaml", 6)],
+        );
+        // A dependency that is not unpacked cannot be seen into: a note.
+        let deps = "dependencies:\n  - name: issuers\n    version: 1.0.0\n    repository: https://charts.example.com\n";
+        let found = run(chart(deps), "{}\n", false);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Note);
+        assert!(
+            found[0].message.contains("dependency `issuers`"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn charts_rendering_themselves_terminate() {
+        let root = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: root\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/loop\n";
+        let template = "{{- range $i := until 4 }}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {{ $.Release.Name }}-{{ $i }}\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: argocd\n  source:\n    repoURL: https://github.com/acme/infra.git\n    targetRevision: HEAD\n    path: charts/loop\n{{- end }}\n";
+        let started = std::time::Instant::now();
+        let findings = gitops_findings(&[
+            CONFIG,
+            ("apps/root.yaml", root),
+            (
+                "charts/loop/Chart.yaml",
+                "apiVersion: v2\nname: loop\nversion: 0.1.0\n",
+            ),
+            ("charts/loop/templates/apps.yaml", template),
+        ]);
+        assert!(started.elapsed().as_secs() < 60);
+        assert!(
+            findings.iter().all(|f| f.rule == "app-of-apps-loop"),
+            "{:?}",
+            findings
+                .iter()
+                .map(|f| (&f.rule, &f.message))
+                .collect::<Vec<_>>()
         );
     }
 

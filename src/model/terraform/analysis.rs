@@ -231,6 +231,15 @@ impl ManifestObject {
     }
 }
 
+/// A local chart a `helm_release` installs, rendered with its values.
+struct LocalRender {
+    dir: String,
+    chart: crate::model::helm::Chart,
+    rendered: crate::model::helm::RenderedChart,
+    /// Why some values could not be evaluated.
+    unknown: Option<String>,
+}
+
 /// The objects one root creates, by (type, identifying value). Namespaces use type
 /// `namespace`.
 #[derive(Debug, Default)]
@@ -2051,6 +2060,14 @@ impl Analysis {
         };
         let mut out = Vec::new();
         for iter in iters {
+            if ty == "helm_release" {
+                match self.local_chart_namespaces(s, pass, at, block, iter.clone()) {
+                    Ok(names) => {
+                        out.extend(names.into_iter().map(|n| ("namespace".to_string(), n)))
+                    }
+                    Err(reason) => return Err(("namespace".to_string(), reason)),
+                }
+            }
             let (kind, v) = match ty {
                 "kubernetes_namespace" | "kubernetes_namespace_v1" => (
                     "namespace",
@@ -2123,6 +2140,258 @@ impl Analysis {
             }
         }
         Ok(out)
+    }
+
+    /// The Namespaces a `helm_release` of a chart in this repository (a local `chart`
+    /// path) renders, with its `values` and `set` blocks. Empty for a chart from a
+    /// repository; an error (the reason) when a template that would render a Namespace
+    /// cannot be evaluated.
+    fn local_chart_namespaces(
+        &self,
+        s: &Session,
+        pass: usize,
+        at: BlockAt,
+        block: &Block,
+        iter: Iter,
+    ) -> Result<Vec<String>, String> {
+        use crate::model::helm::Outcome;
+        let Some(LocalRender {
+            dir,
+            chart,
+            rendered,
+            unknown,
+        }) = self.local_chart_render(s, pass, at, block, iter)
+        else {
+            return Ok(Vec::new());
+        };
+        if let Some(u) = &unknown
+            && chart
+                .templates
+                .iter()
+                .any(|&f| s.repo.file(f).text.contains("kind: Namespace"))
+        {
+            return Err(format!(
+                "the chart `{dir}` it installs may render Namespaces from values preflight cannot evaluate ({u})"
+            ));
+        }
+        let mut names = Vec::new();
+        for rf in &rendered.files {
+            let mentions_namespace = || s.repo.file(rf.file).text.contains("kind: Namespace");
+            match &rf.outcome {
+                Outcome::Docs(docs) => {
+                    for d in docs {
+                        let r = d.root();
+                        if r.str_at(&["kind"]) == Some("Namespace")
+                            && let Some(n) = r.str_at(&["metadata", "name"])
+                        {
+                            names.push(n.to_string());
+                        }
+                    }
+                }
+                Outcome::CannotTell { reason, .. } if mentions_namespace() => {
+                    return Err(format!(
+                        "the chart `{dir}` it installs renders its Namespaces from what preflight cannot evaluate ({reason})"
+                    ));
+                }
+                Outcome::Failed(f) if mentions_namespace() => {
+                    return Err(format!("rendering the chart `{dir}` fails ({})", f.message));
+                }
+                _ => {}
+            }
+        }
+        Ok(names)
+    }
+
+    /// The manifests the `helm_release`s of local charts of every root render, in any pass
+    /// where they exist, one render per release instance (values that cannot be evaluated
+    /// give nothing). Their spans point into the chart's templates and values.
+    pub fn helm_release_manifests(&self, s: &Session) -> Vec<crate::parse::yaml::YamlDoc> {
+        use crate::model::helm::Outcome;
+        let tf = s.terraform();
+        let mut out = Vec::new();
+        let mut seen: HashSet<(BlockAt, String)> = HashSet::new();
+        for &root in &self.roots {
+            for at in self.blocks_of_root(tf, root) {
+                let tb = &self.module(tf, at.inst).blocks[at.block];
+                if tb.kind != BlockKind::Resource || tb.type_name != "helm_release" {
+                    continue;
+                }
+                let Some(block) = self.hcl(s, at) else {
+                    continue;
+                };
+                for pass in 0..self.passes.len() {
+                    if self.count(s, pass, at).is_zero() {
+                        continue;
+                    }
+                    let Ok(iters) = self.iters(s, pass, at) else {
+                        continue;
+                    };
+                    for iter in iters {
+                        // One render per instance, whatever the pass.
+                        if !seen.insert((at, format!("{iter:?}"))) {
+                            continue;
+                        }
+                        let Some(r) = self.local_chart_render(s, pass, at, block, iter) else {
+                            continue;
+                        };
+                        if r.unknown.is_some() {
+                            continue;
+                        }
+                        for rf in r.rendered.files {
+                            if let Outcome::Docs(docs) = rf.outcome {
+                                out.extend(docs);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Render the local chart a `helm_release` installs (`None`: not a chart of this
+    /// repository).
+    fn local_chart_render(
+        &self,
+        s: &Session,
+        pass: usize,
+        at: BlockAt,
+        block: &Block,
+        iter: Iter,
+    ) -> Option<LocalRender> {
+        use crate::model::helm::{self, value};
+        if block.body.get_attribute("repository").is_some() {
+            return None;
+        }
+        let chart = block.body.get_attribute("chart")?;
+        let Value::String(path) = self.eval_iter(s, pass, at.inst, iter.clone(), &chart.value)
+        else {
+            return None;
+        };
+        let tf = s.terraform();
+        let root_dir = &self.module(tf, self.insts[at.inst].root).dir;
+        let root = s.repo.root.to_string_lossy().into_owned();
+        let rel = match path.strip_prefix(&root) {
+            Some(r) => r.trim_start_matches('/').to_string(),
+            None if path.starts_with('/') => return None,
+            // Relative to the directory Terraform runs in: the root module's.
+            None if root_dir.is_empty() => path.clone(),
+            None => format!("{root_dir}/{path}"),
+        };
+        let dir = crate::model::gitops::deploy_normalize_path(&rel)?;
+        let chart = helm::chart_at(&s.repo, &dir)?;
+        let mut values = helm::chart_defaults(&s.repo, &chart);
+        let mut unknown: Option<String> = None;
+        if let Some(a) = block.body.get_attribute("values") {
+            match self.eval_iter(s, pass, at.inst, iter.clone(), &a.value) {
+                Value::List(docs) => {
+                    for d in docs {
+                        match d {
+                            Value::String(text) => {
+                                // A repository file read as is (`file(...)`): its
+                                // parsed YAML, so values keep where they are written.
+                                let same = s.repo.files.iter().find(|f| {
+                                    f.kind == crate::source::FileKind::Yaml
+                                        && f.text.len() == text.len()
+                                        && *f.text == *text
+                                });
+                                match same.map(|f| s.repo.syntax(f.id)) {
+                                    Some(crate::parse::Syntax::Yaml(docs)) => {
+                                        for d in docs {
+                                            value::merge(
+                                                &mut values,
+                                                &value::from_yaml(d.root(), 0),
+                                            );
+                                        }
+                                    }
+                                    _ => value::merge(
+                                        &mut values,
+                                        &helm::funcs::from_text_yaml(&text),
+                                    ),
+                                }
+                            }
+                            other => {
+                                unknown.get_or_insert(format!(
+                                    "a `values` entry is {}",
+                                    other.type_name()
+                                ));
+                            }
+                        }
+                    }
+                }
+                Value::Unknown(u) => {
+                    unknown.get_or_insert(unknown_text(&u));
+                }
+                _ => {}
+            }
+        }
+        let sets: Vec<&Block> = block
+            .body
+            .blocks()
+            .filter(|b| matches!(b.ident.as_str(), "set" | "set_sensitive"))
+            .collect();
+        for b in sets {
+            let (Some(n), Some(v)) = (b.body.get_attribute("name"), b.body.get_attribute("value"))
+            else {
+                continue;
+            };
+            let name = self.eval_iter(s, pass, at.inst, iter.clone(), &n.value);
+            let val = self.eval_iter(s, pass, at.inst, iter.clone(), &v.value);
+            match (name, val) {
+                (Value::String(n), Value::String(v)) => {
+                    value::set_path(&mut values, &n, &v, self.span(s, at, None), false)
+                }
+                (Value::String(n), Value::Number(x)) => value::set_path(
+                    &mut values,
+                    &n,
+                    &crate::model::helm::value::go_float(x),
+                    self.span(s, at, None),
+                    false,
+                ),
+                (Value::String(n), Value::Bool(x)) => value::set_path(
+                    &mut values,
+                    &n,
+                    if x { "true" } else { "false" },
+                    self.span(s, at, None),
+                    false,
+                ),
+                _ => {
+                    unknown.get_or_insert("a `set` value cannot be evaluated".to_string());
+                }
+            }
+        }
+        let release_name = match block
+            .body
+            .get_attribute("name")
+            .map(|a| self.eval_iter(s, pass, at.inst, iter.clone(), &a.value))
+        {
+            Some(Value::String(n)) => n,
+            _ => "release".to_string(),
+        };
+        let namespace = match block
+            .body
+            .get_attribute("namespace")
+            .map(|a| self.eval_iter(s, pass, at.inst, iter.clone(), &a.value))
+        {
+            Some(Value::String(n)) => Some(n),
+            None => Some("default".to_string()),
+            _ => None,
+        };
+        let rendered = helm::render(
+            &s.repo,
+            &chart,
+            values,
+            &helm::Release {
+                name: release_name,
+                namespace,
+            },
+        );
+        Some(LocalRender {
+            dir,
+            chart,
+            rendered,
+            unknown,
+        })
     }
 
     /// A `kubernetes_manifest`'s `manifest` or a `kubectl_manifest`'s decoded `yaml_body`.

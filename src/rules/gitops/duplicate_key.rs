@@ -35,7 +35,12 @@ impl Rule for DuplicateKey {
             }
         }
         // YAML held in scalars (inline `helm.values`, manifests in chart values).
-        for doc in &cx.session.gitops().embedded {
+        let model = cx.session.gitops();
+        for (i, doc) in model.embedded.iter().enumerate() {
+            // Rendered chart output is not text anyone wrote.
+            if model.is_rendered(i as u32) {
+                continue;
+            }
             if cx.session.in_scope(&repo.file(doc.file).rel_path) {
                 check_doc(cx, doc, "(embedded) ", &mut out);
             }
