@@ -1,0 +1,377 @@
+//! `hardcoded-identity`: a literal in what an Application deploys names an identity the
+//! environment's Terraform computes — an EKS cluster name, an RDS endpoint — but not the
+//! one it computes, or only one whose instance count is zero.
+
+use crate::diagnostic::{Finding, Severity};
+use crate::model::environments::Environments;
+use crate::model::identities::{
+    IdKind, Literal, Named, gitops_literals, is_placeholder, literal_envs, names, rds_host_label,
+};
+use crate::rules::{Context, Rule, RuleMeta};
+
+pub struct HardcodedIdentity;
+
+static META: RuleMeta = RuleMeta {
+    id: "hardcoded-identity",
+    default_severity: Severity::Error,
+    summary: "A literal names a cluster or database other than the one the environment's Terraform computes, or one it switches off",
+    doc: include_str!("../../../rules/hardcoded-identity.md"),
+    options: &[],
+};
+
+/// Keys whose value is an EKS cluster name (`autoDiscovery.clusterName`,
+/// `settings.clusterName`, `cluster_name` …), compared without case, `-` and `_`.
+fn is_cluster_key(key: &str) -> bool {
+    let k: String = key
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    matches!(k.as_str(), "clustername" | "eksclustername")
+}
+
+/// What a literal names: (kind, the name in it).
+fn identity_in(l: &Literal) -> Option<(IdKind, String)> {
+    if is_placeholder(&l.value) {
+        return None;
+    }
+    if is_cluster_key(l.key()) {
+        let v = l.value.trim();
+        if v.is_empty() || v.contains(char::is_whitespace) || v.contains(['/', ':']) {
+            return None;
+        }
+        return Some((IdKind::Cluster, v.to_string()));
+    }
+    rds_host_label(&l.value).map(|h| (IdKind::RdsIdentifier, h.to_string()))
+}
+
+impl Rule for HardcodedIdentity {
+    fn meta(&self) -> &'static RuleMeta {
+        &META
+    }
+
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let s = cx.session;
+        let an = s.terraform_analysis_all();
+        let model = s.gitops();
+        let envs = Environments::build(s, an, model);
+        if envs.groups.is_empty() {
+            return Vec::new();
+        }
+        let index = names(s, an);
+        let tf = s.terraform();
+        let dir = |n: &Named| an.module(tf, n.root).dir.clone();
+        let mut out = Vec::new();
+        for lit in gitops_literals(s, model) {
+            let Some((kind, name)) = identity_in(&lit) else {
+                continue;
+            };
+            if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
+                && !lit.groups.iter().any(|g| s.gitops_group_in_scope(*g))
+            {
+                continue;
+            }
+            for env in literal_envs(&envs, &lit) {
+                let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
+                let computed: Vec<&Named> = index
+                    .named
+                    .iter()
+                    .filter(|n| n.kind == kind && roots.contains(&n.root))
+                    .collect();
+                if computed.is_empty() {
+                    if let Some(u) = index.unknown_in(kind, &roots) {
+                        out.push(
+                            cx.note(
+                                lit.span,
+                                format!(
+                                    "cannot tell whether `{name}` is the {} the {env} environment's Terraform computes: {}",
+                                    kind.noun(),
+                                    u.reason
+                                ),
+                            )
+                            .with_address(lit.value.clone()),
+                        );
+                        break;
+                    }
+                    continue;
+                }
+                let active: Vec<&&Named> =
+                    computed.iter().filter(|n| n.count.is_active()).collect();
+                if active.iter().any(|n| n.name == name) {
+                    continue;
+                }
+                let unsure = |n: &&&Named| !n.count.is_active() && !n.count.is_zero();
+                if let Some(u) = computed
+                    .iter()
+                    .filter(|n| n.name == name)
+                    .find(unsure)
+                    .or_else(|| {
+                        if active.is_empty() {
+                            computed.iter().find(unsure)
+                        } else {
+                            None
+                        }
+                    })
+                {
+                    out.push(
+                        cx.note(
+                            lit.span,
+                            format!(
+                                "cannot tell whether `{name}` is the {} the {env} environment's Terraform computes: the instances of `{}` are {}",
+                                kind.noun(),
+                                u.address,
+                                u.count.reason()
+                            ),
+                        )
+                        .with_address(lit.value.clone()),
+                    );
+                    break;
+                }
+                let switched_off = computed
+                    .iter()
+                    .find(|n| n.name == name && n.count.is_zero());
+                let Some(target) = active.first() else {
+                    if let Some(off) = switched_off {
+                        out.push(
+                            cx.finding(
+                                lit.span,
+                                format!(
+                                    "`{name}` is the {} of `{}` in `{}`, which has 0 instances in the {env} environment: it does not exist",
+                                    kind.noun(),
+                                    off.address,
+                                    dir(off)
+                                ),
+                            )
+                            .with_span_label("switched off")
+                            .with_help(format!(
+                                "enable `{}` in the {env} environment, or remove this reference",
+                                off.address
+                            ))
+                            .with_address(lit.value.clone()),
+                        );
+                        break;
+                    }
+                    continue;
+                };
+                if let Some(u) = index.unknown_in(kind, &roots) {
+                    out.push(
+                        cx.note(
+                            lit.span,
+                            format!(
+                                "`{name}` is not a {} the {env} environment's Terraform computes (it computes `{}`), but not every one can be evaluated: {}",
+                                kind.noun(),
+                                target.name,
+                                u.reason
+                            ),
+                        )
+                        .with_address(lit.value.clone()),
+                    );
+                    break;
+                }
+                let why = match switched_off {
+                    Some(off) => format!(
+                        "; `{name}` is the name of `{}` in `{}`, which has 0 instances",
+                        off.address,
+                        dir(off)
+                    ),
+                    None => String::new(),
+                };
+                let fix = match kind {
+                    IdKind::RdsIdentifier => lit.value.replacen(&name, &target.name, 1),
+                    _ => target.name.clone(),
+                };
+                out.push(
+                    cx.finding(
+                        lit.span,
+                        format!(
+                            "`{name}` is not the {} the {env} environment's Terraform computes: `{}` names it `{}` (in `{}`){why}",
+                            kind.noun(),
+                            target.address,
+                            target.name,
+                            dir(target)
+                        ),
+                    )
+                    .with_span_label(format!("Terraform computes `{}`", target.name))
+                    .with_label(an.span(s, target.at, None), format!("computes `{}`", target.name))
+                    .with_help(format!("use `{fix}`, or pass the value from Terraform (an output written to the cluster, a Helm parameter) instead of a literal"))
+                    .with_address(lit.value.clone()),
+                );
+                break;
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnostic::Severity;
+    use crate::testing::{check_rule, expect};
+
+    const CONFIG: &str = "[gitops]\nrepo_urls = [\"https://github.com/acme/platform.git\"]\n";
+
+    const TF: &str = r#"variable "environment" {
+  type    = string
+  default = "dev"
+}
+
+variable "enable_rds" {
+  type    = bool
+  default = false
+}
+
+resource "aws_eks_cluster" "this" {
+  name     = "goldenpath-${var.environment}-eks"
+  role_arn = "arn:aws:iam::210987654322:role/eks"
+  vpc_config {
+    subnet_ids = []
+  }
+}
+
+resource "aws_db_instance" "platform" {
+  count      = var.enable_rds ? 1 : 0
+  identifier = "goldenpath-${var.environment}-platform"
+}
+"#;
+
+    const RDS: &str = r#"resource "aws_db_instance" "platform" {
+  identifier = "goldenpath-dev-platform-standalone"
+}
+"#;
+
+    fn app(chart: &str) -> String {
+        format!(
+            r#"apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: dev-{chart}
+spec:
+  destination:
+    server: https://kubernetes.default.svc
+  sources:
+    - repoURL: https://kubernetes.github.io/autoscaler
+      chart: {chart}
+      targetRevision: 9.35.0
+      helm:
+        valueFiles:
+          - $values/gitops/helm/{chart}/values/dev.yaml
+    - repoURL: https://github.com/acme/platform.git
+      targetRevision: main
+      ref: values
+"#
+        )
+    }
+
+    fn run(values: &str, with_rds_root: bool) -> Vec<crate::testing::Reported> {
+        let mut files = vec![
+            ("preflight.toml", CONFIG),
+            ("envs/dev/main.tf", TF),
+            ("gitops/helm/cluster-autoscaler/values/dev.yaml", values),
+        ];
+        let a = app("cluster-autoscaler");
+        files.push(("gitops/argocd/apps/dev/cluster-autoscaler.yaml", &a));
+        if with_rds_root {
+            files.push(("envs/dev-rds/main.tf", RDS));
+        }
+        check_rule("hardcoded-identity", &files)
+    }
+
+    #[test]
+    fn cluster_name_without_the_suffix() {
+        let values = "# clusterName: goldenpath-dev (a comment is no value)\nautoDiscovery:\n  clusterName: goldenpath-dev\n";
+        let found = run(values, false);
+        expect(
+            &found,
+            &[(
+                "hardcoded-identity",
+                "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                3,
+            )],
+        );
+        assert_eq!(found[0].severity, Severity::Error);
+        assert!(
+            found[0].help.contains("goldenpath-dev-eks"),
+            "{}",
+            found[0].help
+        );
+        expect(
+            &run("autoDiscovery:\n  clusterName: goldenpath-dev-eks\n", false),
+            &[],
+        );
+        // Placeholders are not identities.
+        expect(
+            &run("autoDiscovery:\n  clusterName: <CLUSTER_NAME>\n", false),
+            &[],
+        );
+    }
+
+    #[test]
+    fn database_host_of_a_switched_off_instance() {
+        let values =
+            "env:\n  DB_HOST: goldenpath-dev-platform.cxmcacaams2q.eu-west-2.rds.amazonaws.com\n";
+        // Only the coupled instance, switched off: it does not exist.
+        let found = run(values, false);
+        expect(
+            &found,
+            &[(
+                "hardcoded-identity",
+                "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                2,
+            )],
+        );
+        assert!(
+            found[0].message.contains("0 instances"),
+            "{}",
+            found[0].message
+        );
+        // The standalone root of the same environment creates another: name that one.
+        let found = run(values, true);
+        expect(
+            &found,
+            &[(
+                "hardcoded-identity",
+                "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                2,
+            )],
+        );
+        assert!(
+            found[0]
+                .help
+                .contains("goldenpath-dev-platform-standalone.cxmcacaams2q"),
+            "{}",
+            found[0].help
+        );
+    }
+
+    #[test]
+    fn unknown_cluster_count_is_a_note() {
+        let tf = TF.replace(
+            "resource \"aws_eks_cluster\" \"this\" {\n",
+            "variable \"n\" {\n  type = number\n}\n\nresource \"aws_eks_cluster\" \"this\" {\n  count    = var.n\n",
+        );
+        let found = check_rule(
+            "hardcoded-identity",
+            &[
+                ("preflight.toml", CONFIG),
+                ("envs/dev/main.tf", &tf),
+                (
+                    "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                    "autoDiscovery:\n  clusterName: goldenpath-dev\n",
+                ),
+                (
+                    "gitops/argocd/apps/dev/cluster-autoscaler.yaml",
+                    &app("cluster-autoscaler"),
+                ),
+            ],
+        );
+        expect(
+            &found,
+            &[(
+                "hardcoded-identity",
+                "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                2,
+            )],
+        );
+        assert_eq!(found[0].severity, Severity::Note);
+    }
+}
