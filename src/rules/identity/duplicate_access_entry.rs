@@ -5,6 +5,7 @@
 use super::attr_span;
 use crate::diagnostic::{Finding, Severity};
 use crate::engine::Session;
+use crate::model::environments::Environments;
 use crate::model::identities::{IdKind, names};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, nested_attr, unknown_text};
@@ -87,7 +88,8 @@ impl Rule for DuplicateAccessEntry {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let tf = s.terraform();
-        let an = s.terraform_analysis();
+        let an = s.terraform_analysis_all();
+        let envs = Environments::build(s, an, s.gitops());
         let index = names(s, an);
         let mut out = Vec::new();
         let mut seen = HashSet::new();
@@ -107,6 +109,14 @@ impl Rule for DuplicateAccessEntry {
                 let Some(cluster_expr) = block.body.get_attribute("cluster_name") else {
                     continue;
                 };
+                if !s.file_in_scope(&s.repo.file(an.span(s, at, None).file).rel_path) {
+                    continue;
+                }
+                // The cluster may be created by another root of the same environment.
+                let roots: Vec<usize> = match envs.of_root(root) {
+                    Some(e) => envs.roots_of(e).map(|r| r.inst).collect(),
+                    None => vec![root],
+                };
                 for &pass in &an.selected {
                     if !an.count(s, pass, at).is_active() || seen.contains(&at) {
                         continue;
@@ -116,7 +126,7 @@ impl Rule for DuplicateAccessEntry {
                         _ => continue,
                     };
                     let Some(created) = index.named.iter().find(|n| {
-                        n.root == root
+                        roots.contains(&n.root)
                             && n.pass == pass
                             && n.kind == IdKind::Cluster
                             && !n.lookup

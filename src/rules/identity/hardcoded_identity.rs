@@ -95,8 +95,10 @@ impl Rule for HardcodedIdentity {
                     }
                     continue;
                 }
-                let active: Vec<&&Named> =
+                // What Terraform creates comes before what it looks up.
+                let mut active: Vec<&&Named> =
                     computed.iter().filter(|n| n.count.is_active()).collect();
+                active.sort_by_key(|n| n.lookup);
                 if active.iter().any(|n| n.name == name) {
                     continue;
                 }
