@@ -9,6 +9,7 @@ const RULES: &[&str] = &[
     "hardcoded-identity",
     "unknown-domain-filter",
     "unmanaged-secret",
+    "policy-resource-gap",
     "duplicate-physical-name",
     "duplicate-access-entry",
 ];
@@ -81,6 +82,12 @@ fn broken_platform_has_one_case_of_each_rule() {
             "envs/dev-rds/main.tf",
             28,
         ),
+        (
+            "policy-resource-gap",
+            "error",
+            "gitops/kustomize/bases/platform-provisioner/keycloak-db-credentials.yaml",
+            17,
+        ),
     ];
     want.sort();
     assert_eq!(rows, want);
@@ -96,6 +103,7 @@ fn broken_platform_has_one_case_of_each_rule() {
     assert!(help("unknown-domain-filter").contains("goldenpathidp.io"));
     assert!(help("unmanaged-secret").contains("goldenpath/dev/keycloak/postgres"));
     assert!(help("duplicate-physical-name").contains("data \"aws_secretsmanager_secret\""));
+    assert!(help("policy-resource-gap").contains("secret:platform/dev/keycloak/postgres-*"));
     assert!(help("duplicate-access-entry").contains("bootstrap_cluster_creator_admin_permissions"));
 }
 

@@ -6,3 +6,4 @@ pub mod iam;
 pub mod identities;
 pub mod steps;
 pub mod terraform;
+pub mod workload_identity;

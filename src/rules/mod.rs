@@ -53,6 +53,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &identity::hardcoded_identity::HardcodedIdentity,
         &identity::unknown_domain_filter::UnknownDomainFilter,
         &identity::unmanaged_secret::UnmanagedSecret,
+        &identity::policy_resource_gap::PolicyResourceGap,
         &identity::duplicate_physical_name::DuplicatePhysicalName,
         &identity::duplicate_access_entry::DuplicateAccessEntry,
         &validity::unknown_module_argument::UnknownModuleArgument,

@@ -5,6 +5,7 @@
 pub mod duplicate_access_entry;
 pub mod duplicate_physical_name;
 pub mod hardcoded_identity;
+pub mod policy_resource_gap;
 pub mod unknown_domain_filter;
 pub mod unmanaged_secret;
 
