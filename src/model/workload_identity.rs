@@ -182,38 +182,70 @@ pub fn roles_of_service_account(
             }
         }
     }
-    // Helm values of an Application of the group installing into the namespace:
-    // `serviceAccount.annotations` with the chart's default service account name (the
-    // release name).
+    // Helm values of an Application of the group installing into the namespace.
     if let Some(g) = group {
-        for &a in model.apps_in_group(g) {
-            let app = model.app(a);
-            for v in &app.values {
-                let Some(y) = model.yaml(&s.repo, v.root) else {
-                    continue;
-                };
-                let Some(sa) = y.get("serviceAccount") else {
-                    continue;
-                };
-                let sa_name = sa.str_at(&["name"]).map(str::to_owned);
-                let ns_ok = app_namespace(model, s, a).as_deref() == Some(namespace);
-                let release = release_name(model, s, a);
-                let name_ok = sa_name.as_deref().or(release.as_deref()) == Some(name);
-                if !ns_ok || !name_ok {
-                    continue;
+        for a in values_role_annotations(s, model) {
+            if a.group != g || a.namespace != namespace || a.name != name {
+                continue;
+            }
+            match role_of_value(s, an, roots, &Value::string(a.arn.clone())) {
+                Some(RoleRef::Outside { arn, .. }) => {
+                    out.push(RoleRef::Outside { arn, span: a.span })
                 }
-                if let Some(ann) = sa.get("annotations").and_then(|m| m.get(ANNOTATION))
-                    && let Some(text) = ann.as_string()
-                {
-                    match role_of_value(s, an, roots, &Value::string(text)) {
-                        Some(RoleRef::Outside { arn, .. }) => out.push(RoleRef::Outside {
-                            arn,
-                            span: ann.span(),
-                        }),
-                        Some(r) => out.push(r),
-                        None => {}
-                    }
-                }
+                Some(r) => out.push(r),
+                None => {}
+            }
+        }
+    }
+    out
+}
+
+/// A role annotation written in the Helm values an Application passes to a chart:
+/// `serviceAccount.annotations."eks.amazonaws.com/role-arn"`, for the chart's service account
+/// (`serviceAccount.name`, else the release name) in the destination namespace.
+#[derive(Debug, Clone)]
+pub struct ValuesAnnotation {
+    pub app: usize,
+    pub group: GroupId,
+    pub namespace: String,
+    pub name: String,
+    pub arn: String,
+    pub span: Span,
+}
+
+pub fn values_role_annotations(s: &Session, model: &GitopsModel) -> Vec<ValuesAnnotation> {
+    let mut out = Vec::new();
+    for (a, app) in model.apps.iter().enumerate() {
+        if model.group(app.group).unresolved {
+            continue;
+        }
+        let (Some(namespace), Some(release)) =
+            (app_namespace(model, s, a), release_name(model, s, a))
+        else {
+            continue;
+        };
+        for v in &app.values {
+            let Some(y) = model.yaml(&s.repo, v.root) else {
+                continue;
+            };
+            let Some(sa) = y.get("serviceAccount") else {
+                continue;
+            };
+            let name = sa
+                .str_at(&["name"])
+                .map(str::to_owned)
+                .unwrap_or(release.clone());
+            if let Some(ann) = sa.get("annotations").and_then(|m| m.get(ANNOTATION))
+                && let Some(text) = ann.as_string()
+            {
+                out.push(ValuesAnnotation {
+                    app: a,
+                    group: app.group,
+                    namespace: namespace.clone(),
+                    name,
+                    arn: text.to_string(),
+                    span: ann.span(),
+                });
             }
         }
     }

@@ -1,12 +1,15 @@
 //! `hardcoded-identity`: a literal in what an Application deploys names an identity the
-//! environment's Terraform computes — an EKS cluster name, an RDS endpoint — but not the
-//! one it computes, or only one whose instance count is zero.
+//! environment's Terraform computes — an EKS cluster name, an RDS endpoint, the IAM role of
+//! a service account — but not the one it computes, or only one whose instance count is
+//! zero.
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::environments::Environments;
+use crate::model::identities::role_arn;
 use crate::model::identities::{
     IdKind, Literal, Named, gitops_literals, is_placeholder, literal_envs, names, rds_host_label,
 };
+use crate::model::workload_identity::{RoleRef, roles_of_service_account, values_role_annotations};
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct HardcodedIdentity;
@@ -14,7 +17,7 @@ pub struct HardcodedIdentity;
 static META: RuleMeta = RuleMeta {
     id: "hardcoded-identity",
     default_severity: Severity::Error,
-    summary: "A literal names a cluster or database other than the one the environment's Terraform computes, or one it switches off",
+    summary: "A literal names a cluster, database or service-account role other than the one the environment's Terraform computes, or one it switches off",
     doc: include_str!("../../../rules/hardcoded-identity.md"),
     options: &[],
 };
@@ -201,6 +204,62 @@ impl Rule for HardcodedIdentity {
                 break;
             }
         }
+        // Role ARNs written for a service account Terraform also gives a role.
+        for a in values_role_annotations(s, model) {
+            let Some(env) = envs.of_group(a.group) else {
+                continue;
+            };
+            if !s.in_scope(&s.repo.file(a.span.file).rel_path) && !s.gitops_group_in_scope(a.group)
+            {
+                continue;
+            }
+            let Some((_, written)) = role_arn(&a.arn) else {
+                continue;
+            };
+            if is_placeholder(written) {
+                continue;
+            }
+            let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
+            let tf_roles: Vec<(&Named, String)> =
+                roles_of_service_account(s, an, model, &roots, None, &a.namespace, &a.name)
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        RoleRef::Terraform { at, address } => index
+                            .named
+                            .iter()
+                            .find(|n| n.at == at && n.count.is_active())
+                            .map(|n| (n, address)),
+                        _ => None,
+                    })
+                    .collect();
+            let Some((target, address)) = tf_roles.first() else {
+                continue;
+            };
+            if tf_roles.iter().any(|(n, _)| n.name == written) {
+                continue;
+            }
+            let fixed = a.arn.replacen(
+                &format!("role/{written}"),
+                &format!("role/{}", target.name),
+                1,
+            );
+            out.push(
+                cx.finding(
+                    a.span,
+                    format!(
+                        "the service account `{}/{}` is annotated with the role `{written}`, but the {env} environment's Terraform gives that service account the role `{}` (`{address}` in `{}`): pods assume a role Terraform does not create or grant",
+                        a.namespace,
+                        a.name,
+                        target.name,
+                        dir(target)
+                    ),
+                )
+                .with_span_label(format!("Terraform's role is `{}`", target.name))
+                .with_label(an.span(s, target.at, None), format!("creates `{}`", target.name))
+                .with_help(format!("use `{fixed}`, or let Terraform set the annotation alone"))
+                .with_address(a.arn.clone()),
+            );
+        }
         out
     }
 }
@@ -342,6 +401,83 @@ spec:
                 .contains("goldenpath-dev-platform-standalone.cxmcacaams2q"),
             "{}",
             found[0].help
+        );
+    }
+
+    #[test]
+    fn role_arn_for_a_service_account_terraform_gives_another_role() {
+        let tf = r#"variable "environment" {
+  type    = string
+  default = "dev"
+}
+
+resource "aws_iam_role" "eso" {
+  name               = "goldenpath-idp-eso-role"
+  assume_role_policy = "{}"
+}
+
+resource "helm_release" "external_secrets" {
+  name      = "external-secrets"
+  chart     = "external-secrets"
+  namespace = "external-secrets"
+  set {
+    name  = "serviceAccount.annotations.eks\\.amazonaws\\.com/role-arn"
+    value = aws_iam_role.eso.arn
+  }
+}
+"#;
+        let app = |arn: &str| {
+            format!(
+                r#"apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: dev-external-secrets
+spec:
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: external-secrets
+  source:
+    repoURL: https://charts.external-secrets.io
+    chart: external-secrets
+    targetRevision: 0.9.13
+    helm:
+      releaseName: external-secrets
+      valuesObject:
+        serviceAccount:
+          annotations:
+            eks.amazonaws.com/role-arn: {arn}
+"#
+            )
+        };
+        let run = |arn: &str| {
+            check_rule(
+                "hardcoded-identity",
+                &[
+                    ("preflight.toml", CONFIG),
+                    ("envs/dev/main.tf", tf),
+                    ("gitops/argocd/apps/dev/external-secrets.yaml", &app(arn)),
+                ],
+            )
+        };
+        let found = run("arn:aws:iam::123456789012:role/dev-external-secrets");
+        expect(
+            &found,
+            &[(
+                "hardcoded-identity",
+                "gitops/argocd/apps/dev/external-secrets.yaml",
+                18,
+            )],
+        );
+        assert!(
+            found[0]
+                .help
+                .contains("arn:aws:iam::123456789012:role/goldenpath-idp-eso-role"),
+            "{}",
+            found[0].help
+        );
+        expect(
+            &run("arn:aws:iam::123456789012:role/goldenpath-idp-eso-role"),
+            &[],
         );
     }
 
