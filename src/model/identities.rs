@@ -14,6 +14,7 @@ use crate::model::terraform::analysis::{Analysis, BlockAt, Count, Iter, unknown_
 use crate::model::terraform::expr::Value;
 use crate::parse::yaml::Yaml;
 use crate::source::Span;
+use hcl_edit::expr::Expression;
 use hcl_edit::structure::Block;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -348,6 +349,64 @@ pub fn rds_host_label(text: &str) -> Option<&str> {
     let labels: Vec<&str> = host.split('.').collect();
     (labels.len() >= 6 && labels[labels.len() - 3] == "rds").then_some(labels[0])
 }
+
+/// Where the value of an expression is written: for `var.NAME`, the tfvars attribute that
+/// sets it (the last file wins, as Terraform reads them) or the module call's argument,
+/// followed up to the root; `None` when it is not a plain variable reference.
+pub fn where_set(
+    s: &Session,
+    an: &Analysis,
+    inst: usize,
+    e: &Expression,
+    depth: usize,
+) -> Option<Span> {
+    use hcl_edit::Span as _;
+    if depth > 16 {
+        return None;
+    }
+    let refs = crate::model::terraform::expr::references(e);
+    let [r] = refs.as_slice() else { return None };
+    if !matches!(e, Expression::Traversal(_)) || r.root != "var" {
+        return None;
+    }
+    let name = r.attrs.first()?;
+    let tf = s.terraform();
+    match an.insts[inst].parent {
+        Some((parent, call)) => {
+            let at = BlockAt {
+                inst: parent,
+                block: call,
+            };
+            let arg = an.hcl(s, at)?.body.get_attribute(name)?;
+            where_set(s, an, parent, &arg.value, depth + 1)
+                .or_else(|| Some(an.span(s, at, arg.value.span())))
+        }
+        None => {
+            let module = an.module(tf, inst);
+            module
+                .var_files
+                .iter()
+                .rev()
+                .find_map(|&f| match s.repo.syntax(f) {
+                    crate::parse::Syntax::Hcl(body) => body
+                        .get_attribute(name)
+                        .and_then(|a| a.value.span())
+                        .map(|r| s.repo.file(f).span(r)),
+                    _ => None,
+                })
+        }
+    }
+}
+
+/// Resource types that name an EKS cluster they do not create, by `cluster_name`.
+pub const CLUSTER_CONSUMERS: &[&str] = &[
+    "aws_eks_access_entry",
+    "aws_eks_access_policy_association",
+    "aws_eks_pod_identity_association",
+    "aws_eks_addon",
+    "aws_eks_node_group",
+    "aws_eks_fargate_profile",
+];
 
 /// A string literal in what an Application deploys (manifests, Helm values, Helm
 /// parameters), with the cluster groups it is deployed to. YAML comments are not values.

@@ -61,19 +61,31 @@ fn role_of_value(s: &Session, an: &Analysis, roots: &[usize], v: &Value) -> Opti
     }
 }
 
-/// The `aws_iam_role` of the roots named `name` (first active instance).
+/// The `aws_iam_role` of the roots named `name` (an instance that exists in some pass).
 pub fn role_named(s: &Session, an: &Analysis, roots: &[usize], name: &str) -> Option<RoleRef> {
     let tf = s.terraform();
-    for n in crate::model::identities::names(s, an).named {
-        if n.ty == "aws_iam_role"
-            && roots.contains(&n.root)
-            && n.name == name
-            && n.count.is_active()
-        {
-            return Some(RoleRef::Terraform {
-                at: n.at,
-                address: an.address(tf, n.at),
+    for &root in roots {
+        for at in an.blocks_of_root(tf, root) {
+            let tb = &an.module(tf, at.inst).blocks[at.block];
+            if tb.kind != BlockKind::Resource || tb.type_name != "aws_iam_role" {
+                continue;
+            }
+            let Some(e) = an.hcl(s, at).and_then(|b| b.body.get_attribute("name")) else {
+                continue;
+            };
+            let found = an.selected.iter().any(|&pass| {
+                an.count(s, pass, at).is_active()
+                    && an
+                        .eval_iter(s, pass, at.inst, an.first_iter(s, pass, at), &e.value)
+                        .as_str()
+                        == Some(name)
             });
+            if found {
+                return Some(RoleRef::Terraform {
+                    at,
+                    address: an.address(tf, at),
+                });
+            }
         }
     }
     None

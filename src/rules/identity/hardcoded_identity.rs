@@ -5,10 +5,11 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::environments::Environments;
-use crate::model::identities::role_arn;
+use crate::model::identities::{CLUSTER_CONSUMERS, role_arn, where_set};
 use crate::model::identities::{
     IdKind, Literal, Named, gitops_literals, is_placeholder, literal_envs, names, rds_host_label,
 };
+use crate::model::terraform::expr::Value;
 use crate::model::workload_identity::{RoleRef, roles_of_service_account, values_role_annotations};
 use crate::rules::{Context, Rule, RuleMeta};
 
@@ -58,9 +59,6 @@ impl Rule for HardcodedIdentity {
         let an = s.terraform_analysis_all();
         let model = s.gitops();
         let envs = Environments::build(s, an, model);
-        if envs.groups.is_empty() {
-            return Vec::new();
-        }
         let index = names(s, an);
         let tf = s.terraform();
         let dir = |n: &Named| an.module(tf, n.root).dir.clone();
@@ -202,6 +200,100 @@ impl Rule for HardcodedIdentity {
                     .with_address(lit.value.clone()),
                 );
                 break;
+            }
+        }
+        // Cluster names another root of the environment is given (a standalone root's
+        // tfvars), where that root creates no cluster itself.
+        for r in &envs.roots {
+            let Some(env) = r.env.as_deref() else {
+                continue;
+            };
+            let root = r.inst;
+            let creates_own = index
+                .named
+                .iter()
+                .any(|n| n.root == root && n.kind == IdKind::Cluster && !n.lookup);
+            if creates_own {
+                continue;
+            }
+            let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
+            let created: Vec<&Named> = index
+                .named
+                .iter()
+                .filter(|n| n.kind == IdKind::Cluster && !n.lookup && roots.contains(&n.root))
+                .collect();
+            if created.is_empty() || index.unknown_in(IdKind::Cluster, &roots).is_some() {
+                continue;
+            }
+            for at in an.blocks_of_root(tf, root) {
+                let tb = &an.module(tf, at.inst).blocks[at.block];
+                let arg = match (tb.kind, tb.type_name.as_str()) {
+                    (
+                        crate::model::terraform::BlockKind::Data,
+                        "aws_eks_cluster" | "aws_eks_cluster_auth",
+                    ) => "name",
+                    (crate::model::terraform::BlockKind::Resource, ty)
+                        if CLUSTER_CONSUMERS.contains(&ty) =>
+                    {
+                        "cluster_name"
+                    }
+                    _ => continue,
+                };
+                let Some(e) = an.hcl(s, at).and_then(|b| b.body.get_attribute(arg)) else {
+                    continue;
+                };
+                let Some(pass) = an
+                    .selected
+                    .iter()
+                    .copied()
+                    .find(|&p| an.count(s, p, at).is_active())
+                else {
+                    continue;
+                };
+                let Value::String(name) =
+                    an.eval_iter(s, pass, at.inst, an.first_iter(s, pass, at), &e.value)
+                else {
+                    continue;
+                };
+                if is_placeholder(&name) {
+                    continue;
+                }
+                let same: Vec<&&Named> = created.iter().filter(|n| n.name == name).collect();
+                if same.iter().any(|n| !n.count.is_zero()) {
+                    continue;
+                }
+                let Some(target) = created.iter().find(|n| n.count.is_active()) else {
+                    continue;
+                };
+                let span = where_set(s, an, at.inst, &e.value, 0)
+                    .unwrap_or_else(|| super::attr_span(an, s, at, arg));
+                if !s.file_in_scope(&s.repo.file(span.file).rel_path) {
+                    continue;
+                }
+                let why = match same.first() {
+                    Some(off) => format!(
+                        "; `{name}` is the name of `{}`, which has 0 instances",
+                        off.address
+                    ),
+                    None => String::new(),
+                };
+                out.push(
+                    cx.finding(
+                        span,
+                        format!(
+                            "`{}` in `{}` names the EKS cluster `{name}`, which the {env} environment's Terraform does not create: `{}` names it `{}` (in `{}`){why}",
+                            an.address(tf, at),
+                            r.dir,
+                            target.address,
+                            target.name,
+                            dir(target)
+                        ),
+                    )
+                    .with_span_label(format!("Terraform computes `{}`", target.name))
+                    .with_label(an.span(s, target.at, None), format!("creates `{}`", target.name))
+                    .with_help(format!("use `\"{}\"`, or read it from the creating root's outputs", target.name))
+                    .with_address(an.address(tf, at)),
+                );
             }
         }
         // Role ARNs written for a service account Terraform also gives a role.
@@ -479,6 +571,45 @@ spec:
             &run("arn:aws:iam::123456789012:role/goldenpath-idp-eso-role"),
             &[],
         );
+    }
+
+    #[test]
+    fn a_standalone_root_given_the_cluster_name_without_its_suffix() {
+        let consumer = r#"variable "cluster_name" {
+  type = string
+}
+
+data "aws_caller_identity" "current" {}
+
+resource "aws_eks_pod_identity_association" "provisioner" {
+  cluster_name    = var.cluster_name
+  namespace       = "platform-system"
+  service_account = "platform-provisioner"
+  role_arn        = "arn:aws:iam::210987654322:role/provisioner"
+}
+"#;
+        let run = |tfvars: &str| {
+            check_rule(
+                "hardcoded-identity",
+                &[
+                    ("preflight.toml", CONFIG),
+                    ("envs/dev/main.tf", TF),
+                    ("envs/dev-rds/main.tf", consumer),
+                    ("envs/dev-rds/terraform.tfvars", tfvars),
+                ],
+            )
+        };
+        let found = run("cluster_name = \"goldenpath-dev\"\n");
+        expect(
+            &found,
+            &[("hardcoded-identity", "envs/dev-rds/terraform.tfvars", 1)],
+        );
+        assert!(
+            found[0].help.contains("goldenpath-dev-eks"),
+            "{}",
+            found[0].help
+        );
+        expect(&run("cluster_name = \"goldenpath-dev-eks\"\n"), &[]);
     }
 
     #[test]
