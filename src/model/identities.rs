@@ -398,6 +398,53 @@ pub fn where_set(
     }
 }
 
+/// The AWS account IDs a root is pinned to: its AWS providers' `allowed_account_ids`, and
+/// the value of an `account_id` / `aws_account_id` variable. Placeholders are left out.
+pub fn root_accounts(s: &Session, an: &Analysis, root: usize) -> Vec<String> {
+    let tf = s.terraform();
+    let mut out = Vec::new();
+    let Some(&pass) = an.selected.first() else {
+        return out;
+    };
+    let mut add = |v: &Value| {
+        let mut push = |x: &Value| {
+            if let Some(a) = x.as_str()
+                && a.len() == 12
+                && a.bytes().all(|b| b.is_ascii_digit())
+                && !is_placeholder(a)
+            {
+                out.push(a.to_string());
+            }
+        };
+        match v {
+            Value::List(items) => items.iter().for_each(&mut push),
+            other => push(other),
+        }
+    };
+    let module = an.module(tf, root);
+    for at in an.blocks_of_root(tf, root).filter(|at| at.inst == root) {
+        let tb = &module.blocks[at.block];
+        if tb.kind == BlockKind::Provider
+            && tb.type_name == "aws"
+            && let Some(a) = an
+                .hcl(s, at)
+                .and_then(|b| b.body.get_attribute("allowed_account_ids"))
+        {
+            add(&an.eval(s, pass, root, &a.value));
+        }
+    }
+    for name in ["account_id", "aws_account_id"] {
+        if module.variables().any(|v| v.name == name)
+            && let Ok(e) = format!("var.{name}").parse::<Expression>()
+        {
+            add(&an.eval(s, pass, root, &e));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Resource types that name an EKS cluster they do not create, by `cluster_name`.
 pub const CLUSTER_CONSUMERS: &[&str] = &[
     "aws_eks_access_entry",

@@ -5,7 +5,7 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::environments::Environments;
-use crate::model::identities::{CLUSTER_CONSUMERS, role_arn, where_set};
+use crate::model::identities::{CLUSTER_CONSUMERS, role_arn, root_accounts, where_set};
 use crate::model::identities::{
     IdKind, Literal, Named, gitops_literals, is_placeholder, literal_envs, names, rds_host_label,
 };
@@ -294,6 +294,52 @@ impl Rule for HardcodedIdentity {
                     .with_help(format!("use `\"{}\"`, or read it from the creating root's outputs", target.name))
                     .with_address(an.address(tf, at)),
                 );
+            }
+        }
+        // Role ARNs naming a role the environment creates, in an account its roots are not
+        // pinned to.
+        for lit in gitops_literals(s, model) {
+            let Some((account, role)) = role_arn(&lit.value) else {
+                continue;
+            };
+            if is_placeholder(account) || is_placeholder(role) {
+                continue;
+            }
+            if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
+                && !lit.groups.iter().any(|g| s.gitops_group_in_scope(*g))
+            {
+                continue;
+            }
+            for env in literal_envs(&envs, &lit) {
+                let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
+                let Some(created) = index
+                    .created(IdKind::Role, &roots)
+                    .find(|n| n.name == role && n.count.is_active())
+                else {
+                    continue;
+                };
+                let accounts = root_accounts(s, an, created.root);
+                if accounts.is_empty() || accounts.iter().any(|a| a == account) {
+                    continue;
+                }
+                let fixed = lit.value.replacen(account, &accounts[0], 1);
+                out.push(
+                    cx.finding(
+                        lit.span,
+                        format!(
+                            "`{}` names the role `{role}` in account `{account}`, but `{}` creates it in `{}`, whose AWS account is `{}`",
+                            lit.value,
+                            created.address,
+                            dir(created),
+                            accounts.join("`, `")
+                        ),
+                    )
+                    .with_span_label("another account")
+                    .with_label(an.span(s, created.at, None), format!("creates `{role}`"))
+                    .with_help(format!("use `{fixed}`"))
+                    .with_address(lit.value.clone()),
+                );
+                break;
             }
         }
         // Role ARNs written for a service account Terraform also gives a role.
@@ -610,6 +656,52 @@ resource "aws_eks_pod_identity_association" "provisioner" {
             found[0].help
         );
         expect(&run("cluster_name = \"goldenpath-dev-eks\"\n"), &[]);
+    }
+
+    #[test]
+    fn role_arn_in_another_account() {
+        let tf = format!(
+            "{TF}\nprovider \"aws\" {{\n  allowed_account_ids = [\"210987654322\"]\n}}\n\nresource \"aws_iam_role\" \"app\" {{\n  name               = \"goldenpath-dev-app\"\n  assume_role_policy = \"{{}}\"\n}}\n"
+        );
+        let run = |arn: &str| {
+            check_rule(
+                "hardcoded-identity",
+                &[
+                    ("preflight.toml", CONFIG),
+                    ("envs/dev/main.tf", &tf),
+                    (
+                        "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                        &format!("podAnnotations:\n  iam.amazonaws.com/role: {arn}\n"),
+                    ),
+                    (
+                        "gitops/argocd/apps/dev/cluster-autoscaler.yaml",
+                        &app("cluster-autoscaler"),
+                    ),
+                ],
+            )
+        };
+        let found = run("arn:aws:iam::210987654999:role/goldenpath-dev-app");
+        expect(
+            &found,
+            &[(
+                "hardcoded-identity",
+                "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                2,
+            )],
+        );
+        assert!(
+            found[0]
+                .help
+                .contains("arn:aws:iam::210987654322:role/goldenpath-dev-app"),
+            "{}",
+            found[0].help
+        );
+        expect(
+            &run("arn:aws:iam::210987654322:role/goldenpath-dev-app"),
+            &[],
+        );
+        // A role the environment does not create: not Terraform's to judge.
+        expect(&run("arn:aws:iam::210987654999:role/vendor-role"), &[]);
     }
 
     #[test]
