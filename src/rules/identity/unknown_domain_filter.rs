@@ -7,6 +7,7 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::environments::Environments;
 use crate::model::identities::{IdKind, Named, Names, gitops_literals, literal_envs, names};
 use crate::model::terraform::BlockKind;
+use crate::model::terraform::analysis::manifest_kind;
 use crate::model::terraform::expr::Value;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::Span;
@@ -178,8 +179,131 @@ impl Rule for UnknownDomainFilter {
                 }
             }
         }
+        out.extend(overridden_values(cx));
         out
     }
+}
+
+/// The keys of a Helm parameter name (`a.b\\.c[0]` → `a`, `b.c`).
+fn param_keys(name: &str) -> Vec<String> {
+    name.replace("\\.", "\u{0}")
+        .split('.')
+        .map(|p| {
+            let p = p.replace('\u{0}', ".");
+            p.split('[').next().unwrap_or("").to_string()
+        })
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Helm parameters of Applications Terraform creates (`kubernetes_manifest`,
+/// `kubectl_manifest`) that override a key one of the Application's values files already
+/// sets: Helm applies parameters last, so the values file's setting is silently lost.
+fn overridden_values(cx: &Context<'_>) -> Vec<Finding> {
+    let s = cx.session;
+    let an = s.terraform_analysis();
+    let tf = s.terraform();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for m in an.manifest_objects(s) {
+        if m.count.is_zero() || manifest_kind(&m.manifest).as_deref() != Some("Application") {
+            continue;
+        }
+        let Some(spec) = m
+            .manifest
+            .as_object()
+            .and_then(|o| o.get("spec"))
+            .and_then(|v| v.as_object())
+        else {
+            continue;
+        };
+        let mut sources: Vec<&Value> = Vec::new();
+        if let Some(src) = spec.get("source") {
+            sources.push(src);
+        }
+        if let Some(Value::List(l)) = spec.get("sources") {
+            sources.extend(l.iter());
+        }
+        for src in sources {
+            let Some(helm) = src
+                .as_object()
+                .and_then(|o| o.get("helm"))
+                .and_then(|h| h.as_object())
+            else {
+                continue;
+            };
+            let path = src
+                .as_object()
+                .and_then(|o| o.get("path"))
+                .and_then(|p| p.as_str());
+            let files: Vec<String> = match helm.get("valueFiles") {
+                Some(Value::List(l)) => l
+                    .iter()
+                    .filter_map(|v| v.as_str())
+                    .map(str::to_owned)
+                    .collect(),
+                _ => continue,
+            };
+            let Some(Value::List(params)) = helm.get("parameters") else {
+                continue;
+            };
+            for vf in &files {
+                let rel = match vf.strip_prefix('$') {
+                    Some(r) => r.split_once('/').map(|(_, rest)| rest.to_string()),
+                    None => path.and_then(|p| crate::model::terraform::module::join_within(p, vf)),
+                };
+                let Some(file) = rel.as_deref().and_then(|r| s.repo.file_by_path(r)) else {
+                    continue;
+                };
+                let crate::parse::Syntax::Yaml(docs) = s.repo.syntax(file.id) else {
+                    continue;
+                };
+                let Some(doc) = docs.first() else { continue };
+                for p in params {
+                    let Some(name) = p
+                        .as_object()
+                        .and_then(|o| o.get("name"))
+                        .and_then(|n| n.as_str())
+                    else {
+                        continue;
+                    };
+                    let keys = param_keys(name);
+                    let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    let Some(set) = doc.root().path(&refs) else {
+                        continue;
+                    };
+                    if !seen.insert((m.at, name.to_string(), file.id)) {
+                        continue;
+                    }
+                    let span = an.span(s, m.at, None);
+                    if !s.file_in_scope(&s.repo.file(span.file).rel_path) {
+                        continue;
+                    }
+                    out.push(
+                        Finding::new(
+                            META.id,
+                            Severity::Warning,
+                            span,
+                            format!(
+                                "`{}` creates an Application whose Helm parameter `{name}` overrides `{}` that its values file `{}` already sets: Helm applies parameters last, so the values file's setting is silently lost",
+                                an.address(tf, m.at),
+                                keys.join("."),
+                                file.rel_path
+                            ),
+                        )
+                        .with_label(set.span(), "set here, then overridden")
+                        .with_help(format!(
+                            "set `{}` in one place only: drop the parameter, or remove the key from {}",
+                            keys.join("."),
+                            file.rel_path
+                        ))
+                        .with_address(an.address(tf, m.at)),
+                    );
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -279,6 +403,54 @@ spec:
             "{}",
             found[0].help
         );
+    }
+
+    #[test]
+    fn a_terraform_parameter_overriding_the_values_file() {
+        let main = r#"resource "kubernetes_manifest" "external_dns" {
+  manifest = {
+    apiVersion = "argoproj.io/v1alpha1"
+    kind       = "Application"
+    metadata   = { name = "external-dns", namespace = "argocd" }
+    spec = {
+      destination = { server = "https://kubernetes.default.svc", namespace = "external-dns" }
+      source = {
+        repoURL        = "https://github.com/acme/platform.git"
+        targetRevision = "main"
+        path           = "charts/external-dns"
+        helm = {
+          valueFiles = ["values/dev.yaml"]
+          parameters = [{ name = "domainFilters[0]", value = "dev.goldenpathidp.io" }]
+        }
+      }
+    }
+  }
+}
+"#;
+        let found = check_rule(
+            "unknown-domain-filter",
+            &[
+                ("envs/dev/main.tf", main),
+                (
+                    "charts/external-dns/values/dev.yaml",
+                    "txtOwnerId: dev\ndomainFilters:\n  - goldenpathidp.io\n",
+                ),
+            ],
+        );
+        expect(&found, &[("unknown-domain-filter", "envs/dev/main.tf", 1)]);
+        assert!(
+            found[0].message.contains("domainFilters"),
+            "{}",
+            found[0].message
+        );
+        let found = check_rule(
+            "unknown-domain-filter",
+            &[
+                ("envs/dev/main.tf", main),
+                ("charts/external-dns/values/dev.yaml", "txtOwnerId: dev\n"),
+            ],
+        );
+        expect(&found, &[]);
     }
 
     #[test]
