@@ -298,6 +298,28 @@ pub fn physical_names(s: &Session, an: &Analysis) -> Vec<Named> {
         .collect()
 }
 
+/// Whether objects of this type are named per region (a secret, a queue) rather than
+/// account-wide (IAM, S3 bucket names).
+pub fn is_regional(ty: &str) -> bool {
+    !matches!(
+        ty,
+        "aws_iam_role"
+            | "aws_iam_policy"
+            | "aws_iam_user"
+            | "aws_iam_instance_profile"
+            | "aws_s3_bucket"
+    )
+}
+
+/// The region of the AWS provider configuration a block uses, when it evaluates.
+pub fn region_of(s: &Session, an: &Analysis, at: BlockAt, pass: usize) -> Option<String> {
+    let pc = an.provider_of(s, at)?;
+    let e = an.hcl(s, pc)?.body.get_attribute("region")?;
+    an.eval(s, pass, pc.inst, &e.value)
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// Whether a literal is an obvious placeholder or documentation example rather than a real
 /// identity: `123456789012`, `<ACCOUNT_ID>`, `${…}`, `{{ … }}`, `example.com`, `CHANGE_ME`.
 pub fn is_placeholder(text: &str) -> bool {

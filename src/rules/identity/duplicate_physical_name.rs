@@ -6,7 +6,9 @@ use super::{attr_span, root_dir};
 use crate::diagnostic::{Finding, Severity};
 use crate::engine::Session;
 use crate::model::environments::Environments;
-use crate::model::identities::{IdKind, Named, account_scoped, physical_names};
+use crate::model::identities::{
+    IdKind, Named, account_scoped, is_regional, physical_names, region_of,
+};
 use crate::model::terraform::analysis::{Analysis, BlockAt, Count, unknown_text};
 use crate::model::terraform::expr::Value;
 use crate::rules::{Context, Rule, RuleMeta};
@@ -97,8 +99,20 @@ impl Rule for DuplicatePhysicalName {
                 list.sort_by_key(|n| (dirs(n), n.address.clone()));
                 list.dedup_by(|a, b| a.root == b.root && a.address == b.address);
                 for (i, second) in list.iter().enumerate().skip(1) {
+                    let regional = is_regional(&ty);
                     let Some((first, env)) = list[..i]
                         .iter()
+                        .filter(|f| {
+                            // Objects named per region clash only in the same region.
+                            !regional
+                                || match (
+                                    region_of(s, an, f.at, pass),
+                                    region_of(s, an, second.at, pass),
+                                ) {
+                                    (Some(a), Some(b)) => a == b,
+                                    _ => true,
+                                }
+                        })
                         .find_map(|f| same_env(&envs, f, second).map(|e| (*f, e)))
                     else {
                         continue;
@@ -304,6 +318,27 @@ resource "aws_ecr_repository" "b" {
         assert_eq!(note.severity, Severity::Note, "{}", note.message);
         let err = found.iter().find(|r| r.line == 7).unwrap();
         assert_eq!(err.severity, Severity::Error);
+    }
+
+    #[test]
+    fn regional_names_in_two_regions_do_not_clash() {
+        let region = |r: &str| {
+            format!(
+                "provider \"aws\" {{\n  region = \"{r}\"\n}}\n\nresource \"aws_secretsmanager_secret\" \"s\" {{\n  name = \"goldenpath/dev/app\"\n}}\n\nresource \"aws_iam_role\" \"r\" {{\n  name               = \"goldenpath-dev-app\"\n  assume_role_policy = \"{{}}\"\n}}\n"
+            )
+        };
+        let found = check_rule(
+            "duplicate-physical-name",
+            &[
+                ("envs/dev/eu-west-2/main.tf", &region("eu-west-2")),
+                ("envs/dev/us-east-1/main.tf", &region("us-east-1")),
+            ],
+        );
+        // IAM is global: the role clashes; the secret is per region.
+        expect(
+            &found,
+            &[("duplicate-physical-name", "envs/dev/us-east-1/main.tf", 10)],
+        );
     }
 
     #[test]
