@@ -5,6 +5,7 @@ pub mod engine;
 pub mod gitops;
 pub mod helm;
 pub mod iam;
+pub mod identity;
 pub mod terraform;
 pub mod validity;
 
@@ -57,6 +58,12 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &iam::ci_role_drift::CiRoleDrift,
         &iam::ci_policy_gap::CiPolicyGap,
         &iam::teardown_coverage::TeardownCoverage,
+        &identity::hardcoded_identity::HardcodedIdentity,
+        &identity::unknown_domain_filter::UnknownDomainFilter,
+        &identity::unmanaged_secret::UnmanagedSecret,
+        &identity::policy_resource_gap::PolicyResourceGap,
+        &identity::duplicate_physical_name::DuplicatePhysicalName,
+        &identity::duplicate_access_entry::DuplicateAccessEntry,
         &validity::unknown_module_argument::UnknownModuleArgument,
         &validity::undefined_reference::UndefinedReference,
         &validity::reserved_name::ReservedName,

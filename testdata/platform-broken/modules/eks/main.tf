@@ -58,6 +58,10 @@ resource "aws_eks_cluster" "this" {
   vpc_config {
     subnet_ids = var.subnet_ids
   }
+  access_config {
+    authentication_mode                         = "API_AND_CONFIG_MAP"
+    bootstrap_cluster_creator_admin_permissions = true
+  }
   tags       = var.tags
   depends_on = [aws_iam_role_policy_attachment.cluster]
 }

@@ -1,0 +1,36 @@
+//! Rules about identities: what Terraform names versus what GitOps files and other roots
+//! assume (cluster names, role ARNs, secrets, hosted zones), and ownership clashes between
+//! roots. They ask the environments and identities models.
+
+pub mod duplicate_access_entry;
+pub mod duplicate_physical_name;
+pub mod hardcoded_identity;
+pub mod policy_resource_gap;
+pub mod unknown_domain_filter;
+pub mod unmanaged_secret;
+
+use crate::engine::Session;
+use crate::model::terraform::analysis::{Analysis, BlockAt};
+use crate::source::Span;
+
+/// The span of a block's attribute value (`path` may be `nested.key`), or its header.
+pub(crate) fn attr_span(an: &Analysis, s: &Session, at: BlockAt, path: &str) -> Span {
+    use hcl_edit::Span as _;
+    let range = an.hcl(s, at).and_then(|b| match path.split_once('.') {
+        Some((nested, key)) => {
+            crate::model::terraform::analysis::nested_attr(b, nested, key).and_then(|e| e.span())
+        }
+        None => b.body.get_attribute(path).and_then(|a| a.value.span()),
+    });
+    an.span(s, at, range)
+}
+
+/// The folder of the root an instance belongs to.
+pub(crate) fn root_dir(an: &Analysis, s: &Session, inst: usize) -> String {
+    let dir = &an.module(s.terraform(), an.insts[inst].root).dir;
+    if dir.is_empty() {
+        ".".to_string()
+    } else {
+        dir.clone()
+    }
+}

@@ -1,0 +1,2 @@
+environment  = "dev"
+cluster_name = "goldenpath-dev-eks"
