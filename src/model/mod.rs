@@ -2,5 +2,6 @@
 
 pub mod gitops;
 pub mod iam;
+pub mod live;
 pub mod steps;
 pub mod terraform;

@@ -47,6 +47,7 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::duplicate_key::DuplicateKey,
         &gitops::app_of_apps_loop::AppOfAppsLoop,
         &iam::ci_role_drift::CiRoleDrift,
+        &terraform::name_already_exists::NameAlreadyExists,
         &iam::ci_policy_gap::CiPolicyGap,
         &iam::teardown_coverage::TeardownCoverage,
         &validity::unknown_module_argument::UnknownModuleArgument,

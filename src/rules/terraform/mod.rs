@@ -2,6 +2,7 @@
 
 pub mod apply_time_count;
 pub mod gate_mismatch;
+pub mod name_already_exists;
 pub mod provider_same_apply;
 pub mod ungated_data_source;
 pub mod unmanaged_namespace;
