@@ -216,6 +216,68 @@ fn repeated_call(s: &Session, an: &Analysis, mut inst: usize) -> Option<String> 
     None
 }
 
+/// What the configuration itself adopts into state on apply: `moved` blocks (state at
+/// `from` becomes `to`) and `import` blocks (the object is imported, not created).
+#[derive(Debug, Default, Clone)]
+pub struct Adoptions {
+    /// (from, to), full addresses.
+    pub moved: Vec<(String, String)>,
+    /// Full addresses `import` blocks import to.
+    pub imported: HashSet<String>,
+}
+
+impl Adoptions {
+    /// Whether the apply will not create `address`: the state holds it, directly or under
+    /// a `moved` block's old address, or an `import` block adopts it.
+    pub fn holds(&self, held: &HashSet<String>, address: &str) -> bool {
+        if held.contains(address) || self.imported.contains(address) {
+            return true;
+        }
+        self.moved.iter().any(|(from, to)| {
+            address
+                .strip_prefix(to.as_str())
+                .filter(|rest| rest.is_empty() || rest.starts_with('[') || rest.starts_with('.'))
+                .is_some_and(|rest| held.contains(&format!("{from}{rest}")))
+        })
+    }
+}
+
+/// The `moved` and `import` blocks of a root's instances.
+pub fn adoptions(s: &Session, an: &Analysis, root_pos: usize) -> Adoptions {
+    use crate::model::terraform::expr::canonical_text;
+    let tf = s.terraform();
+    let mut out = Adoptions::default();
+    for at in an.blocks_of_root(tf, an.roots[root_pos]) {
+        let kind = an.module(tf, at.inst).blocks[at.block].kind;
+        if !matches!(kind, BlockKind::Moved | BlockKind::Import) {
+            continue;
+        }
+        let Some(block) = an.hcl(s, at) else {
+            continue;
+        };
+        let prefix = &an.insts[at.inst].prefix;
+        let text = |k: &str| {
+            block
+                .body
+                .get_attribute(k)
+                .map(|a| format!("{prefix}{}", canonical_text(&a.value)))
+        };
+        match kind {
+            BlockKind::Moved => {
+                if let (Some(from), Some(to)) = (text("from"), text("to")) {
+                    out.moved.push((from, to));
+                }
+            }
+            _ => {
+                if let Some(to) = text("to") {
+                    out.imported.insert(to);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Where a root's state is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StateSource {
@@ -578,6 +640,223 @@ mod tests {
                 .contains("version 3")
         );
         assert!(parse_state(b"not json").is_err());
+    }
+
+    fn session(files: &[(&str, &str)]) -> (tempfile::TempDir, Session) {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testing::write_tree(dir.path(), files);
+        let s = crate::engine::open(crate::engine::CheckOptions {
+            paths: vec![dir.path().to_path_buf()],
+            ..Default::default()
+        })
+        .unwrap();
+        (dir, s)
+    }
+
+    fn root_pos(s: &Session, dir: &str) -> usize {
+        let an = s.terraform_analysis();
+        let tf = s.terraform();
+        (0..an.roots.len())
+            .find(|&i| an.module(tf, an.roots[i]).dir == dir)
+            .unwrap_or_else(|| panic!("no root {dir}"))
+    }
+
+    #[test]
+    fn fixed_names_are_evaluated_per_pass_and_instance() {
+        let (_d, s) = session(&[
+            (
+                "preflight.toml",
+                "[terraform.passes]\npass1 = { enable = false }\npass2 = { enable = true }\n",
+            ),
+            (
+                "envs/dev/main.tf",
+                r#"variable "enable" {
+  default = false
+}
+variable "env" {
+  default = "dev"
+}
+resource "aws_iam_role" "base" {
+  name = "app-${var.env}"
+}
+resource "aws_iam_role" "gated" {
+  count = var.enable ? 1 : 0
+  name  = "gated"
+}
+resource "aws_iam_policy" "each" {
+  for_each = toset(["a", "b"])
+  name     = "p-${each.key}"
+  path     = "/ci/"
+}
+resource "aws_iam_role" "prefixed" {
+  name_prefix = "x"
+}
+resource "aws_iam_role" "later" {
+  name = aws_iam_role.base.unique_id
+}
+resource "aws_sqs_queue" "q" {
+  name = "q"
+}
+module "m" {
+  source = "../../modules/m"
+}
+"#,
+            ),
+            (
+                "modules/m/main.tf",
+                "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"bkt\"\n}\n",
+            ),
+        ]);
+        let an = s.terraform_analysis();
+        let (named, unnamed) = fixed_names(&s, an, root_pos(&s, "envs/dev"));
+        let mut got: Vec<(String, String, String)> = named
+            .iter()
+            .map(|n| (n.address.clone(), n.name.clone(), n.path.clone()))
+            .collect();
+        got.sort();
+        let want: Vec<(String, String, String)> = [
+            ("aws_iam_policy.each[\"a\"]", "p-a", "/ci/"),
+            ("aws_iam_policy.each[\"b\"]", "p-b", "/ci/"),
+            ("aws_iam_role.base", "app-dev", "/"),
+            ("aws_iam_role.gated[0]", "gated", "/"),
+            ("module.m.aws_s3_bucket.b", "bkt", "/"),
+        ]
+        .iter()
+        .map(|(a, n, p)| (a.to_string(), n.to_string(), p.to_string()))
+        .collect();
+        assert_eq!(got, want);
+        let tf = s.terraform();
+        let unnamed: Vec<String> = unnamed.iter().map(|u| an.address(tf, u.at)).collect();
+        assert_eq!(unnamed, ["aws_iam_role.later"]);
+    }
+
+    const S3_BACKEND: &str = r#"terraform {
+  backend "s3" {
+    bucket = "acme-tfstate"
+    key    = "dev/terraform.tfstate"
+    region = "eu-west-2"
+  }
+}
+resource "aws_iam_role" "r" {
+  name = "r"
+}
+"#;
+
+    #[test]
+    fn the_state_is_found_as_terraform_init_finds_it() {
+        let partial = "terraform {\n  backend \"s3\" {}\n}\n";
+        let (_d, s) = session(&[
+            (
+                "preflight.toml",
+                "[terraform.backend_config]\n\"envs/conf\" = { bucket = \"b\", key = \"k\", use_path_style = true }\n",
+            ),
+            ("envs/full/main.tf", S3_BACKEND),
+            ("envs/partial/main.tf", partial),
+            (
+                "envs/partial/dev.s3.tfbackend",
+                "bucket = \"from-file\"\nkey = \"partial.tfstate\"\n",
+            ),
+            ("envs/two/main.tf", partial),
+            ("envs/two/a.tfbackend", "bucket = \"a\"\n"),
+            ("envs/two/b.tfbackend", "bucket = \"b\"\n"),
+            ("envs/none/main.tf", partial),
+            ("envs/conf/main.tf", partial),
+            (
+                "envs/gcs/main.tf",
+                "terraform {\n  backend \"gcs\" {\n    bucket = \"x\"\n  }\n}\n",
+            ),
+            (
+                "envs/local/main.tf",
+                "resource \"aws_iam_role\" \"r\" {\n  name = \"r\"\n}\n",
+            ),
+            ("envs/local/terraform.tfstate", "{}"),
+            (
+                "envs/nostate/main.tf",
+                "resource \"aws_iam_role\" \"r\" {\n  name = \"r\"\n}\n",
+            ),
+        ]);
+        let an = s.terraform_analysis();
+        let at = |dir: &str, ws: &str| state_source(&s, an, root_pos(&s, dir), ws);
+        let s3 = |bucket: &str, key: &str, region: Option<&str>, path_style: bool| {
+            Ok(StateSource::S3 {
+                bucket: bucket.into(),
+                key: key.into(),
+                region: region.map(str::to_owned),
+                path_style,
+            })
+        };
+        assert_eq!(
+            at("envs/full", "default"),
+            s3(
+                "acme-tfstate",
+                "dev/terraform.tfstate",
+                Some("eu-west-2"),
+                false
+            )
+        );
+        assert_eq!(
+            at("envs/full", "staging"),
+            s3(
+                "acme-tfstate",
+                "env:/staging/dev/terraform.tfstate",
+                Some("eu-west-2"),
+                false
+            )
+        );
+        assert_eq!(
+            at("envs/partial", "default"),
+            s3("from-file", "partial.tfstate", None, false)
+        );
+        assert!(
+            at("envs/two", "default")
+                .unwrap_err()
+                .contains("backend_config")
+        );
+        assert!(
+            at("envs/none", "default")
+                .unwrap_err()
+                .contains("no known `bucket`")
+        );
+        assert_eq!(at("envs/conf", "default"), s3("b", "k", None, true));
+        assert!(at("envs/gcs", "default").unwrap_err().contains("`gcs`"));
+        assert_eq!(
+            at("envs/local", "default"),
+            Ok(StateSource::Local("envs/local/terraform.tfstate".into()))
+        );
+        assert!(
+            at("envs/nostate", "default")
+                .unwrap_err()
+                .contains("no remote backend")
+        );
+    }
+
+    #[test]
+    fn moved_and_import_blocks_adopt_into_state() {
+        let (_d, s) = session(&[(
+            "envs/dev/main.tf",
+            r#"resource "aws_iam_role" "new" {
+  name = "r"
+}
+moved {
+  from = aws_iam_role.old
+  to   = aws_iam_role.new
+}
+resource "aws_iam_role" "adopted" {
+  name = "a"
+}
+import {
+  to = aws_iam_role.adopted
+  id = "a"
+}
+"#,
+        )]);
+        let an = s.terraform_analysis();
+        let a = adoptions(&s, an, root_pos(&s, "envs/dev"));
+        let held: HashSet<String> = ["aws_iam_role.old".to_string()].into();
+        assert!(a.holds(&held, "aws_iam_role.new"));
+        assert!(a.holds(&HashSet::new(), "aws_iam_role.adopted"));
+        assert!(!a.holds(&HashSet::new(), "aws_iam_role.new"));
+        assert!(!a.holds(&held, "aws_iam_role.newer"));
     }
 
     #[test]

@@ -197,7 +197,7 @@ fn live_findings(cx: &Context<'_>, roots: Vec<RootWork>) -> Vec<Finding> {
                 }
             },
         };
-        let held = match bytes {
+        let held: std::collections::HashSet<String> = match bytes {
             None => {
                 s.verbose(format!(
                     "{ID}: no state object at {} yet: root `{root_name}` holds nothing",
@@ -220,8 +220,9 @@ fn live_findings(cx: &Context<'_>, roots: Vec<RootWork>) -> Vec<Finding> {
             .as_ref()
             .map(StateSource::describe)
             .unwrap_or_default();
+        let adopted = live::adoptions(s, an, root_pos);
         for obj in &named {
-            if held.contains(&obj.address) {
+            if adopted.holds(&held, &obj.address) {
                 continue;
             }
             let Some(check) = table.get(&obj.resource_type) else {
@@ -295,4 +296,37 @@ fn live_findings(cx: &Context<'_>, roots: Vec<RootWork>) -> Vec<Finding> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::check_rule;
+
+    /// Without `--aws` nothing is asked and nothing reported, whatever the root creates.
+    #[test]
+    fn offline_it_is_silent() {
+        let found = check_rule(
+            ID,
+            &[(
+                "envs/dev/main.tf",
+                "resource \"aws_iam_role\" \"r\" {\n  name = \"taken\"\n}\nresource \"aws_iam_role\" \"u\" {\n  name = aws_iam_role.r.unique_id\n}\n",
+            )],
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn import_commands_are_shell_safe() {
+        assert_eq!(shell_word("aws_iam_role.r"), "aws_iam_role.r");
+        assert_eq!(
+            shell_word("aws_iam_role.r[\"a b\"]"),
+            "'aws_iam_role.r[\"a b\"]'"
+        );
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(
+            shell_word("arn:aws:secretsmanager:us-east-1:1:secret:a/b-x"),
+            "arn:aws:secretsmanager:us-east-1:1:secret:a/b-x"
+        );
+    }
 }
