@@ -8,6 +8,9 @@ use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct NameAlreadyExists;
 
+/// Most names asked about in one check (each call is bounded by its own timeout).
+pub const MAX_PROBES: usize = 500;
+
 pub const ID: &str = "name-already-exists";
 
 static META: RuleMeta = RuleMeta {
@@ -147,6 +150,7 @@ fn live_findings(cx: &Context<'_>, roots: Vec<RootWork>) -> Vec<Finding> {
         client.caller.arn, client.caller.account
     ));
     let table = live::table();
+    let mut probes = 0usize;
     for (root_pos, named, source) in roots {
         if named.is_empty() {
             continue;
@@ -229,6 +233,17 @@ fn live_findings(cx: &Context<'_>, roots: Vec<RootWork>) -> Vec<Finding> {
                 continue;
             };
             let at = an.span(s, obj.at, None);
+            probes += 1;
+            if probes > MAX_PROBES {
+                out.push(cx.note(
+                    at,
+                    format!(
+                        "not checked whether `{}` ({}) already exists: a check asks AWS about at most {MAX_PROBES} names",
+                        obj.name, obj.address
+                    ),
+                ));
+                continue;
+            }
             let probe = match client.probe(check, obj) {
                 Ok(p) => p,
                 Err(e) => {
