@@ -920,3 +920,25 @@ fn a_local_state_that_holds_the_role_is_silent() {
     assert_eq!((found[0].0.as_str(), found[0].2), ("error", 6));
     assert_eq!(fake.count("GetRole"), 1, "the held role is not asked about");
 }
+
+#[test]
+fn no_state_object_at_the_key_is_an_empty_state() {
+    let Some(moto) = moto() else { return };
+    let dir = names_repo(NAMES_TF, None);
+    seed_collisions(&moto, dir.path(), false);
+    let other = format!("acme-tfstate/prod/terraform.tfstate={NAMES_STATE}");
+    moto.seed_names(dir.path(), &[("--state", &other)]);
+    let (_, v) = run_names(dir.path(), &creds(&moto.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    let lines: Vec<u64> = found.iter().map(|f| f.2).collect();
+    // Nothing is held: the role the other key's state holds is reported too.
+    assert_eq!(lines.len(), 4, "{found:#?}");
+    assert!(found.iter().all(|f| f.0 == "error"), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .filter(|f| !f.3.contains("scheduled"))
+            .all(|f| f.3.contains("which does not exist yet")),
+        "{found:#?}"
+    );
+}

@@ -201,6 +201,7 @@ fn live_findings(cx: &Context<'_>, roots: Vec<RootWork>) -> Vec<Finding> {
                 }
             },
         };
+        let never_applied = bytes.is_none();
         let held: std::collections::HashSet<String> = match bytes {
             None => {
                 s.verbose(format!(
@@ -220,10 +221,13 @@ fn live_findings(cx: &Context<'_>, roots: Vec<RootWork>) -> Vec<Finding> {
                 }
             },
         };
-        let state_name = source
+        let mut state_name = source
             .as_ref()
             .map(StateSource::describe)
             .unwrap_or_default();
+        if never_applied {
+            state_name.push_str(", which does not exist yet");
+        }
         let adopted = live::adoptions(s, an, root_pos);
         for obj in &named {
             if adopted.holds(&held, &obj.address) {
