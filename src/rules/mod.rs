@@ -31,7 +31,8 @@ pub trait Rule: Send + Sync {
 }
 
 /// Every rule preflight has, in a stable order: the deploy-ordering rules first, then
-/// GitOps, Terraform validity, and the rules about files and suppressions.
+/// GitOps, Terraform validity, the rules about files and suppressions, then the live checks
+/// added since (which only run with `--aws`).
 pub fn all() -> Vec<&'static dyn Rule> {
     vec![
         &terraform::ungated_data_source::UngatedDataSource,
@@ -47,7 +48,6 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &gitops::duplicate_key::DuplicateKey,
         &gitops::app_of_apps_loop::AppOfAppsLoop,
         &iam::ci_role_drift::CiRoleDrift,
-        &terraform::name_already_exists::NameAlreadyExists,
         &iam::ci_policy_gap::CiPolicyGap,
         &iam::teardown_coverage::TeardownCoverage,
         &validity::unknown_module_argument::UnknownModuleArgument,
@@ -61,6 +61,8 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &engine::skipped_file::SkippedFile,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
+        // Live checks that only run with --aws.
+        &terraform::name_already_exists::NameAlreadyExists,
     ]
 }
 

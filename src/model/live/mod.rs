@@ -156,7 +156,7 @@ pub fn fixed_names(
                     Value::Null => continue,
                     Value::Unknown(u) => {
                         reason(format!(
-                            "`{}` {}",
+                            "`{}`: {}",
                             check.name,
                             crate::model::terraform::analysis::unknown_text(&u)
                         ));
