@@ -54,6 +54,10 @@ pub struct TerraformConfig {
     /// Extra `-var` values.
     #[serde(default)]
     pub vars: BTreeMap<String, toml::Value>,
+    /// `-backend-config` per root folder: a file (relative to the repository root) or a
+    /// table of settings, as `terraform init -backend-config` takes them.
+    #[serde(default)]
+    pub backend_config: BTreeMap<String, toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -558,3 +558,387 @@ fn a_document_for_another_account_is_a_warning() {
         "{found:?}"
     );
 }
+
+// ------------------------------------------------------------------ name-already-exists
+
+/// A root that creates roles and secrets under fixed names, its state in S3.
+const NAMES_TF: &str = r#"terraform {
+  backend "s3" {
+    bucket = "acme-tfstate"
+    key    = "dev/terraform.tfstate"
+    region = "us-east-1"
+  }
+}
+
+provider "aws" {
+  region = "us-east-1"
+}
+
+resource "aws_iam_role" "external_dns" {
+  name               = "goldenpath-dev-external-dns"
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role" "managed" {
+  name               = "goldenpath-dev-managed"
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role" "fresh" {
+  name               = "goldenpath-dev-fresh"
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role" "generated" {
+  name_prefix        = "goldenpath-dev-"
+  assume_role_policy = "{}"
+}
+
+resource "aws_secretsmanager_secret" "db" {
+  name = "goldenpath/dev/db"
+}
+
+resource "aws_secretsmanager_secret" "api" {
+  for_each = toset(["web"])
+  name     = "goldenpath/dev/api-${each.key}"
+}
+"#;
+/// Lines of the blocks in [`NAMES_TF`].
+const EXTERNAL_DNS_LINE: u64 = 13;
+const DB_LINE: u64 = 33;
+const API_LINE: u64 = 37;
+
+/// A state that holds `aws_iam_role.managed` only.
+const NAMES_STATE: &str = r#"{"version": 4, "terraform_version": "1.11.0", "serial": 3, "lineage": "x",
+  "outputs": {}, "resources": [
+  {"mode": "managed", "type": "aws_iam_role", "name": "managed", "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+   "instances": [{"schema_version": 0, "attributes": {"name": "goldenpath-dev-managed"}}]}
+]}"#;
+
+const SECRET_VALUE: &str = "not-a-real-secret-value";
+
+fn names_repo(tf: &str, state: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("envs/dev")).unwrap();
+    std::fs::write(dir.path().join("envs/dev/main.tf"), tf).unwrap();
+    if let Some(state) = state {
+        std::fs::write(dir.path().join("envs/dev/terraform.tfstate"), state).unwrap();
+    }
+    std::fs::write(dir.path().join("preflight.toml"), "").unwrap();
+    dir
+}
+
+/// Run `preflight check --aws envs/dev` in `dir` with only the given AWS environment.
+fn run_names(dir: &Path, env: &[(&str, String)]) -> (Output, serde_json::Value) {
+    let home = dir.join(".home");
+    std::fs::create_dir_all(&home).unwrap();
+    let empty = home.join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_preflight"));
+    cmd.current_dir(dir)
+        .args([
+            "check",
+            "--aws",
+            "--verbose",
+            "--format",
+            "json",
+            "envs/dev",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("AWS_CONFIG_FILE", &empty)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &empty)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for leaked in [SECRET, SECRET_VALUE] {
+        assert!(
+            !stdout.contains(leaked) && !stderr.contains(leaked),
+            "a secret leaked into the output"
+        );
+    }
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\nstderr: {stderr}"));
+    (out, v)
+}
+
+/// (severity, file, line, message, help) of the findings of a rule.
+fn findings_of(v: &serde_json::Value, rule: &str) -> Vec<(String, String, u64, String, String)> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap().to_string(),
+                f["file"].as_str().unwrap_or_default().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_string(),
+                f["help"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+impl Moto {
+    fn seed_names(&self, dir: &Path, args: &[(&str, &str)]) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aws/seed_names.py");
+        let mut cmd = Command::new(&self.python);
+        cmd.arg(script)
+            .arg(&self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET)
+            .env("AWS_DEFAULT_REGION", "us-east-1");
+        for (i, (flag, value)) in args.iter().enumerate() {
+            let value = if *flag == "--state" {
+                let (target, text) = value.split_once('=').unwrap();
+                let path = dir.join(format!(".state-{i}.json"));
+                std::fs::write(&path, text).unwrap();
+                format!("{target}={}", path.display())
+            } else {
+                value.to_string()
+            };
+            cmd.arg(flag).arg(value);
+        }
+        let out = cmd.output().expect("python runs");
+        assert!(
+            out.status.success(),
+            "seeding failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn seed_collisions(moto: &Moto, dir: &Path, state: bool) {
+    let state_arg = format!("acme-tfstate/dev/terraform.tfstate={NAMES_STATE}");
+    let mut args = vec![
+        ("--role", "goldenpath-dev-external-dns"),
+        ("--role", "goldenpath-dev-managed"),
+        ("--deleted-secret", "goldenpath/dev/db"),
+        ("--secret", "goldenpath/dev/api-web"),
+    ];
+    if state {
+        args.push(("--state", &state_arg));
+    }
+    moto.seed_names(dir, &args);
+}
+
+#[test]
+fn objects_outside_the_state_are_reported_at_their_blocks() {
+    let Some(moto) = moto() else { return };
+    let dir = names_repo(NAMES_TF, None);
+    seed_collisions(&moto, dir.path(), true);
+    let (out, v) = run_names(dir.path(), &creds(&moto.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    let errors: Vec<_> = found.iter().filter(|f| f.0 == "error").collect();
+    assert_eq!(errors.len(), 3, "{found:#?}");
+    let at = |line: u64| {
+        errors
+            .iter()
+            .find(|f| f.2 == line && f.1 == "envs/dev/main.tf")
+            .unwrap_or_else(|| panic!("no error at line {line}: {found:#?}"))
+    };
+    let role = at(EXTERNAL_DNS_LINE);
+    assert!(
+        role.3
+            .contains("arn:aws:iam::123456789012:role/goldenpath-dev-external-dns"),
+        "{}",
+        role.3
+    );
+    assert!(
+        role.4
+            .contains("terraform import aws_iam_role.external_dns goldenpath-dev-external-dns"),
+        "{}",
+        role.4
+    );
+    assert!(role.4.contains("delete it first"), "{}", role.4);
+    let db = at(DB_LINE);
+    assert!(db.3.contains("scheduled for deletion"), "{}", db.3);
+    assert!(db.4.contains("restore-secret"), "{}", db.4);
+    assert!(db.4.contains("--force-delete-without-recovery"), "{}", db.4);
+    let api = at(API_LINE);
+    assert!(!api.3.contains("scheduled"), "{}", api.3);
+    assert!(
+        api.4
+            .contains("terraform import 'aws_secretsmanager_secret.api[\"web\"]' arn:aws:secretsmanager:us-east-1:123456789012:secret:goldenpath/dev/api-web-"),
+        "{}",
+        api.4
+    );
+    // The role the state holds, the role nobody created and the generated name: silent.
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.3.contains("managed") || f.3.contains("fresh") || f.3.contains("generated")),
+        "{found:#?}"
+    );
+    assert!(found.iter().all(|f| f.0 == "error"), "{found:#?}");
+    // Without [iam] ci_role/ci_policy the drift check says what to configure.
+    let drift = findings_of(&v, "ci-role-drift");
+    assert_eq!(drift.len(), 1, "{drift:#?}");
+    assert_eq!(drift[0].0, "note");
+    assert!(drift[0].3.contains("ci_role"), "{drift:#?}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn state_that_cannot_be_read_is_a_note_never_an_error() {
+    let Some(moto) = moto() else { return };
+    let dir = names_repo(NAMES_TF, None);
+    seed_collisions(&moto, dir.path(), false); // no state bucket
+    let (out, v) = run_names(dir.path(), &creds(&moto.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let (severity, file, line, message, _) = &found[0];
+    assert_eq!(severity, "note");
+    assert_eq!((file.as_str(), *line), ("envs/dev/main.tf", 1));
+    assert!(message.starts_with("could not verify"), "{message}");
+    assert!(
+        message.contains("s3://acme-tfstate/dev/terraform.tfstate"),
+        "{message}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn another_backend_is_a_note_naming_it() {
+    let Some(moto) = moto() else { return };
+    let tf = NAMES_TF.replace("backend \"s3\"", "backend \"gcs\"");
+    let dir = names_repo(&tf, None);
+    seed_collisions(&moto, dir.path(), true);
+    let (_, v) = run_names(dir.path(), &creds(&moto.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, "note");
+    assert!(found[0].3.contains("`gcs`"), "{found:#?}");
+}
+
+#[test]
+fn a_tfbackend_file_completes_a_partial_backend() {
+    let Some(moto) = moto() else { return };
+    let tf = NAMES_TF.replace(
+        "    bucket = \"acme-tfstate\"\n    key    = \"dev/terraform.tfstate\"\n",
+        "",
+    );
+    let dir = names_repo(&tf, None);
+    std::fs::write(
+        dir.path().join("envs/dev/dev.s3.tfbackend"),
+        "bucket = \"acme-tfstate\"\nkey = \"dev/terraform.tfstate\"\n",
+    )
+    .unwrap();
+    seed_collisions(&moto, dir.path(), true);
+    let (_, v) = run_names(dir.path(), &creds(&moto.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    let lines: Vec<u64> = found
+        .iter()
+        .filter(|f| f.0 == "error")
+        .map(|f| f.2)
+        .collect();
+    assert_eq!(lines.len(), 3, "{found:#?}");
+    assert!(!found.iter().any(|f| f.3.contains("managed")), "{found:#?}");
+}
+
+/// A root with two roles and a local state holding neither.
+const TWO_ROLES_TF: &str = r#"resource "aws_iam_role" "first" {
+  name               = "first"
+  assume_role_policy = "{}"
+}
+
+resource "aws_iam_role" "second" {
+  name               = "second"
+  assume_role_policy = "{}"
+}
+"#;
+const EMPTY_STATE: &str = r#"{"version": 4, "resources": []}"#;
+
+#[test]
+fn access_denied_on_one_name_is_a_warning_and_the_others_are_still_checked() {
+    let fake = FakeAws::start(|action, nth| {
+        (action == "GetRole" && nth == 0).then(|| {
+            xml_error(
+                403,
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: iam:GetRole",
+            )
+        })
+    });
+    let dir = names_repo(TWO_ROLES_TF, Some(EMPTY_STATE));
+    let (_, v) = run_names(dir.path(), &creds(&fake.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(found[0].0, "warning");
+    assert_eq!(found[0].2, 1);
+    assert!(found[0].3.starts_with("could not verify"), "{found:#?}");
+    assert!(found[0].3.contains("AccessDenied"), "{found:#?}");
+    assert_eq!(found[1].0, "error");
+    assert_eq!(found[1].2, 6);
+    assert!(
+        found[1]
+            .4
+            .contains("terraform import aws_iam_role.second second"),
+        "{found:#?}"
+    );
+    assert_eq!(fake.count("GetRole"), 2);
+}
+
+#[test]
+fn throttling_on_one_name_is_a_warning_and_the_others_are_still_checked() {
+    let fake = FakeAws::start(|action, nth| {
+        (action == "GetRole" && nth < 2).then(|| xml_error(400, "Throttling", "Rate exceeded"))
+    });
+    let dir = names_repo(TWO_ROLES_TF, Some(EMPTY_STATE));
+    std::fs::write(
+        dir.path().join("preflight.toml"),
+        "[rules.name-already-exists]\nmax_attempts = 2\n",
+    )
+    .unwrap();
+    let (_, v) = run_names(dir.path(), &creds(&fake.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!((found[0].0.as_str(), found[0].2), ("warning", 1));
+    assert!(found[0].3.contains("throttling"), "{found:#?}");
+    assert_eq!((found[1].0.as_str(), found[1].2), ("error", 6));
+    assert_eq!(fake.count("GetRole"), 3);
+}
+
+#[test]
+fn a_local_state_that_holds_the_role_is_silent() {
+    let fake = FakeAws::start(|_, _| None);
+    let state = r#"{"version": 4, "resources": [
+      {"mode": "managed", "type": "aws_iam_role", "name": "first", "instances": [{"attributes": {}}]}
+    ]}"#;
+    let dir = names_repo(TWO_ROLES_TF, Some(state));
+    let (_, v) = run_names(dir.path(), &creds(&fake.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!((found[0].0.as_str(), found[0].2), ("error", 6));
+    assert_eq!(fake.count("GetRole"), 1, "the held role is not asked about");
+}
+
+#[test]
+fn no_state_object_at_the_key_is_an_empty_state() {
+    let Some(moto) = moto() else { return };
+    let dir = names_repo(NAMES_TF, None);
+    seed_collisions(&moto, dir.path(), false);
+    let other = format!("acme-tfstate/prod/terraform.tfstate={NAMES_STATE}");
+    moto.seed_names(dir.path(), &[("--state", &other)]);
+    let (_, v) = run_names(dir.path(), &creds(&moto.endpoint));
+    let found = findings_of(&v, "name-already-exists");
+    let lines: Vec<u64> = found.iter().map(|f| f.2).collect();
+    // Nothing is held: the role the other key's state holds is reported too.
+    assert_eq!(lines.len(), 4, "{found:#?}");
+    assert!(found.iter().all(|f| f.0 == "error"), "{found:#?}");
+    assert!(
+        found
+            .iter()
+            .filter(|f| !f.3.contains("scheduled"))
+            .all(|f| f.3.contains("which does not exist yet")),
+        "{found:#?}"
+    );
+}

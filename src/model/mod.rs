@@ -7,6 +7,7 @@ pub mod helm;
 pub mod iam;
 pub mod identities;
 pub mod kube;
+pub mod live;
 pub mod steps;
 pub mod terraform;
 pub mod workload_identity;

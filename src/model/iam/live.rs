@@ -83,7 +83,7 @@ impl LiveError {
     }
 }
 
-fn classify<E, R>(op: &str, err: SdkError<E, R>) -> LiveError
+pub(crate) fn classify<E, R>(op: &str, err: SdkError<E, R>) -> LiveError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -337,56 +337,80 @@ async fn fetch(role: &str, settings: &Settings) -> Result<LiveRole, LiveError> {
 mod tests {
     use super::*;
 
-    /// The client makes read-only calls only: every operation invoked on a client is a
-    /// `get_*` or `list_*`, and no mutating operation name appears anywhere in this file.
+    /// The live clients make read-only calls only: every operation invoked on a client is a
+    /// `get_*`, `list_*` or `describe_*` (never `get_secret_value`), and no mutating
+    /// operation name appears anywhere in their code. Covers this file and the existence
+    /// check's client (`model/live/aws.rs`).
     #[test]
     fn the_client_is_read_only() {
-        let src = include_str!("live.rs");
-        let code = src.split("#[cfg(test)]").next().unwrap_or(src);
-        let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-        let mut ops = Vec::new();
-        for client in ["iam.", "sts."] {
-            for (i, _) in flat.match_indices(client) {
-                let name: String = flat[i + client.len()..]
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                ops.push(name);
-            }
-        }
-        assert!(ops.len() >= 7, "found {ops:?}");
-        for op in &ops {
-            assert!(
-                op.starts_with("get_") || op.starts_with("list_"),
-                "`{op}` is not a Get/List operation"
-            );
-        }
-        for verb in [
-            "create_",
-            "put_",
-            "delete_",
-            "attach_",
-            "detach_",
-            "update_",
-            "tag_",
-            "untag_",
-            "set_default",
-            "add_",
-            "remove_",
-            "upload_",
-            "simulate_",
-            "pass_role",
-            "assume_role",
-        ] {
-            for line in code.lines() {
-                let l = line.trim_start();
-                if l.starts_with("//") || l.starts_with('"') {
-                    continue;
+        let sources = [
+            ("live.rs", include_str!("live.rs"), 7),
+            ("../live/aws.rs", include_str!("../live/aws.rs"), 10),
+        ];
+        for (file, src, at_least) in sources {
+            let code = src.split("#[cfg(test)]").next().unwrap_or(src);
+            let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+            let mut ops = Vec::new();
+            for client in ["iam.", "sts.", "sm.", "ecr.", "s3.", "logs.", "kms."] {
+                for (i, _) in flat.match_indices(client) {
+                    let before = flat[..i].chars().next_back();
+                    if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        continue;
+                    }
+                    let name: String = flat[i + client.len()..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    ops.push(name);
                 }
+            }
+            assert!(ops.len() >= at_least, "{file}: found {ops:?}");
+            for op in &ops {
                 assert!(
-                    !l.contains(&format!(".{verb}")),
-                    "mutating call `{verb}` in the live client: {line}"
+                    (op.starts_with("get_")
+                        || op.starts_with("list_")
+                        || op.starts_with("describe_"))
+                        && op != "get_secret_value",
+                    "{file}: `{op}` is not a Get/List/Describe operation"
                 );
+            }
+            for verb in [
+                "create_",
+                "put_",
+                "delete_",
+                "attach_",
+                "detach_",
+                "update_",
+                "tag_",
+                "untag_",
+                "set_default",
+                "add_",
+                "remove_",
+                "upload_",
+                "simulate_",
+                "pass_role",
+                "assume_role",
+                "get_secret_value",
+                "restore_",
+                "rotate_",
+                "schedule_",
+                "cancel_",
+                "copy_",
+                "batch_",
+                "enable_key",
+                "disable_key",
+                "replicate_",
+            ] {
+                for line in code.lines() {
+                    let l = line.trim_start();
+                    if l.starts_with("//") || l.starts_with('"') {
+                        continue;
+                    }
+                    assert!(
+                        !l.contains(&format!(".{verb}")),
+                        "{file}: mutating call `{verb}` in the live client: {line}"
+                    );
+                }
             }
         }
     }

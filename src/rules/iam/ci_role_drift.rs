@@ -46,7 +46,7 @@ impl Rule for CiRoleDrift {
             return Vec::new();
         }
         let (Some(path), Some(role)) = (&s.config.iam.ci_policy, &s.config.iam.ci_role) else {
-            return Vec::new();
+            return unconfigured(cx);
         };
         let Some(file) = s.repo.file_by_path(path) else {
             return Vec::new();
@@ -57,6 +57,46 @@ impl Rule for CiRoleDrift {
         let anchor = statement_key(file, &documented);
         live_findings(cx, file, &documented, role, anchor)
     }
+}
+
+/// `--aws` without `[iam] ci_role` or `ci_policy`: a note saying what to configure, at the
+/// documented policy when it is set, else at the repository's first file.
+fn unconfigured(cx: &Context<'_>) -> Vec<Finding> {
+    let s = cx.session;
+    if !s.options.aws {
+        return Vec::new();
+    }
+    let iam = &s.config.iam;
+    let missing: Vec<&str> = [
+        ("`ci_role` (the CI role's name)", iam.ci_role.is_none()),
+        (
+            "`ci_policy` (the documented policy)",
+            iam.ci_policy.is_none(),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, m)| m.then_some(k))
+    .collect();
+    let file = iam
+        .ci_policy
+        .as_deref()
+        .and_then(|p| s.repo.file_by_path(p))
+        .or_else(|| s.repo.files.first());
+    let Some(file) = file else {
+        return Vec::new();
+    };
+    vec![
+        cx.note(
+            file.span(0..0),
+            format!(
+                "the live CI role was not compared: set {} in the [iam] section of preflight.toml",
+                missing.join(" and ")
+            ),
+        )
+        .with_help(
+            "[iam]\nci_policy = \"docs/policies/ci.json\"\nci_role = \"github-actions-terraform\"",
+        ),
+    ]
 }
 
 /// Where findings about the whole document point: its `Statement` key, else its start.

@@ -3,6 +3,7 @@
 pub mod apply_time_count;
 pub mod crd_before_plan;
 pub mod gate_mismatch;
+pub mod name_already_exists;
 pub mod provider_same_apply;
 pub mod replace_needle_missing;
 pub mod ungated_data_source;
