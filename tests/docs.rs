@@ -37,6 +37,12 @@ fn every_rule_has_a_page() {
         assert!(out.status.success(), "explain {id}");
         let page = String::from_utf8_lossy(&out.stdout);
         assert!(page.starts_with(&format!("# {id}")), "{id}");
+        // Every page states its severities against the contract in the README.
+        assert!(page.contains("\n**Severity:** "), "{id}: no severity line");
+        assert!(
+            page.contains("Severity follows preflight's contract"),
+            "{id}: the severity contract is not stated"
+        );
         assert!(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join(format!("rules/{id}.md"))
