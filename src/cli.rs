@@ -248,6 +248,9 @@ fn check(args: CheckArgs) -> ExitCode {
     if args.fix {
         let plan = crate::fix::plan(&outcome.session.repo, &outcome.findings);
         let fixed: usize = plan.files.iter().map(|f| f.fixes).sum();
+        for why in &plan.refused {
+            eprintln!("preflight: not fixed: {why}");
+        }
         if args.diff {
             print!("{}", crate::fix::diff(&plan));
             eprintln!(

@@ -253,10 +253,11 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         } else {
             cwd.join(c)
         }),
-        None => Some(root.join(crate::config::FILE_NAME)).filter(|p| p.is_file()),
+        None => Some(root.join(crate::config::FILE_NAME)).filter(|p| p.symlink_metadata().is_ok()),
     };
     let config = match &config_path {
-        Some(p) => Config::load(p).map_err(|e| EngineError(format!("configuration error: {e}")))?,
+        Some(p) => Config::load(p, Some(&root))
+            .map_err(|e| EngineError(format!("configuration error: {e}")))?,
         None => Config::default(),
     };
     if let Some(pass) = &options.pass

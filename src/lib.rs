@@ -18,6 +18,7 @@ pub mod parse;
 pub mod repo;
 pub mod report;
 pub mod rules;
+pub mod safe_fs;
 pub mod source;
 pub mod suppress;
 

@@ -340,8 +340,25 @@ impl Analysis {
         };
         // Command-line var files and vars: preflight.toml's first, then the command line.
         let mut cli: Vec<(String, Input)> = Vec::new();
+        // The repository's own configuration names files of the repository only (no link
+        // out of it); a configuration the user passed with --config, anything.
+        let real_root = s
+            .repo
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| s.repo.root.clone());
         for f in &s.config.terraform.var_files {
-            cli.extend(read_var_file(s, &s.repo.root.join(f)));
+            let path = s.repo.root.join(f);
+            let read = if s.config.in_repository {
+                if crate::safe_fs::is_confined_rel(f) {
+                    crate::safe_fs::read_in_root_text(&real_root, f, VAR_FILE_LIMIT)
+                } else {
+                    Err(crate::safe_fs::Refusal::OutsideRoot(f.clone()))
+                }
+            } else {
+                crate::safe_fs::read_regular_text(&path, VAR_FILE_LIMIT)
+            };
+            cli.extend(var_file_values(s, &path, read));
         }
         for (k, v) in &s.config.terraform.vars {
             cli.push((k.clone(), Input::Value(toml_to_value(v))));
@@ -354,7 +371,8 @@ impl Analysis {
                     .map(|d| d.join(f))
                     .unwrap_or(f.clone())
             };
-            cli.extend(read_var_file(s, &p));
+            let read = read_user_file(&p);
+            cli.extend(var_file_values(s, &p, read));
         }
         for (k, v) in &s.options.vars {
             cli.push((k.clone(), Input::Raw(v.clone())));
@@ -2052,11 +2070,35 @@ fn apply_type_defaults(ty: &Expression, v: Value, depth: usize) -> Value {
     }
 }
 
-fn read_var_file(s: &Session, path: &Path) -> Vec<(String, Input)> {
-    let text = match std::fs::read_to_string(path) {
+/// Largest variable file read.
+const VAR_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// A file the user named on the command line (`--var-file`): anything they can read,
+/// including a pipe (`<(…)`), up to the variable-file limit.
+fn read_user_file(path: &Path) -> Result<String, crate::safe_fs::Refusal> {
+    use std::io::Read;
+    let err = |e: std::io::Error| crate::safe_fs::Refusal::Io(e.to_string());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(err)?
+        .take(VAR_FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    if bytes.len() as u64 > VAR_FILE_LIMIT {
+        return Err(crate::safe_fs::Refusal::TooLarge(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| crate::safe_fs::Refusal::Io("not UTF-8 text".into()))
+}
+
+fn var_file_values(
+    s: &Session,
+    path: &Path,
+    read: Result<String, crate::safe_fs::Refusal>,
+) -> Vec<(String, Input)> {
+    let text = match read {
         Ok(t) => t,
         Err(e) => {
-            s.verbose(format!("var file {}: {e}", path.display()));
+            s.verbose(format!("var file {}: not read: it {e}", path.display()));
             return Vec::new();
         }
     };
@@ -2093,7 +2135,16 @@ fn modules_json(s: &Session, root: &TfModule) -> HashMap<String, ModuleId> {
         .root
         .join(&root.dir)
         .join(".terraform/modules/modules.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    // Inside the repository only, never through a link out of it, never blocking.
+    let real_root = s
+        .repo
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| s.repo.root.clone());
+    let rel = format!("{}/.terraform/modules/modules.json", root.dir)
+        .trim_start_matches('/')
+        .to_string();
+    let Ok(text) = crate::safe_fs::read_in_root_text(&real_root, &rel, VAR_FILE_LIMIT) else {
         return out;
     };
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
