@@ -141,24 +141,44 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check(*args),
         Command::Graph(args) => graph(*args),
         Command::Rules => {
-            let mut out = std::io::stdout().lock();
+            let mut text = String::new();
             for r in rules::all() {
                 let m = r.meta();
-                let _ = writeln!(out, "{:<28} {:<8} {}", m.id, m.default_severity, m.summary);
+                text.push_str(&format!(
+                    "{:<28} {:<8} {}\n",
+                    m.id, m.default_severity, m.summary
+                ));
             }
-            ExitCode::SUCCESS
+            stdout(&text)
         }
         Command::Explain { rule } => match rules::find(&rule) {
-            Some(r) => {
-                print!("{}", r.meta().doc);
-                ExitCode::SUCCESS
-            }
+            Some(r) => stdout(r.meta().doc),
             None => {
                 eprintln!("error: unknown rule `{rule}`; `preflight rules` lists them");
                 ExitCode::from(2)
             }
         },
     }
+}
+
+/// Write to standard output; a reader that went away (`preflight graph | head -1`) ends
+/// the run quietly, as for any filter.
+fn stdout(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Text from the repository for standard error: sensitive values redacted, control
+/// characters escaped.
+fn for_stderr(outcome: &engine::Outcome, text: &str) -> String {
+    crate::redact::terminal_safe(&outcome.session.redactor().text(text), false).into_owned()
 }
 
 fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -189,8 +209,8 @@ fn graph(args: GraphArgs) -> ExitCode {
     match engine::check(options) {
         Ok(outcome) => {
             let g = crate::graph::build(&outcome);
-            print!("{}", crate::graph::render(&g, args.format));
-            ExitCode::SUCCESS
+            let text = crate::graph::render(&g, args.format);
+            stdout(&outcome.session.redactor().text(&text))
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -249,15 +269,22 @@ fn check(args: CheckArgs) -> ExitCode {
         let plan = crate::fix::plan(&outcome.session.repo, &outcome.findings);
         let fixed: usize = plan.files.iter().map(|f| f.fixes).sum();
         for why in &plan.refused {
-            eprintln!("preflight: not fixed: {why}");
+            eprintln!("preflight: not fixed: {}", for_stderr(&outcome, why));
         }
         if args.diff {
-            print!("{}", crate::fix::diff(&plan));
+            let diff = crate::fix::diff(&plan);
+            let diff = outcome.session.redactor().text(&diff);
+            let diff = if std::io::stdout().is_terminal() {
+                crate::redact::terminal_safe(&diff, false).into_owned()
+            } else {
+                diff.into_owned()
+            };
+            let code = stdout(&diff);
             eprintln!(
                 "preflight: {fixed} fixes in {} files (not written: --diff)",
                 plan.files.len()
             );
-            return ExitCode::SUCCESS;
+            return code;
         }
         if let Err(e) = crate::fix::apply(&outcome.session.repo, &plan) {
             eprintln!("error: cannot write a fix: {e}");
@@ -313,8 +340,8 @@ fn check(args: CheckArgs) -> ExitCode {
                 stale.len()
             );
             for e in &stale {
-                eprintln!(
-                    "  {} {} {}",
+                let line = format!(
+                    "{} {} {}",
                     e.rule,
                     e.file,
                     if e.address.is_empty() {
@@ -323,6 +350,7 @@ fn check(args: CheckArgs) -> ExitCode {
                         &e.address
                     }
                 );
+                eprintln!("  {}", for_stderr(&outcome, &line));
             }
         }
     }
@@ -330,7 +358,7 @@ fn check(args: CheckArgs) -> ExitCode {
         && let Ok(log) = outcome.session.log.lock()
     {
         for line in log.iter() {
-            eprintln!("preflight: {line}");
+            eprintln!("preflight: {}", for_stderr(&outcome, line));
         }
     }
     let color = args.format == Format::Human

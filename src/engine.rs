@@ -62,6 +62,7 @@ pub struct Session {
     terraform_analysis_all: OnceLock<Option<Analysis>>,
     tf_scope: OnceLock<TfScope>,
     gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
+    redactor: OnceLock<crate::redact::Redactor>,
 }
 
 /// The Terraform part of the scope: which roots to check and which module folders they
@@ -203,6 +204,11 @@ impl Session {
         }
     }
 
+    /// What must not be printed (sensitive values, Secret data), built once.
+    pub fn redactor(&self) -> &crate::redact::Redactor {
+        self.redactor.get_or_init(|| crate::redact::collect(self))
+    }
+
     pub fn verbose(&self, msg: impl Into<String>) {
         if let Ok(mut log) = self.log.lock() {
             log.push(msg.into());
@@ -333,6 +339,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         gitops: Default::default(),
         terraform_analysis: OnceLock::new(),
         terraform_analysis_all: OnceLock::new(),
+        redactor: OnceLock::new(),
     })
 }
 
@@ -345,7 +352,12 @@ pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
         .config
         .rule_settings(|id| rules::find(id).map(|r| r.meta().options))
         .map_err(|e| EngineError(format!("configuration error: {e}")))?;
-    let findings = run_rules(&session, &settings);
+    let mut findings = run_rules(&session, &settings);
+    // No output format, baseline or fix text ever holds a sensitive value.
+    let redactor = session.redactor();
+    for f in &mut findings {
+        redactor.finding(f);
+    }
     Ok(Outcome {
         session,
         findings,

@@ -15,6 +15,7 @@ pub mod fix;
 pub mod graph;
 pub mod model;
 pub mod parse;
+pub mod redact;
 pub mod repo;
 pub mod report;
 pub mod rules;

@@ -431,3 +431,226 @@ fn the_checkouts_git_config_runs_no_program() {
         "the probe's configuration runs nothing even in plain git"
     );
 }
+
+const SECRETS: [&str; 4] = [
+    "TOPSECRET42",
+    "OUTSECRET77",
+    "PLAINSECRET99",
+    "QkFTRTY0U0VDUkVU",
+];
+
+fn sensitive_repo() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("preflight.toml", b"[teardown]\nname_patterns = [\"other-*\"]\n"),
+            (
+                "envs/dev/main.tf",
+                b"variable \"token\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"aws_s3_bucket\" \"b\" {\n  bucket = \"app-${var.token}\"\n}\n\nmodule \"m\" {\n  source = \"../../modules/m\"\n}\n\nresource \"aws_s3_bucket\" \"c\" {\n  bucket = module.m.name\n}\n",
+            ),
+            ("envs/dev/terraform.tfvars", b"token = \"TOPSECRET42\"\n"),
+            (
+                "modules/m/main.tf",
+                b"output \"name\" {\n  value     = \"OUTSECRET77\"\n  sensitive = true\n}\n",
+            ),
+            (
+                "k8s/secret.yaml",
+                b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: PLAINSECRET99\n  password: PLAINSECRET99\ndata:\n  key: QkFTRTY0U0VDUkVU\n",
+            ),
+        ],
+    );
+    dir
+}
+
+#[test]
+fn sensitive_values_and_secret_data_are_never_printed() {
+    let dir = sensitive_repo();
+    let run = check(dir.path());
+    // The findings are still there, with the value redacted.
+    let f = run.expect_rule_on("teardown-coverage", "envs/dev/main.tf");
+    assert!(
+        f["message"].as_str().unwrap().contains("app-(sensitive)"),
+        "{f}"
+    );
+    assert!(
+        run.findings.iter().any(|f| f["rule"] == "teardown-coverage"
+            && f["message"].as_str().unwrap().contains("`(sensitive)`")),
+        "{:?}",
+        run.triples()
+    );
+    run.expect_rule_on("duplicate-key", "k8s/secret.yaml");
+    let mut outputs = all_formats(dir.path(), &[], &[]);
+    let d = dir.path().to_str().unwrap();
+    let g = support::run(dir.path(), &["graph", d], &[]);
+    outputs.push(("graph".into(), g.text() + &g.stderr));
+    let baseline = dir.path().join("baseline.json");
+    let b = support::run(
+        dir.path(),
+        &["check", d, "--write-baseline", baseline.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    outputs.push((
+        "baseline".into(),
+        std::fs::read_to_string(&baseline).unwrap(),
+    ));
+    let v = support::run(dir.path(), &["check", d, "--verbose"], &[]);
+    outputs.push(("verbose".into(), v.text() + &v.stderr));
+    for (format, out) in &outputs {
+        for secret in SECRETS {
+            assert!(!out.contains(secret), "{format} prints {secret}:\n{out}");
+        }
+    }
+    let human = &outputs[0].1;
+    assert!(human.contains("password: (sensitive)"), "{human}");
+}
+
+#[test]
+fn control_characters_from_the_repository_are_escaped() {
+    let (dir, run) = tree(&[
+        ("preflight.toml", b"[teardown]\nname_patterns = [\"other-*\"]\n"),
+        (
+            "envs/dev/main.tf",
+            "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\x1b]0;owned\x07\x1b[2J\u{202e}y\"\n}\n".as_bytes(),
+        ),
+        ("k8s/\x1b[31mred.yaml", b"a: 1\na: 2\n"),
+    ]);
+    run.expect_rule_on("teardown-coverage", "envs/dev/main.tf");
+    for (format, out) in all_formats(dir.path(), &[], &[]) {
+        if format == "json" || format == "sarif" || format == "junit" {
+            continue; // Escaped by their own syntax.
+        }
+        assert!(
+            !out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'),
+            "{format}:\n{}",
+            out.escape_debug()
+        );
+        assert!(out.contains("\\x1b"), "{format}:\n{out}");
+    }
+}
+
+#[test]
+fn junit_output_is_well_formed_xml_whatever_the_text() {
+    let (dir, _) = tree(&[
+        ("preflight.toml", b"[teardown]\nname_patterns = [\"other-*\"]\n"),
+        (
+            "envs/dev/main.tf",
+            "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"a\x01\x0b\u{fffe}\u{ffff}<&>\\\"']]>b\"\n}\n".as_bytes(),
+        ),
+    ]);
+    let d = dir.path().to_str().unwrap();
+    let r = run(dir.path(), &["check", d, "--format", "junit"], &[]);
+    let xml = r.text();
+    assert!(xml.contains("teardown-coverage"), "{xml}");
+    for c in xml.chars() {
+        let ok = matches!(c, '\t' | '\n' | '\r')
+            || ('\u{20}'..='\u{d7ff}').contains(&c)
+            || ('\u{e000}'..='\u{fffd}').contains(&c)
+            || c >= '\u{10000}';
+        assert!(ok, "XML 1.0 forbids {:?}:\n{}", c, xml.escape_debug());
+    }
+    // A real XML parser, when one is on the machine.
+    let parsed = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom; xml.dom.minidom.parseString(sys.stdin.buffer.read())",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(xml.as_bytes())?;
+            c.wait_with_output()
+        });
+    match parsed {
+        Ok(o) => assert!(
+            o.status.success(),
+            "{}\n{xml}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => eprintln!("python3 not available ({e}): the XML parser check is skipped"),
+    }
+}
+
+#[test]
+fn a_label_past_column_65535_is_shown_in_a_window() {
+    let pad = "a".repeat(70_000);
+    let tf = format!("output \"x\" {{ value = {{ a = \"{pad}\", b = local.missing }} }}\n");
+    let json = format!(
+        "{{\"Version\": \"2012-10-17\", \"Pad\": \"{pad}\", \"Statement\": [{{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"}}], \"Statement\": []}}"
+    );
+    let yaml = format!("{{a: \"{pad}\", b: 1, b: 2}}\n");
+    let (dir, run) = tree(&[
+        ("long/main.tf", tf.as_bytes()),
+        ("docs/policies/min.json", json.as_bytes()),
+        ("k8s/min.yaml", yaml.as_bytes()),
+    ]);
+    let f = run.expect_rule_on("undefined-reference", "long/main.tf");
+    assert!(f["column"].as_u64().unwrap() > 65_535, "{f}");
+    run.expect_rule_on("duplicate-key", "k8s/min.yaml");
+    let d = dir.path().to_str().unwrap();
+    let human = support::run(dir.path(), &["check", d], &[]);
+    assert_eq!(human.code, 1, "{}", human.stderr);
+    let out = human.text();
+    assert!(
+        out.len() < 20_000,
+        "the snippet is not windowed: {} bytes",
+        out.len()
+    );
+    let col = f["column"].as_u64().unwrap();
+    assert!(
+        out.contains(&format!("long/main.tf:1:{col}")),
+        "the header keeps the file's column:\n{out}"
+    );
+    assert!(out.contains("local.missing"), "{out}");
+}
+
+#[test]
+fn a_closed_output_pipe_ends_the_run_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for i in 0..400 {
+        files.push((
+            format!("envs/e{i}/main.tf"),
+            format!(
+                "data \"aws_eks_cluster\" \"c\" {{\n  name = aws_eks_cluster.k.name\n}}\n\nresource \"aws_eks_cluster\" \"k\" {{\n  name = \"k{i}\"\n}}\n\noutput \"x\" {{\n  value = local.missing{i}\n}}\n"
+            )
+            .into_bytes(),
+        ));
+    }
+    let borrowed: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_slice()))
+        .collect();
+    write(dir.path(), &borrowed);
+    let d = dir.path().to_str().unwrap();
+    for args in [
+        &["graph", d][..],
+        &["check", d][..],
+        &["check", d, "--format", "sarif"][..],
+        &["check", d, "--fix", "--diff"][..],
+        &["explain", "ungated-data-source"][..],
+        &["rules"][..],
+    ] {
+        // The reader closes the pipe before preflight writes anything.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_preflight"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}

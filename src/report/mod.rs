@@ -1,5 +1,6 @@
 //! Output formats. A reporter only formats: it never decides severity or filters.
 
+pub mod excerpt;
 pub mod github;
 pub mod human;
 pub mod json;

@@ -1749,6 +1749,64 @@ impl Analysis {
         }
     }
 
+    /// The known text of every value Terraform marks sensitive in the roots of this
+    /// analysis: the value of each `sensitive = true` variable and output, in every module
+    /// instance and selected pass (strings and numbers at any depth; unknown parts have no
+    /// text). Reports print `(sensitive)` in their place.
+    pub fn sensitive_strings(&self, s: &Session) -> Vec<String> {
+        let tf = s.terraform();
+        let mut out = BTreeSet::new();
+        for inst in 0..self.insts.len() {
+            let module = self.module(tf, inst);
+            for b in &module.blocks {
+                if !matches!(b.kind, BlockKind::Variable | BlockKind::Output) {
+                    continue;
+                }
+                let Some(block) = tf.hcl_block(&s.repo, b.at) else {
+                    continue;
+                };
+                let sensitive = block
+                    .body
+                    .get_attribute("sensitive")
+                    .map(|a| expr::eval(&a.value, &EmptyScope))
+                    == Some(Value::Bool(true));
+                if !sensitive {
+                    continue;
+                }
+                for &pass in &self.selected {
+                    let v = match b.kind {
+                        BlockKind::Variable => {
+                            let stack = RefCell::new(Vec::new());
+                            self.var_value(s, pass, inst, &b.name, &stack)
+                        }
+                        _ => block
+                            .body
+                            .get_attribute("value")
+                            .map(|a| self.eval(s, pass, inst, &a.value)),
+                    };
+                    if let Some(v) = v {
+                        leaf_texts(&v, &mut out, 0);
+                    }
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// Whether any variable or output of the model is declared `sensitive` (so that
+    /// [`Analysis::sensitive_strings`] is worth asking).
+    pub fn declares_sensitive(s: &Session) -> bool {
+        let tf = s.terraform();
+        tf.modules.iter().any(|m| {
+            m.blocks.iter().any(|b| {
+                matches!(b.kind, BlockKind::Variable | BlockKind::Output)
+                    && tf
+                        .hcl_block(&s.repo, b.at)
+                        .is_some_and(|h| h.body.get_attribute("sensitive").is_some())
+            })
+        })
+    }
+
     /// The Kubernetes objects the `kubernetes_manifest` and `kubectl_manifest` resources of
     /// every root create, per pass (all passes), with the instance count. A block gated to
     /// zero in a pass yields nothing for that pass; a block whose instances cannot be
@@ -1857,6 +1915,28 @@ fn slot_text(slot: &Slot) -> String {
 }
 
 /// Words for an unknown.
+/// The strings and numbers of a value, at any depth (bounded), as text.
+fn leaf_texts(v: &Value, out: &mut BTreeSet<String>, depth: usize) {
+    if depth > 64 || out.len() > 10_000 {
+        return;
+    }
+    match v {
+        Value::String(t) => {
+            out.insert(t.clone());
+        }
+        Value::Number(n) if n.is_finite() => {
+            out.insert(if n.fract() == 0.0 && n.abs() < 1e15 {
+                format!("{}", *n as i64)
+            } else {
+                n.to_string()
+            });
+        }
+        Value::List(items) => items.iter().for_each(|i| leaf_texts(i, out, depth + 1)),
+        Value::Object(m) => m.values().for_each(|i| leaf_texts(i, out, depth + 1)),
+        _ => {}
+    }
+}
+
 pub fn unknown_text(u: &Unknown) -> String {
     match u {
         Unknown::AtApply { origin } => format!("known only after apply ({origin})"),
