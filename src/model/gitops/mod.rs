@@ -161,6 +161,9 @@ pub enum MissingKind {
     KustomizeEntry,
     /// A folder named by a kustomization that holds no kustomization file.
     KustomizationFile,
+    /// A this-repository source `path` that climbs out of the repository (`path` is the
+    /// path as written).
+    OutsideRepository,
 }
 
 /// A path an Application needs that does not exist.

@@ -25,8 +25,20 @@ use std::sync::{Mutex, OnceLock};
 
 /// Deepest module nesting followed.
 pub const MAX_MODULE_DEPTH: usize = 16;
+/// Most module instances one root expands to (ten calls per module, twelve deep, would be
+/// 10^12); calls past it are not followed and say so.
+pub const MAX_MODULE_INSTANCES: usize = 5_000;
 /// Longest chain of nested evaluations (variable → local → output → …).
 pub const MAX_CHAIN: usize = 200;
+/// Largest value one local, variable, output or block may hold ([`Value::weight`]); a
+/// larger one is "cannot tell" (22 lines of locals that double an object reach gigabytes).
+pub const MAX_SLOT_WEIGHT: usize = 32 * 1024 * 1024;
+/// Total weight of the values one root keeps evaluated, shared by every module instance
+/// and pass of the root; past it, further values of the root are "cannot tell".
+pub const MAX_ROOT_WEIGHT: usize = 1024 * 1024 * 1024;
+
+/// What "cannot tell" says for a value over [`MAX_SLOT_WEIGHT`] or [`MAX_ROOT_WEIGHT`].
+pub const OVER_BUDGET: &str = "over the value budget";
 
 /// One instance of a module: a root, or a module reached from a root through local calls.
 #[derive(Debug, Clone)]
@@ -247,6 +259,13 @@ pub struct Analysis {
     /// Per module: for each resource/data address, the attribute names read after it.
     read_attrs: HashMap<(ModuleId, String), BTreeSet<String>>,
     memo: Mutex<HashMap<Key, Value>>,
+    /// Per root instance: the weight of its memoised values.
+    kept: Mutex<HashMap<usize, usize>>,
+    /// The first module call of each root that was not followed because the root reached
+    /// [`MAX_MODULE_INSTANCES`]: the call's header.
+    pub truncated: Vec<Span>,
+    /// Module instances of the root being expanded.
+    expanded: usize,
     objects: Vec<OnceLock<Objects>>,
     providers: Vec<OnceLock<Providers>>,
     refs: Mutex<RefCache>,
@@ -308,6 +327,9 @@ impl Analysis {
             inputs: HashMap::new(),
             read_attrs: HashMap::new(),
             memo: Mutex::new(HashMap::new()),
+            kept: Mutex::new(HashMap::new()),
+            truncated: Vec::new(),
+            expanded: 0,
             objects: Vec::new(),
             providers: Vec::new(),
             refs: Mutex::new(HashMap::new()),
@@ -388,6 +410,7 @@ impl Analysis {
             });
             an.roots.push(idx);
             let mapped = modules_json(s, tf.module(root));
+            an.expanded = 1;
             an.expand(s, tf, idx, 0, &mut vec![root], &mapped, "");
             // Inputs: env < terraform.tfvars < *.auto.tfvars < command line < pass.
             let module = tf.module(root);
@@ -532,6 +555,15 @@ impl Analysis {
                 ));
                 continue;
             }
+            if self.expanded >= MAX_MODULE_INSTANCES {
+                if self.expanded == MAX_MODULE_INSTANCES {
+                    // Recorded once per root: the count moves past the limit.
+                    self.truncated.push(module.blocks[call.block].header);
+                    self.expanded += 1;
+                }
+                continue;
+            }
+            self.expanded += 1;
             let child = self.insts.len();
             let prefix = format!("{}module.{}.", self.insts[inst].prefix, call.name);
             self.insts.push(Inst {
@@ -654,8 +686,36 @@ impl Analysis {
             }
         }
         stack.borrow_mut().push(key.clone());
-        let v = f();
+        let mut v = f();
         stack.borrow_mut().pop();
+        // A value whose evaluation ran out of work budget names this slot as the origin,
+        // so that what depends on it says where the budget was spent.
+        if let Some(Unknown::Undecidable { reason }) = v.first_unknown()
+            && *reason == expr::over_budget_reason()
+        {
+            v = Value::undecidable(format!("{} is {OVER_BUDGET}: {reason}", slot_text(&key.2)));
+        }
+        // Bounded memory: one slot, and everything one root keeps.
+        let w = v.weight(MAX_SLOT_WEIGHT);
+        let root = self.insts.get(key.1).map_or(key.1, |i| i.root);
+        if w > MAX_SLOT_WEIGHT {
+            v = Value::undecidable(format!(
+                "{} is {OVER_BUDGET}: it holds more than {} MiB of values",
+                slot_text(&key.2),
+                MAX_SLOT_WEIGHT / (1024 * 1024)
+            ));
+        } else if let Ok(mut kept) = self.kept.lock() {
+            let total = kept.entry(root).or_insert(0);
+            if *total + w > MAX_ROOT_WEIGHT {
+                v = Value::undecidable(format!(
+                    "{} is {OVER_BUDGET}: the root's values exceed {} MiB",
+                    slot_text(&key.2),
+                    MAX_ROOT_WEIGHT / (1024 * 1024)
+                ));
+            } else {
+                *total += w;
+            }
+        }
         if let Ok(mut m) = self.memo.lock() {
             m.insert(key, v.clone());
         }
@@ -1793,6 +1853,50 @@ impl Analysis {
         out.into_iter().collect()
     }
 
+    /// The locals, variables and outputs of the roots of this analysis whose value is
+    /// "cannot tell" because it is over the value or work budget (it would copy or process
+    /// too much), where the budget was spent: their spans and the reason. Every local,
+    /// variable and output of every instance is evaluated in every selected pass.
+    pub fn over_budget(&self, s: &Session) -> Vec<(Span, String)> {
+        let tf = s.terraform();
+        let mut out: Vec<(Span, String)> = Vec::new();
+        let mut seen = HashSet::new();
+        for inst in 0..self.insts.len() {
+            let module = self.module(tf, inst);
+            let mut slots: Vec<(Span, Slot)> = module
+                .locals
+                .iter()
+                .map(|l| (l.span, Slot::Local(l.name.clone())))
+                .collect();
+            for b in &module.blocks {
+                match b.kind {
+                    BlockKind::Variable => slots.push((b.header, Slot::Var(b.name.clone()))),
+                    BlockKind::Output => slots.push((b.header, Slot::Output(b.name.clone()))),
+                    _ => {}
+                }
+            }
+            for (span, slot) in slots {
+                for &pass in &self.selected {
+                    let stack = RefCell::new(Vec::new());
+                    let v = match &slot {
+                        Slot::Local(n) => self.local_value(s, pass, inst, n, &stack),
+                        Slot::Var(n) => self.var_value(s, pass, inst, n, &stack),
+                        Slot::Output(n) => self.output_value(s, pass, inst, n, &stack),
+                        _ => None,
+                    };
+                    let own = format!("{} is {OVER_BUDGET}", slot_text(&slot));
+                    if let Some(Value::Unknown(Unknown::Undecidable { reason })) = v
+                        && reason.starts_with(&own)
+                        && seen.insert((span.file, span.start))
+                    {
+                        out.push((span, reason));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Whether any variable or output of the model is declared `sensitive` (so that
     /// [`Analysis::sensitive_strings`] is worth asking).
     pub fn declares_sensitive(s: &Session) -> bool {
@@ -1914,7 +2018,6 @@ fn slot_text(slot: &Slot) -> String {
     }
 }
 
-/// Words for an unknown.
 /// The strings and numbers of a value, at any depth (bounded), as text.
 fn leaf_texts(v: &Value, out: &mut BTreeSet<String>, depth: usize) {
     if depth > 64 || out.len() > 10_000 {
@@ -1937,6 +2040,7 @@ fn leaf_texts(v: &Value, out: &mut BTreeSet<String>, depth: usize) {
     }
 }
 
+/// Words for an unknown.
 pub fn unknown_text(u: &Unknown) -> String {
     match u {
         Unknown::AtApply { origin } => format!("known only after apply ({origin})"),

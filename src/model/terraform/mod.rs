@@ -2,6 +2,7 @@
 //! and the evaluated analysis (values, gates, passes, objects created).
 
 pub mod analysis;
+pub mod cycles;
 pub mod expr;
 pub mod module;
 

@@ -9,6 +9,7 @@ pub mod bad_function_call;
 pub mod constant_condition;
 pub mod duplicate_declaration;
 pub mod module_source;
+pub mod reference_cycle;
 pub mod reserved_name;
 pub mod undefined_reference;
 pub mod unknown_module_argument;
