@@ -91,10 +91,16 @@ pub fn write(root: &Path, files: &[(&str, &[u8])]) {
 /// variables unless `env` sets them. Panics on a timeout, a signal or a panic message.
 #[track_caller]
 pub fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_within(dir, args, env, MEMORY_LIMIT_KB)
+}
+
+/// [`run`] under another address-space limit (KiB).
+#[track_caller]
+pub fn run_within(dir: &Path, args: &[&str], env: &[(&str, &str)], memory_kb: u64) -> Run {
     let started = Instant::now();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
-        .arg(format!("ulimit -v {MEMORY_LIMIT_KB} && exec \"$@\""))
+        .arg(format!("ulimit -v {memory_kb} && exec \"$@\""))
         .arg("sh")
         .arg(env!("CARGO_BIN_EXE_preflight"))
         .args(args)

@@ -169,6 +169,10 @@ impl<'s> Evaluator<'s> {
         if self.steps > MAX_STEPS {
             return Ok(Value::undecidable("evaluation step budget exceeded"));
         }
+        // Spent: nothing more is copied in (a reference would clone its value first).
+        if self.work > MAX_WORK {
+            return Ok(Value::undecidable(over_budget_reason()));
+        }
         if self.depth >= MAX_DEPTH {
             return Ok(Value::undecidable(format!(
                 "expression nesting exceeds {MAX_DEPTH} levels"

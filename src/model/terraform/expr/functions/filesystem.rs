@@ -313,4 +313,28 @@ mod tests {
             Value::from("Hi bob-a-b")
         );
     }
+
+    #[test]
+    fn a_template_that_renders_itself_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        std::fs::write(
+            root.join("me.tpl"),
+            "${templatefile(\"me.tpl\", {})}${templatefile(\"me.tpl\", {})}",
+        )
+        .unwrap();
+        let scope = DirScope {
+            root: root.clone(),
+            module: root,
+        };
+        let mut ev = Evaluator::new(&scope);
+        let started = std::time::Instant::now();
+        let e = templatefile(
+            &mut ev,
+            vec!["me.tpl".into(), Value::Object(Default::default())],
+        )
+        .unwrap_err();
+        assert!(e.message.contains("recursively"), "{}", e.message);
+        assert!(started.elapsed().as_secs() < 5);
+    }
 }
