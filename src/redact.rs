@@ -171,7 +171,62 @@ pub fn collect(session: &crate::engine::Session) -> Redactor {
         spans.push(span);
         values.extend(text);
     }
+    terraform_sensitive_arguments(session, &mut values, &mut spans);
     Redactor::new(values, spans)
+}
+
+/// Arguments the providers' schemas mark sensitive, which Terraform never shows: a
+/// Kubernetes Secret's `data`, a secret version's `secret_string`, a parameter's `value`,
+/// database passwords.
+const SENSITIVE_ARGUMENTS: &[(&str, &str)] = &[
+    ("kubernetes_secret", "data"),
+    ("kubernetes_secret", "binary_data"),
+    ("kubernetes_secret_v1", "data"),
+    ("kubernetes_secret_v1", "binary_data"),
+    ("aws_secretsmanager_secret_version", "secret_string"),
+    ("aws_secretsmanager_secret_version", "secret_binary"),
+    ("aws_ssm_parameter", "value"),
+    ("aws_db_instance", "password"),
+    ("aws_rds_cluster", "master_password"),
+    ("aws_elasticache_replication_group", "auth_token"),
+    ("aws_mq_broker", "password"),
+];
+
+/// The spans (and literal strings) of [`SENSITIVE_ARGUMENTS`] in every resource.
+fn terraform_sensitive_arguments(
+    session: &crate::engine::Session,
+    values: &mut Vec<String>,
+    spans: &mut Vec<Span>,
+) {
+    use crate::model::terraform::BlockKind;
+    use crate::model::terraform::expr::{EmptyScope, Value, eval};
+    use hcl_edit::Span as _;
+    let tf = session.terraform();
+    for m in &tf.modules {
+        for b in m.blocks.iter().filter(|b| b.kind == BlockKind::Resource) {
+            for &(ty, arg) in SENSITIVE_ARGUMENTS {
+                if b.type_name != ty {
+                    continue;
+                }
+                let Some(attr) = tf.attribute(&session.repo, b.at, arg) else {
+                    continue;
+                };
+                let file = session.repo.file(b.at.file);
+                if let Some(r) = attr.value.span() {
+                    spans.push(file.span(r));
+                }
+                let mut stack = vec![eval(&attr.value, &EmptyScope)];
+                while let Some(v) = stack.pop() {
+                    match v {
+                        Value::String(t) => values.push(t),
+                        Value::List(items) => stack.extend(items),
+                        Value::Object(o) => stack.extend(o.into_values()),
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn unescape(escaped: &str) -> String {

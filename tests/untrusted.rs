@@ -451,6 +451,10 @@ fn sensitive_repo() -> tempfile::TempDir {
             ),
             ("envs/dev/terraform.tfvars", b"token = \"TOPSECRET42\"\n"),
             (
+                "envs/dev/k8s.tf",
+                b"resource \"kubernetes_secret_v1\" \"s\" {\n  data = { password = \"TFSECRET55\" }\n  metadata { namespace = \"nowhere\" }\n}\n",
+            ),
+            (
                 "modules/m/main.tf",
                 b"output \"name\" {\n  value     = \"OUTSECRET77\"\n  sensitive = true\n}\n",
             ),
@@ -480,6 +484,7 @@ fn sensitive_values_and_secret_data_are_never_printed() {
         run.triples()
     );
     run.expect_rule_on("duplicate-key", "k8s/secret.yaml");
+    run.expect_rule_on("unmanaged-namespace", "envs/dev/k8s.tf");
     let mut outputs = all_formats(dir.path(), &[], &[]);
     let d = dir.path().to_str().unwrap();
     let g = support::run(dir.path(), &["graph", d], &[]);
@@ -504,6 +509,7 @@ fn sensitive_values_and_secret_data_are_never_printed() {
     }
     let human = &outputs[0].1;
     assert!(human.contains("password: (sensitive)"), "{human}");
+    assert!(human.contains("data = (sensitive)"), "{human}");
 }
 
 #[test]
