@@ -194,7 +194,10 @@ fn graph(args: GraphArgs) -> ExitCode {
     let vars = match parse_vars(&args.vars) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                crate::redact::terminal_safe(&e.to_string(), false)
+            );
             return ExitCode::from(2);
         }
     };
@@ -213,7 +216,10 @@ fn graph(args: GraphArgs) -> ExitCode {
             stdout(&outcome.session.redactor().text(&text))
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                crate::redact::terminal_safe(&e.to_string(), false)
+            );
             ExitCode::from(2)
         }
     }
@@ -223,7 +229,10 @@ fn check(args: CheckArgs) -> ExitCode {
     let vars = match parse_vars(&args.vars) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                crate::redact::terminal_safe(&e.to_string(), false)
+            );
             return ExitCode::from(2);
         }
     };
@@ -248,7 +257,10 @@ fn check(args: CheckArgs) -> ExitCode {
         Some(path) => match Baseline::load(path) {
             Ok(b) => Some(b),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!(
+                    "error: {}",
+                    crate::redact::terminal_safe(&e.to_string(), false)
+                );
                 return ExitCode::from(2);
             }
         },
@@ -261,7 +273,10 @@ fn check(args: CheckArgs) -> ExitCode {
     let mut outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                crate::redact::terminal_safe(&e.to_string(), false)
+            );
             return ExitCode::from(2);
         }
     };
@@ -305,7 +320,10 @@ fn check(args: CheckArgs) -> ExitCode {
             match engine::check(options_again.clone()) {
                 Ok(o) => outcome = o,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!(
+                        "error: {}",
+                        crate::redact::terminal_safe(&e.to_string(), false)
+                    );
                     return ExitCode::from(2);
                 }
             }
