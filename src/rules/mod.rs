@@ -56,12 +56,14 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &validity::bad_function_call::BadFunctionCall,
         &validity::duplicate_declaration::DuplicateDeclaration,
         &validity::module_source::ModuleSourceRule,
-        &validity::reference_cycle::ReferenceCycle,
         &engine::parse_error::ParseError,
         &engine::skipped_file::SkippedFile,
-        &engine::evaluation_budget::EvaluationBudget,
         &engine::suppression_without_reason::SuppressionWithoutReason,
         &engine::unused_suppression::UnusedSuppression,
+        // Newer rules last, so that the index of every earlier rule (SARIF `ruleIndex`)
+        // stays what it was.
+        &validity::reference_cycle::ReferenceCycle,
+        &engine::evaluation_budget::EvaluationBudget,
     ]
 }
 
