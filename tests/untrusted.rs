@@ -447,7 +447,7 @@ fn sensitive_repo() -> tempfile::TempDir {
             ("preflight.toml", b"[teardown]\nname_patterns = [\"other-*\"]\n"),
             (
                 "envs/dev/main.tf",
-                b"variable \"token\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"aws_s3_bucket\" \"b\" {\n  bucket = \"app-${var.token}\"\n}\n\nmodule \"m\" {\n  source = \"../../modules/m\"\n}\n\nresource \"aws_s3_bucket\" \"c\" {\n  bucket = module.m.name\n}\n",
+                b"variable \"token\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"aws_s3_bucket\" \"b\" {\n  bucket = \"app-${var.token}\"\n}\n\nmodule \"m\" {\n  source = \"../../modules/m\"\n}\n\nresource \"aws_s3_bucket\" \"c\" {\n  bucket = module.m.name\n}\n\nlocals {\n  t = \"${var.token}-low\"\n}\n\nresource \"aws_s3_bucket\" \"d\" {\n  bucket = lower(local.t)\n}\n",
             ),
             ("envs/dev/terraform.tfvars", b"token = \"TOPSECRET42\"\n"),
             (
@@ -473,8 +473,9 @@ fn sensitive_values_and_secret_data_are_never_printed() {
     let run = check(dir.path());
     // The findings are still there, with the value redacted.
     let f = run.expect_rule_on("teardown-coverage", "envs/dev/main.tf");
+    // `app-${var.token}` is sensitive as a whole, as Terraform marks it.
     assert!(
-        f["message"].as_str().unwrap().contains("app-(sensitive)"),
+        f["message"].as_str().unwrap().contains("`(sensitive)`"),
         "{f}"
     );
     assert!(
@@ -485,6 +486,14 @@ fn sensitive_values_and_secret_data_are_never_printed() {
     );
     run.expect_rule_on("duplicate-key", "k8s/secret.yaml");
     run.expect_rule_on("unmanaged-namespace", "envs/dev/k8s.tf");
+    // A value derived from a sensitive one is sensitive too (Terraform's mark follows it).
+    assert!(
+        run.findings.iter().any(|f| f["rule"] == "teardown-coverage"
+            && f["line"] == 23
+            && f["message"].as_str().unwrap().contains("`(sensitive)`")),
+        "{:?}",
+        run.triples()
+    );
     let mut outputs = all_formats(dir.path(), &[], &[]);
     let d = dir.path().to_str().unwrap();
     let g = support::run(dir.path(), &["graph", d], &[]);

@@ -1810,44 +1810,124 @@ impl Analysis {
     }
 
     /// The known text of every value Terraform marks sensitive in the roots of this
-    /// analysis: the value of each `sensitive = true` variable and output, in every module
-    /// instance and selected pass (strings and numbers at any depth; unknown parts have no
-    /// text). Reports print `(sensitive)` in their place.
+    /// analysis, in every module instance and selected pass (strings and numbers at any
+    /// depth; unknown parts have no text). Terraform's mark follows the value through every
+    /// operation and function, so besides each `sensitive = true` variable and output this
+    /// is every local, output and resource or data argument whose expression refers to a
+    /// sensitive value (a sensitive variable, a local that does, a child module's sensitive
+    /// output): `lower(var.token)` is as secret as `var.token`. Reports print `(sensitive)`
+    /// in their place.
     pub fn sensitive_strings(&self, s: &Session) -> Vec<String> {
         let tf = s.terraform();
-        let mut out = BTreeSet::new();
+        let declared = |at: super::BlockRef| {
+            tf.hcl_block(&s.repo, at).is_some_and(|b| {
+                b.body
+                    .get_attribute("sensitive")
+                    .map(|a| expr::eval(&a.value, &EmptyScope))
+                    == Some(Value::Bool(true))
+            })
+        };
+        let mut exprs: Vec<(usize, &Expression)> = Vec::new();
+        let mut vars: Vec<(usize, String)> = Vec::new();
         for inst in 0..self.insts.len() {
             let module = self.module(tf, inst);
-            for b in &module.blocks {
-                if !matches!(b.kind, BlockKind::Variable | BlockKind::Output) {
-                    continue;
+            let sensitive_var: HashSet<&str> = module
+                .variables()
+                .filter(|b| declared(b.at))
+                .map(|b| b.name.as_str())
+                .collect();
+            vars.extend(sensitive_var.iter().map(|n| (inst, n.to_string())));
+            // Child calls whose module declares a sensitive output.
+            let sensitive_output = |call: &str, out: &str| {
+                self.insts[inst].children.get(call).is_some_and(|&c| {
+                    self.module(tf, c)
+                        .block(&format!("output.{out}"))
+                        .is_some_and(|b| declared(b.at))
+                })
+            };
+            // Locals that refer to a sensitive value, to a fixed point (bounded).
+            let local_refs: Vec<(&str, Vec<expr::Reference>, Option<&Expression>)> = module
+                .locals
+                .iter()
+                .map(|l| {
+                    let e = tf.local_expr(&s.repo, l);
+                    (
+                        l.name.as_str(),
+                        e.map(expr::references).unwrap_or_default(),
+                        e,
+                    )
+                })
+                .collect();
+            let mut tainted_locals: HashSet<&str> = HashSet::new();
+            let tainted = |r: &expr::Reference, locals: &HashSet<&str>| match r.root.as_str() {
+                "var" => r
+                    .attrs
+                    .first()
+                    .is_some_and(|n| sensitive_var.contains(n.as_str())),
+                "local" => r.attrs.first().is_some_and(|n| locals.contains(n.as_str())),
+                "module" => match (r.attrs.first(), r.attrs.get(1)) {
+                    (Some(c), Some(o)) => sensitive_output(c, o),
+                    _ => false,
+                },
+                _ => false,
+            };
+            for _ in 0..=local_refs.len().min(64) {
+                let before = tainted_locals.len();
+                for (name, refs, _) in &local_refs {
+                    if !tainted_locals.contains(name)
+                        && refs.iter().any(|r| tainted(r, &tainted_locals))
+                    {
+                        tainted_locals.insert(name);
+                    }
                 }
+                if tainted_locals.len() == before {
+                    break;
+                }
+            }
+            for (name, _, e) in &local_refs {
+                if let (true, Some(e)) = (tainted_locals.contains(name), e) {
+                    exprs.push((inst, e));
+                }
+            }
+            for b in &module.blocks {
                 let Some(block) = tf.hcl_block(&s.repo, b.at) else {
                     continue;
                 };
-                let sensitive = block
-                    .body
-                    .get_attribute("sensitive")
-                    .map(|a| expr::eval(&a.value, &EmptyScope))
-                    == Some(Value::Bool(true));
-                if !sensitive {
-                    continue;
-                }
-                for &pass in &self.selected {
-                    let v = match b.kind {
-                        BlockKind::Variable => {
-                            let stack = RefCell::new(Vec::new());
-                            self.var_value(s, pass, inst, &b.name, &stack)
+                match b.kind {
+                    BlockKind::Output => {
+                        if let Some(a) = block.body.get_attribute("value")
+                            && (declared(b.at)
+                                || expr::references(&a.value)
+                                    .iter()
+                                    .any(|r| tainted(r, &tainted_locals)))
+                        {
+                            exprs.push((inst, &a.value));
                         }
-                        _ => block
-                            .body
-                            .get_attribute("value")
-                            .map(|a| self.eval(s, pass, inst, &a.value)),
-                    };
-                    if let Some(v) = v {
-                        leaf_texts(&v, &mut out, 0);
                     }
+                    BlockKind::Resource | BlockKind::Data | BlockKind::Module => {
+                        for (_, e) in expr::body_expressions(&block.body) {
+                            if expr::references(e)
+                                .iter()
+                                .any(|r| tainted(r, &tainted_locals))
+                            {
+                                exprs.push((inst, e));
+                            }
+                        }
+                    }
+                    _ => {}
                 }
+            }
+        }
+        let mut out = BTreeSet::new();
+        for &pass in &self.selected {
+            for (inst, name) in &vars {
+                let stack = RefCell::new(Vec::new());
+                if let Some(v) = self.var_value(s, pass, *inst, name, &stack) {
+                    leaf_texts(&v, &mut out, 0);
+                }
+            }
+            for &(inst, e) in &exprs {
+                leaf_texts(&self.eval(s, pass, inst, e), &mut out, 0);
             }
         }
         out.into_iter().collect()
