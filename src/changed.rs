@@ -21,6 +21,41 @@ fn split_z(s: &str) -> impl Iterator<Item = String> + '_ {
     s.split('\0').filter(|p| !p.is_empty()).map(str::to_owned)
 }
 
+/// The commit `--changed REF` names, as a full object name, so that nothing the user (or a
+/// script that builds the command line from branch names) typed reaches git as an option:
+/// a ref is never empty, never starts with `-`, holds no control character or space, and
+/// must name a commit.
+pub fn resolve_ref(root: &Path, reference: &str) -> Result<String, String> {
+    if reference.is_empty()
+        || reference.starts_with('-')
+        || reference.len() > 1024
+        || reference
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(format!(
+            "`{}` is not a git reference",
+            reference.escape_debug()
+        ));
+    }
+    let out = git(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            &format!("{reference}^{{commit}}"),
+        ],
+    )
+    .map_err(|_| format!("`{reference}` names no commit of this repository"))?;
+    let sha = out.trim();
+    if sha.is_empty() || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!("`{reference}` names no commit of this repository"));
+    }
+    Ok(sha.to_string())
+}
+
 /// The default base: the merge base of HEAD and the default branch.
 fn default_base(root: &Path) -> Result<String, String> {
     let candidates = [
@@ -78,12 +113,15 @@ pub fn changed_files(root: &Path, reference: Option<&str>) -> Result<Vec<String>
                     "-z",
                     "--diff-filter=d",
                     "--relative",
+                    "--no-ext-diff",
+                    "--no-textconv",
+                    "--",
                 ],
             )?));
         }
         _ => {
             let base = match reference {
-                Some(r) => r.to_string(),
+                Some(r) => resolve_ref(root, r)?,
                 None => default_base(root)?,
             };
             files.extend(split_z(
@@ -95,6 +133,8 @@ pub fn changed_files(root: &Path, reference: Option<&str>) -> Result<Vec<String>
                         "-z",
                         "--diff-filter=d",
                         "--relative",
+                        "--no-ext-diff",
+                        "--no-textconv",
                         &base,
                         "--",
                     ],
@@ -103,7 +143,7 @@ pub fn changed_files(root: &Path, reference: Option<&str>) -> Result<Vec<String>
             ));
             files.extend(split_z(&git(
                 root,
-                &["ls-files", "-z", "--others", "--exclude-standard"],
+                &["ls-files", "-z", "--others", "--exclude-standard", "--"],
             )?));
         }
     }

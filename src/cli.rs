@@ -199,10 +199,7 @@ pub fn main() -> ExitCode {
         Command::Graph(args) => graph(*args),
         Command::Rules { format } => list_rules(format),
         Command::Explain { rule } => match rules::find(&rule) {
-            Some(r) => {
-                print!("{}", r.meta().doc);
-                ExitCode::SUCCESS
-            }
+            Some(r) => stdout(r.meta().doc),
             None => {
                 let known: Vec<&str> = rules::all().iter().map(|r| r.meta().id).collect();
                 eprintln!(
@@ -318,6 +315,26 @@ fn init(path: Option<PathBuf>, to_stdout: bool, force: bool) -> ExitCode {
     }
 }
 
+/// Write to standard output; a reader that went away (`preflight graph | head -1`) ends
+/// the run quietly, as for any filter.
+fn stdout(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: cannot write to standard output: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Text from the repository for standard error: sensitive values redacted, control
+/// characters escaped.
+fn for_stderr(outcome: &engine::Outcome, text: &str) -> String {
+    crate::redact::terminal_safe(&outcome.session.redactor().text(text), false).into_owned()
+}
+
 fn parse_vars(vars: &[String]) -> Result<Vec<(String, String)>, String> {
     vars.iter()
         .map(|v| match v.split_once('=') {
@@ -331,7 +348,10 @@ fn graph(args: GraphArgs) -> ExitCode {
     let vars = match parse_vars(&args.vars) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                crate::redact::terminal_safe(&e.to_string(), false)
+            );
             return ExitCode::from(2);
         }
     };
@@ -346,11 +366,14 @@ fn graph(args: GraphArgs) -> ExitCode {
     match engine::check(options) {
         Ok(outcome) => {
             let g = crate::graph::build(&outcome);
-            print!("{}", crate::graph::render(&g, args.format));
-            ExitCode::SUCCESS
+            let text = crate::graph::render(&g, args.format);
+            stdout(&outcome.session.redactor().text(&text))
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                crate::redact::terminal_safe(&e.to_string(), false)
+            );
             ExitCode::from(2)
         }
     }
@@ -360,7 +383,10 @@ fn check(args: CheckArgs) -> ExitCode {
     let vars = match parse_vars(&args.vars) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                crate::redact::terminal_safe(&e.to_string(), false)
+            );
             return ExitCode::from(2);
         }
     };
@@ -388,7 +414,10 @@ fn check(args: CheckArgs) -> ExitCode {
         Some(path) => match Baseline::load(path) {
             Ok(b) => Some(b),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!(
+                    "error: {}",
+                    crate::redact::terminal_safe(&e.to_string(), false)
+                );
                 return ExitCode::from(2);
             }
         },
@@ -401,18 +430,33 @@ fn check(args: CheckArgs) -> ExitCode {
     let mut outcome = match result {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                crate::redact::terminal_safe(&e.to_string(), false)
+            );
             return ExitCode::from(2);
         }
     };
     if args.fix {
         let plan = crate::fix::plan(&outcome.session.repo, &outcome.findings);
         let fixed: usize = plan.files.iter().map(|f| f.fixes).sum();
+        for why in &plan.refused {
+            eprintln!("preflight: not fixed: {}", for_stderr(&outcome, why));
+        }
         if args.diff {
             let diff = crate::fix::diff(&plan);
-            print!("{diff}");
+            let diff = outcome.session.redactor().text(&diff);
+            let mut diff = if std::io::stdout().is_terminal() {
+                crate::redact::terminal_safe(&diff, false).into_owned()
+            } else {
+                diff.into_owned()
+            };
             if !diff.is_empty() && !diff.ends_with('\n') {
-                println!();
+                diff.push('\n');
+            }
+            let code = stdout(&diff);
+            if code != ExitCode::SUCCESS {
+                return code;
             }
             if !quiet {
                 eprintln!(
@@ -445,7 +489,10 @@ fn check(args: CheckArgs) -> ExitCode {
             match engine::check(options_again.clone()) {
                 Ok(o) => outcome = o,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!(
+                        "error: {}",
+                        crate::redact::terminal_safe(&e.to_string(), false)
+                    );
                     return ExitCode::from(2);
                 }
             }
@@ -494,8 +541,8 @@ fn check(args: CheckArgs) -> ExitCode {
                 stale.len()
             );
             for e in &stale {
-                eprintln!(
-                    "  {} {} {}",
+                let line = format!(
+                    "{} {} {}",
                     e.rule,
                     e.file,
                     if e.address.is_empty() {
@@ -504,6 +551,7 @@ fn check(args: CheckArgs) -> ExitCode {
                         &e.address
                     }
                 );
+                eprintln!("  {}", for_stderr(&outcome, &line));
             }
         }
     }
@@ -511,7 +559,7 @@ fn check(args: CheckArgs) -> ExitCode {
         && let Ok(log) = outcome.session.log.lock()
     {
         for line in log.iter() {
-            eprintln!("preflight: {line}");
+            eprintln!("preflight: {}", for_stderr(&outcome, line));
         }
     }
     let color = args.format == Format::Human

@@ -40,7 +40,20 @@ pub struct Config {
     /// The configuration's text, for positions in later errors.
     #[serde(skip)]
     text: String,
+    /// Whether the file sits inside the checked repository (the repository's own
+    /// `preflight.toml`, or a `--config` that names a file of it). Such a file is as
+    /// untrusted as the rest of the pull request: it may only name files inside the
+    /// repository, and its `[iam] live = true` does not make credentialed calls on CI.
+    #[serde(skip)]
+    pub in_repository: bool,
 }
+
+/// Largest configuration file read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The environment variable a CI workflow sets to let a checked-in `[iam] live = true` run
+/// the live check (as `--aws` does).
+pub const LIVE_ENV: &str = "PREFLIGHT_AWS";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,13 +151,83 @@ pub struct RuleSettings {
 
 impl Config {
     /// Read and parse a configuration file.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    ///
+    /// `repo_root` (canonical) is the checked repository's root: when the file is inside it
+    /// (after resolving links), it is the repository's and confined to it
+    /// ([`Config::in_repository`]); a link from inside the repository to a file outside it
+    /// is refused. Files are opened without blocking and read up to 1 MiB.
+    pub fn load(path: &Path, repo_root: Option<&Path>) -> Result<Config, ConfigError> {
+        let cannot = |e: String| ConfigError {
             path: path.to_path_buf(),
             line: 1,
             message: format!("cannot read: {e}"),
-        })?;
-        Config::parse(&text, path)
+        };
+        let real = path.canonicalize().map_err(|e| cannot(e.to_string()))?;
+        let lexical_inside = repo_root.is_some_and(|r| {
+            path.starts_with(r)
+                || path
+                    .parent()
+                    .and_then(|p| p.canonicalize().ok())
+                    .is_some_and(|p| p.starts_with(r))
+        });
+        let in_repository = repo_root.is_some_and(|r| real.starts_with(r));
+        if lexical_inside && !in_repository {
+            return Err(cannot(format!(
+                "it is a link to {}, outside the repository",
+                real.display()
+            )));
+        }
+        let text = crate::safe_fs::read_regular_text(&real, MAX_CONFIG_BYTES)
+            .map_err(|e| cannot(e.to_string()))?;
+        let mut config = Config::parse(&text, path)?;
+        config.in_repository = in_repository;
+        if in_repository {
+            config.check_confined()?;
+        }
+        Ok(config)
+    }
+
+    /// A configuration inside the repository names only files inside it: no absolute
+    /// path, no `..` that climbs above the root. (Links are refused when the file is read.)
+    fn check_confined(&self) -> Result<(), ConfigError> {
+        for f in &self.terraform.var_files {
+            if !crate::safe_fs::is_confined_rel(f) {
+                let at = self
+                    .text
+                    .find(&format!("\"{f}\""))
+                    .or_else(|| self.text.find(&format!("'{f}'")))
+                    .or_else(|| self.text.find("var_files"));
+                let path = self
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(FILE_NAME));
+                return Err(ConfigError {
+                    line: at.map_or(1, |o| self.text[..o].matches('\n').count() + 1),
+                    path,
+                    message: format!(
+                        "[terraform] var_files `{f}` is outside the repository; a configuration \
+                         inside the repository may only name files inside it (pass files from \
+                         elsewhere with --var-file)"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `[iam] live = true` may run the live check without `--aws`: always for a
+    /// configuration outside the repository (the user's own); for the repository's, only
+    /// off CI (`CI` unset or empty) or when the workflow sets `PREFLIGHT_AWS=1`.
+    pub fn live_allowed(&self) -> bool {
+        if !self.iam.live {
+            return false;
+        }
+        if !self.in_repository {
+            return true;
+        }
+        let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        let opted_in = std::env::var(LIVE_ENV).is_ok_and(|v| v == "1" || v == "true");
+        opted_in || !(set("CI") || set("GITHUB_ACTIONS"))
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
@@ -280,13 +363,29 @@ impl Config {
             line: text[..offset.min(text.len())].matches('\n').count() + 1,
             message,
         };
+        // A configuration inside the repository (the checked-in one) may only name files
+        // inside it, by path: a link that leads out is refused when the file is read (a
+        // note), never followed. One kept outside the repository is the user's own and may
+        // name anything.
+        let config_inside = path
+            .canonicalize()
+            .map(|c| c.starts_with(root))
+            .unwrap_or(true);
         for f in &spans.terraform.var_files {
             let rel = f.get_ref();
+            let leaves = std::path::Path::new(rel).is_absolute()
+                || crate::model::gitops::deploy_normalize_path(rel).is_none();
+            if config_inside && leaves {
+                return Err(err(
+                    f.span().start,
+                    format!("[terraform] var_files: `{rel}` leaves the repository root"),
+                ));
+            }
             let abs = root.join(rel);
-            let inside = abs
-                .canonicalize()
-                .map(|c| c.starts_with(root))
-                .unwrap_or(false);
+            let is_link = std::fs::symlink_metadata(&abs).is_ok_and(|m| m.file_type().is_symlink());
+            if is_link && config_inside {
+                continue;
+            }
             if !abs.is_file() {
                 return Err(err(
                     f.span().start,
@@ -294,12 +393,6 @@ impl Config {
                         "[terraform] var_files: `{rel}` is not a file under the repository root {}",
                         root.display()
                     ),
-                ));
-            }
-            if !inside {
-                return Err(err(
-                    f.span().start,
-                    format!("[terraform] var_files: `{rel}` leaves the repository root"),
                 ));
             }
             if let Err(e) = std::fs::File::open(&abs) {

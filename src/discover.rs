@@ -81,22 +81,87 @@ pub fn list_files(root: &Path) -> (Vec<String>, Listing) {
     (walk_files(root), Listing::Walk)
 }
 
-/// Run git in `root` with the repository's own settings that could run a program
-/// (fsmonitor hooks) switched off, without taking optional locks. Every git call of
-/// preflight goes through here. Returns standard output, or git's error message.
-pub(crate) fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
-    let out = Command::new("git")
+/// Settings that stop a checkout's own git configuration from running a program: no
+/// fsmonitor hook, no hooks at all, no external diff or pager, no credential helper.
+const GIT_SAFE: &[&str] = &[
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.untrackedCache=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "diff.external=",
+    "-c",
+    "core.askPass=",
+    "-c",
+    "core.pager=cat",
+    "-c",
+    "credential.helper=",
+    "-c",
+    "core.sshCommand=false",
+    "-c",
+    "protocol.allow=never",
+];
+
+fn git_command(root: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("--no-pager")
         .arg("-C")
         .arg(root)
-        .args([
-            "-c",
-            "core.fsmonitor=false",
-            "-c",
-            "core.untrackedCache=false",
-        ])
-        .args(args)
+        .args(GIT_SAFE)
         .env("GIT_OPTIONAL_LOCKS", "0")
-        .stdin(std::process::Stdio::null())
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_PAGER", "cat")
+        .env_remove("GIT_EXTERNAL_DIFF")
+        .env_remove("GIT_CONFIG_PARAMETERS")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// `-c` settings that switch off every clean/smudge/process filter driver and every diff
+/// driver's command or textconv the repository's configuration defines (comparing the
+/// work tree with the index can run a clean filter). Reading the configuration runs
+/// nothing. Fails when a driver's name cannot be written as a `-c` key.
+fn driver_overrides(root: &Path) -> Result<Vec<String>, String> {
+    let out = git_command(root)
+        .args([
+            "config",
+            "--null",
+            "--name-only",
+            "--get-regexp",
+            r"^(filter|diff)\..*\.(clean|smudge|process|command|textconv)$",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    let mut overrides = Vec::new();
+    for key in out.stdout.split(|&b| b == 0).filter(|k| !k.is_empty()) {
+        let key = std::str::from_utf8(key)
+            .ok()
+            .filter(|k| !k.contains('=') && !k.contains('\n'))
+            .ok_or("the git configuration names a filter or diff driver preflight cannot switch off; refusing to run git")?;
+        overrides.push("-c".to_string());
+        overrides.push(format!("{key}="));
+        // A required filter with no command would make git fail instead.
+        if let Some(rest) = key.strip_prefix("filter.")
+            && let Some((name, _)) = rest.rsplit_once('.')
+        {
+            overrides.push("-c".to_string());
+            overrides.push(format!("filter.{name}.required=false"));
+        }
+    }
+    Ok(overrides)
+}
+
+/// Run git in `root` with every setting of the repository's own that could run a program
+/// switched off ([`GIT_SAFE`], filter and diff drivers), without taking optional locks.
+/// Every git call of preflight goes through here. Returns standard output, or git's error
+/// message.
+pub(crate) fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+    let overrides = driver_overrides(root)?;
+    let out = git_command(root)
+        .args(&overrides)
+        .args(args)
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
     if !out.status.success() {

@@ -71,6 +71,7 @@ pub struct Session {
     templates: OnceLock<HashMap<crate::source::FileId, crate::source::Span>>,
     gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
     steps: OnceLock<crate::model::steps::Steps>,
+    redactor: OnceLock<crate::redact::Redactor>,
 }
 
 /// The Terraform part of the scope: which roots to check and which module folders they
@@ -269,6 +270,11 @@ impl Session {
             .count()
     }
 
+    /// What must not be printed (sensitive values, Secret data), built once.
+    pub fn redactor(&self) -> &crate::redact::Redactor {
+        self.redactor.get_or_init(|| crate::redact::collect(self))
+    }
+
     pub fn verbose(&self, msg: impl Into<String>) {
         if let Ok(mut log) = self.log.lock() {
             log.push(msg.into());
@@ -321,10 +327,11 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         } else {
             cwd.join(c)
         }),
-        None => Some(root.join(crate::config::FILE_NAME)).filter(|p| p.is_file()),
+        None => Some(root.join(crate::config::FILE_NAME)).filter(|p| p.symlink_metadata().is_ok()),
     };
     let config = match &config_path {
-        Some(p) => Config::load(p).map_err(|e| EngineError(format!("configuration error: {e}")))?,
+        Some(p) => Config::load(p, Some(&root))
+            .map_err(|e| EngineError(format!("configuration error: {e}")))?,
         None => Config::default(),
     };
     config
@@ -427,6 +434,7 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         gitops: Default::default(),
         terraform_analysis: OnceLock::new(),
         terraform_analysis_all: OnceLock::new(),
+        redactor: OnceLock::new(),
     })
 }
 
@@ -455,7 +463,12 @@ pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
         .config
         .rule_settings(|id| rules::find(id).map(|r| r.meta().options))
         .map_err(|e| EngineError(format!("configuration error: {e}")))?;
-    let findings = run_rules(&session, &settings);
+    let mut findings = run_rules(&session, &settings);
+    // No output format, baseline or fix text ever holds a sensitive value.
+    let redactor = session.redactor();
+    for f in &mut findings {
+        redactor.finding(f);
+    }
     Ok(Outcome {
         session,
         findings,

@@ -14,6 +14,9 @@ pub struct FixPlan {
     pub files: Vec<FixedFile>,
     /// Findings whose fix was not applied because it overlapped another.
     pub skipped: usize,
+    /// Files with fixes that are not written, and why: a symbolic link (even one inside
+    /// the repository: its target may be shared), or in a folder that leads outside it.
+    pub refused: Vec<String>,
 }
 
 pub struct FixedFile {
@@ -33,9 +36,18 @@ pub fn plan(repo: &Repository, findings: &[Finding]) -> FixPlan {
         }
     }
     let mut files = Vec::new();
+    let mut refused = Vec::new();
     let mut skipped_findings = std::collections::HashSet::new();
+    let root = repo
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| repo.root.clone());
     for (file_id, mut edits) in by_file {
         let file = repo.file(file_id);
+        if let Some(why) = crate::safe_fs::write_refusal(&root, &file.abs_path) {
+            refused.push(format!("{}: {why}", file.rel_path));
+            continue;
+        }
         edits.sort_by_key(|(i, e)| (e.span.start, e.span.end, *i));
         // Keep non-overlapping edits, whole findings at a time.
         let mut taken: Vec<(usize, &Edit)> = Vec::new();
@@ -104,11 +116,16 @@ pub fn plan(repo: &Repository, findings: &[Finding]) -> FixPlan {
     FixPlan {
         files,
         skipped: skipped_findings.len(),
+        refused,
     }
 }
 
-/// Write the fixed files (restoring a byte-order mark the file had).
+/// Write the fixed files (restoring a byte-order mark the file had), never through a link.
 pub fn apply(repo: &Repository, plan: &FixPlan) -> std::io::Result<()> {
+    let root = repo
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| repo.root.clone());
     for f in &plan.files {
         let src = repo.file(f.file);
         let mut bytes = Vec::with_capacity(f.after.len() + 3);
@@ -116,7 +133,7 @@ pub fn apply(repo: &Repository, plan: &FixPlan) -> std::io::Result<()> {
             bytes.extend_from_slice("\u{feff}".as_bytes());
         }
         bytes.extend_from_slice(f.after.as_bytes());
-        std::fs::write(&src.abs_path, bytes)?;
+        crate::safe_fs::write_in_root(&root, &src.abs_path, &bytes)?;
     }
     Ok(())
 }

@@ -34,6 +34,8 @@ pub struct LoadOptions<'a> {
 impl Repository {
     pub fn load(root: &Path, opts: &LoadOptions) -> Repository {
         let (paths, listing) = discover::list_files(root);
+        // Links are confined to the canonical root.
+        let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
         let all_paths: HashSet<String> = paths.iter().cloned().collect();
         let mut all_dirs = HashSet::new();
         let mut dir_files: HashMap<String, Vec<u32>> = HashMap::new();
@@ -70,7 +72,14 @@ impl Repository {
             .par_iter()
             .enumerate()
             .map(|(i, (rel, kind))| {
-                load_one(root, rel, *kind, FileId(i as u32), opts.max_file_bytes)
+                load_one(
+                    root,
+                    &real_root,
+                    rel,
+                    *kind,
+                    FileId(i as u32),
+                    opts.max_file_bytes,
+                )
             })
             .collect();
         let mut files = Vec::with_capacity(loaded.len());
@@ -147,6 +156,7 @@ impl Repository {
 
 fn load_one(
     root: &Path,
+    real_root: &Path,
     rel: &str,
     kind: FileKind,
     id: FileId,
@@ -157,22 +167,16 @@ fn load_one(
         let file = SourceFile::new(id, rel.to_string(), abs.clone(), kind, String::new());
         (file, Syntax::Skipped(reason))
     };
-    let meta = match std::fs::metadata(&abs) {
-        Ok(m) => m,
-        Err(e) => return skip(format!("cannot be read: {e}")),
-    };
-    if meta.is_dir() {
-        return skip("is a directory (through a link?)".into());
-    }
-    if meta.len() > limit {
-        return skip(format!(
-            "is {} bytes, over the {limit}-byte limit (`max_file_bytes` in preflight.toml)",
-            meta.len()
-        ));
-    }
-    let bytes = match std::fs::read(&abs) {
+    // Links are followed only to regular files inside the root; nothing blocks or reads
+    // past the limit (see `safe_fs`).
+    let bytes = match crate::safe_fs::read_in_root(real_root, rel, limit) {
         Ok(b) => b,
-        Err(e) => return skip(format!("cannot be read: {e}")),
+        Err(crate::safe_fs::Refusal::TooLarge(n)) => {
+            return skip(format!(
+                "is {n} bytes, over the {limit}-byte limit (`max_file_bytes` in preflight.toml)"
+            ));
+        }
+        Err(e) => return skip(e.to_string()),
     };
     if let Some(tool) = parse::encrypted_bytes(&bytes) {
         let file = SourceFile::new(id, rel.to_string(), abs, kind, String::new());

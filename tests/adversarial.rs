@@ -2,114 +2,10 @@
 //! never a panic, a hang or unbounded memory. Every run is the real binary under a time
 //! limit and an address-space limit.
 
-use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-/// Wall-time bound for one check of a tiny tree (generous: CI machines are slow and busy).
-const TIME_LIMIT: Duration = Duration::from_secs(30);
-/// Address-space bound (KiB) for one check; the allocator reserves more than it touches.
-const MEMORY_LIMIT_KB: u64 = 8 * 1024 * 1024;
-
-struct Run {
-    findings: Vec<Value>,
-    code: i32,
-    elapsed: Duration,
-}
-
-impl Run {
-    /// The (rule, file, line) of every finding.
-    fn triples(&self) -> Vec<(String, String, u64)> {
-        self.findings
-            .iter()
-            .map(|f| {
-                (
-                    f["rule"].as_str().unwrap_or("").to_string(),
-                    f["file"].as_str().unwrap_or("").to_string(),
-                    f["line"].as_u64().unwrap_or(0),
-                )
-            })
-            .collect()
-    }
-
-    #[track_caller]
-    fn expect_rule_on(&self, rule: &str, file: &str) -> &Value {
-        self.findings
-            .iter()
-            .find(|f| f["rule"] == rule && f["file"] == file)
-            .unwrap_or_else(|| panic!("no {rule} on {file}; got {:?}", self.triples()))
-    }
-}
-
-fn write(root: &Path, files: &[(&str, &[u8])]) {
-    if !files.iter().any(|(p, _)| *p == "preflight.toml") {
-        std::fs::write(root.join("preflight.toml"), "").unwrap();
-    }
-    for (p, text) in files {
-        let path = root.join(p);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-}
-
-/// Run `preflight check --format json` on `dir` under the time and memory bounds.
-#[track_caller]
-fn check(dir: &Path) -> Run {
-    let started = Instant::now();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v {MEMORY_LIMIT_KB} && exec \"$0\" check \"$1\" --format json"
-        ))
-        .arg(env!("CARGO_BIN_EXE_preflight"))
-        .arg(dir)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("runs");
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("preflight did not finish within {TIME_LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let elapsed = started.elapsed();
-    let out = child.wait_with_output().expect("output");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let code = status.code().unwrap_or_else(|| {
-        panic!("preflight was killed by a signal ({status:?}); stderr:\n{stderr}")
-    });
-    assert!(
-        code == 0 || code == 1,
-        "exit code {code} (2 = could not check, 101 = panic); stderr:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "panic:\n{stderr}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr:\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    Run {
-        findings: v["findings"].as_array().cloned().unwrap_or_default(),
-        code,
-        elapsed,
-    }
-}
-
-fn tree(files: &[(&str, &[u8])]) -> (tempfile::TempDir, Run) {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), files);
-    let run = check(dir.path());
-    (dir, run)
-}
+use std::time::Duration;
+use support::*;
 
 #[test]
 fn yaml_alias_bomb_is_loaded_without_expanding() {
@@ -156,7 +52,7 @@ fn deep_yaml_nesting_is_reported_or_loaded() {
         ("block.yaml", block.as_bytes()),
     ]);
     // Either loaded (the arena is not recursive) or a parse error at the file; never a crash.
-    for f in &run.findings {
+    for f in run.probe_findings() {
         assert!(f["file"] == "flow.yaml" || f["file"] == "block.yaml", "{f}");
     }
 }
@@ -333,7 +229,7 @@ fn empty_files_are_fine_or_reported() {
         ("empty.json", b""),
     ]);
     // Empty Terraform and YAML are valid; empty JSON is not a document.
-    for f in &run.findings {
+    for f in run.probe_findings() {
         assert_eq!(f["file"], "empty.json", "{:?}", run.triples());
     }
     run.expect_rule_on("parse-error", "empty.json");
@@ -464,9 +360,9 @@ fn hostile_chart_templates_are_bounded() {
         ("charts/deep/templates/parens.yaml", parens.as_bytes()),
     ]);
     assert!(run.elapsed < TIME_LIMIT);
+    run.expect_sentinel();
     let mut got: Vec<(String, String)> = run
-        .findings
-        .iter()
+        .probe_findings()
         .map(|f| {
             (
                 f["rule"].as_str().unwrap_or_default().to_string(),

@@ -6,7 +6,9 @@ use crate::diagnostic::Severity;
 use crate::engine::Outcome;
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
+    // The runner's log shows raw escape sequences as terminal controls.
+    crate::redact::terminal_safe(s, false)
+        .replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }

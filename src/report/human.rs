@@ -1,12 +1,11 @@
 //! Human output: miette snippets with labelled spans, then one summary line.
 
+use super::excerpt::{Excerpt, MAX_LINES_AWAY};
 use crate::diagnostic::{Finding, Severity};
 use crate::engine::Outcome;
-use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan,
-};
+use crate::redact::terminal_safe;
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan};
 use std::fmt;
-use std::sync::Arc;
 
 /// A finding bound to its source text, as miette renders it.
 struct Rendered {
@@ -14,7 +13,7 @@ struct Rendered {
     code: String,
     severity: miette::Severity,
     help: Option<String>,
-    source: NamedSource<Arc<str>>,
+    source: Excerpt,
     labels: Vec<LabeledSpan>,
     related: Vec<Rendered>,
 }
@@ -49,7 +48,7 @@ impl Diagnostic for Rendered {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        Some(&self.source as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -65,8 +64,9 @@ impl Diagnostic for Rendered {
     }
 }
 
-fn span_of(range: std::ops::Range<usize>) -> SourceSpan {
-    SourceSpan::new(range.start.into(), range.end - range.start)
+/// Repository text as it may reach a terminal: control characters escaped.
+fn safe(text: &str) -> String {
+    terminal_safe(text, false).into_owned()
 }
 
 /// Labels longer than this many lines are cut to their first line, so one finding never
@@ -89,46 +89,54 @@ fn capped(text: &str, range: std::ops::Range<usize>) -> std::ops::Range<usize> {
 
 fn build(outcome: &Outcome, f: &Finding) -> (Rendered, Vec<Rendered>) {
     let repo = &outcome.session.repo;
+    let redactor = outcome.session.redactor();
     let file = repo.file(f.span.file);
-    let source =
-        NamedSource::new(file.rel_path.clone(), file.text.clone()).with_language(match file.kind {
-            crate::source::FileKind::Yaml | crate::source::FileKind::HelmTemplate => "yaml",
-            crate::source::FileKind::Json => "json",
-            crate::source::FileKind::Script => "bash",
-            _ => "hcl",
-        });
+    let line_of = |o: u32| file.lines.line_of(o as usize);
+    let primary_line = line_of(f.span.start);
+    // Labels in the same file near the primary span share its snippet; the others get
+    // their own, so that one snippet never spans the file. A long label shows its first
+    // line only.
+    let (near, far): (Vec<_>, Vec<_>) = f.labels.iter().partition(|l| {
+        l.span.file == f.span.file
+            && line_of(l.span.start).abs_diff(primary_line) <= MAX_LINES_AWAY
+            && line_of(l.span.end).abs_diff(primary_line) <= MAX_LINES_AWAY
+    });
+    let primary = capped(&file.text, f.span.range());
+    let mut ranges = vec![primary.clone()];
+    ranges.extend(near.iter().map(|l| capped(&file.text, l.span.range())));
+    let source = Excerpt::new(file, &ranges, redactor);
     let mut labels = vec![LabeledSpan::new_primary_with_span(
-        f.span_label.clone(),
-        span_of(capped(&file.text, f.span.range())),
+        f.span_label.as_deref().map(safe),
+        source.span(primary),
     )];
+    for l in &near {
+        labels.push(LabeledSpan::new_with_span(
+            Some(safe(&l.message)),
+            source.span(capped(&file.text, l.span.range())),
+        ));
+    }
     let mut related = Vec::new();
-    for l in &f.labels {
-        if l.span.file == f.span.file {
-            labels.push(LabeledSpan::new_with_span(
-                Some(l.message.clone()),
-                span_of(capped(&file.text, l.span.range())),
-            ));
-        } else {
-            let other = repo.file(l.span.file);
-            related.push(Rendered {
-                message: format!("{}: {}", other.rel_path, l.message),
-                code: String::new(),
-                severity: miette::Severity::Advice,
-                help: None,
-                source: NamedSource::new(other.rel_path.clone(), other.text.clone()),
-                labels: vec![LabeledSpan::new_with_span(
-                    None,
-                    span_of(capped(&other.text, l.span.range())),
-                )],
-                related: Vec::new(),
-            });
-        }
+    for l in far {
+        let other = repo.file(l.span.file);
+        let range = capped(&other.text, l.span.range());
+        let excerpt = Excerpt::new(other, std::slice::from_ref(&range), redactor);
+        let span = excerpt.span(range);
+        related.push(Rendered {
+            message: safe(&format!("{}: {}", other.rel_path, l.message)),
+            code: String::new(),
+            severity: miette::Severity::Advice,
+            help: None,
+            source: excerpt,
+            labels: vec![LabeledSpan::new_with_span(None, span)],
+            related: Vec::new(),
+        });
     }
     let mut help = f.help.clone();
     if !help.is_empty() {
         help.push('\n');
     }
     help.push_str(&format!("see `preflight explain {}`", f.rule));
+    let help = safe(&help);
     let code = format!(
         "{}[{}]{}",
         f.severity,
@@ -136,7 +144,7 @@ fn build(outcome: &Outcome, f: &Finding) -> (Rendered, Vec<Rendered>) {
         if super::fixable(f) { " [fixable]" } else { "" }
     );
     let rendered = Rendered {
-        message: f.message.clone(),
+        message: safe(&f.message),
         code,
         severity: match f.severity {
             Severity::Error => miette::Severity::Error,
@@ -189,7 +197,7 @@ pub fn render(
         let (rendered, related) = build(outcome, f);
         let mut s = String::new();
         if handler.render_report(&mut s, &rendered).is_err() {
-            s = format!("{}[{}]: {}\n", f.severity, f.rule, f.message);
+            s = format!("{}[{}]: {}\n", f.severity, f.rule, safe(&f.message));
         }
         for r in &related {
             let mut block = String::new();

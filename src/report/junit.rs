@@ -14,8 +14,12 @@ fn xml_escape(s: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry.
+            // Characters XML 1.0 cannot carry, even escaped.
             c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
+            '\u{fffe}' | '\u{ffff}' => out.push('\u{fffd}'),
+            // Line ends in attributes would be normalised to spaces by a reader.
+            '\r' => out.push_str("&#13;"),
+            '\n' => out.push_str("&#10;"),
             c => out.push(c),
         }
     }

@@ -1,6 +1,7 @@
 //! Output formats. A reporter only formats: it never decides severity or filters.
 
 pub mod compact;
+pub mod excerpt;
 pub mod github;
 pub mod human;
 pub mod json;

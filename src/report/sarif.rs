@@ -32,7 +32,17 @@ fn physical(loc: &super::Location) -> Value {
 pub fn log(outcome: &Outcome) -> Value {
     let all = rules::all();
     let rule_index = |id: &str| all.iter().position(|r| r.meta().id == id);
-    let driver_rules: Vec<Value> = all
+    let driver_rules = rules_of_driver();
+    let results: Vec<Value> = outcome
+        .findings
+        .iter()
+        .map(|f| result(outcome, f, &rule_index))
+        .collect();
+    skeleton(outcome, driver_rules, results)
+}
+
+fn rules_of_driver() -> Vec<Value> {
+    rules::all()
         .iter()
         .map(|r| {
             let m = r.meta();
@@ -46,46 +56,51 @@ pub fn log(outcome: &Outcome) -> Value {
                 "defaultConfiguration": { "level": level(m.default_severity) },
             })
         })
-        .collect();
-    let results: Vec<Value> = outcome
-        .findings
-        .iter()
-        .map(|f| {
-            let loc = locate(outcome, f.span);
-            let text = if f.help.is_empty() {
-                f.message.clone()
-            } else {
-                format!("{}\nhelp: {}", f.message, f.help)
-            };
-            let mut result = json!({
-                "ruleId": f.rule,
-                "level": level(f.severity),
-                "message": { "text": text },
-                "locations": [ { "physicalLocation": physical(&loc) } ],
-            });
-            if let Some(i) = rule_index(f.rule) {
-                result["ruleIndex"] = json!(i);
-            }
-            if super::fixable(f) {
-                result["fixes"] = json!([fix(outcome, f)]);
-            }
-            if !f.labels.is_empty() {
-                result["relatedLocations"] = f
-                    .labels
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| {
-                        json!({
-                            "id": i,
-                            "physicalLocation": physical(&locate(outcome, l.span)),
-                            "message": { "text": l.message },
-                        })
-                    })
-                    .collect();
-            }
-            result
-        })
-        .collect();
+        .collect()
+}
+
+/// One finding as a SARIF result.
+fn result(
+    outcome: &Outcome,
+    f: &crate::diagnostic::Finding,
+    rule_index: &dyn Fn(&str) -> Option<usize>,
+) -> Value {
+    let loc = locate(outcome, f.span);
+    let text = if f.help.is_empty() {
+        f.message.clone()
+    } else {
+        format!("{}\nhelp: {}", f.message, f.help)
+    };
+    let mut result = json!({
+        "ruleId": f.rule,
+        "level": level(f.severity),
+        "message": { "text": text },
+        "locations": [ { "physicalLocation": physical(&loc) } ],
+    });
+    if let Some(i) = rule_index(f.rule) {
+        result["ruleIndex"] = json!(i);
+    }
+    if super::fixable(f) {
+        result["fixes"] = json!([fix(outcome, f)]);
+    }
+    if !f.labels.is_empty() {
+        result["relatedLocations"] = f
+            .labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                json!({
+                    "id": i,
+                    "physicalLocation": physical(&locate(outcome, l.span)),
+                    "message": { "text": l.message },
+                })
+            })
+            .collect();
+    }
+    result
+}
+
+fn skeleton(outcome: &Outcome, driver_rules: Vec<Value>, results: Vec<Value>) -> Value {
     let repo = &outcome.session.repo;
     let mut top = repo.root.clone();
     for _ in repo.worktree_prefix.split('/').filter(|s| !s.is_empty()) {
@@ -159,7 +174,34 @@ fn url_of_dir(path: &std::path::Path) -> String {
     s
 }
 
+/// Write the log, one result at a time: memory stays that of one result, however many
+/// findings there are (the whole log as one JSON value took gigabytes for 200,000).
 pub fn render(outcome: &Outcome, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &log(outcome))?;
+    let all = rules::all();
+    let rule_index = |id: &str| all.iter().position(|r| r.meta().id == id);
+    let text = serde_json::to_string_pretty(&skeleton(outcome, rules_of_driver(), Vec::new()))?;
+    // Keys are written unescaped only outside strings, so this is the results array.
+    const EMPTY: &str = "\"results\": []";
+    let Some((head, tail)) = text.split_once(EMPTY) else {
+        return Err(std::io::Error::other("SARIF skeleton without results"));
+    };
+    out.write_all(head.as_bytes())?;
+    out.write_all(b"\"results\": [")?;
+    for (i, f) in outcome.findings.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        let r = serde_json::to_string_pretty(&result(outcome, f, &rule_index))?;
+        for (j, line) in r.lines().enumerate() {
+            if j > 0 {
+                out.write_all(b"\n")?;
+            }
+            out.write_all(b"        ")?;
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    if !outcome.findings.is_empty() {
+        out.write_all(b"\n      ")?;
+    }
+    out.write_all(b"]")?;
+    out.write_all(tail.as_bytes())?;
     writeln!(out)
 }

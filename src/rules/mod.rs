@@ -80,6 +80,8 @@ pub fn all() -> Vec<&'static dyn Rule> {
         &validity::missing_instance_key::MissingInstanceKey,
         &validity::invalid_config_address::InvalidConfigAddress,
         &validity::unknown_argument::UnknownArgument,
+        &validity::reference_cycle::ReferenceCycle,
+        &engine::evaluation_budget::EvaluationBudget,
         // Live checks that only run with --aws.
         &terraform::name_already_exists::NameAlreadyExists,
     ]

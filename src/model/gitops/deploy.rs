@@ -272,6 +272,14 @@ impl<'a> Builder<'a> {
                                 last_segment(raw),
                                 format!("path `{raw}`, outside the repository"),
                             ));
+                            if let Some(pv) = path {
+                                app.missing.push(Missing {
+                                    span: pv.span,
+                                    kind: MissingKind::OutsideRepository,
+                                    path: raw.to_string(),
+                                    source: i,
+                                });
+                            }
                             SourceKind::Unresolved("the path leaves the repository".into())
                         }
                         Some(p) if !self.repo.exists(&p) => {

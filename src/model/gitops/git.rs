@@ -35,13 +35,19 @@ pub struct GitInfo {
     pub foreign: bool,
 }
 
+/// Read one of git's own files: a regular file (never a FIFO or device a hostile checkout
+/// put there), opened without blocking, at most 64 MiB.
+fn read_git_file(path: &Path) -> Result<String, crate::safe_fs::Refusal> {
+    crate::safe_fs::read_regular_text(path, 64 * 1024 * 1024)
+}
+
 impl GitInfo {
     /// Read the git metadata of the repository rooted at `root`.
     pub fn read(root: &Path) -> GitInfo {
         let dot_git = root.join(".git");
         let git_dir = if dot_git.is_dir() {
             dot_git
-        } else if let Ok(text) = std::fs::read_to_string(&dot_git) {
+        } else if let Ok(text) = read_git_file(&dot_git) {
             match text.trim().strip_prefix("gitdir:") {
                 Some(p) => {
                     let p = PathBuf::from(p.trim());
@@ -55,7 +61,7 @@ impl GitInfo {
         if !git_dir.is_dir() {
             return GitInfo::default();
         }
-        let common = match std::fs::read_to_string(git_dir.join("commondir")) {
+        let common = match read_git_file(&git_dir.join("commondir")) {
             Ok(c) => {
                 let p = PathBuf::from(c.trim());
                 if p.is_absolute() { p } else { git_dir.join(p) }
@@ -67,7 +73,7 @@ impl GitInfo {
             shallow: common.join("shallow").exists() || git_dir.join("shallow").exists(),
             ..GitInfo::default()
         };
-        if let Ok(config) = std::fs::read_to_string(common.join("config")) {
+        if let Ok(config) = read_git_file(&common.join("config")) {
             let mut in_remote = false;
             for line in config.lines() {
                 let line = line.trim();
@@ -83,7 +89,7 @@ impl GitInfo {
                 }
             }
         }
-        if let Ok(head) = std::fs::read_to_string(git_dir.join("HEAD"))
+        if let Ok(head) = read_git_file(&git_dir.join("HEAD"))
             && let Some(r) = head.trim().strip_prefix("ref:")
         {
             info.add_ref(r.trim());
@@ -105,7 +111,7 @@ impl GitInfo {
                 }
             }
         }
-        if let Ok(packed) = std::fs::read_to_string(common.join("packed-refs")) {
+        if let Ok(packed) = read_git_file(&common.join("packed-refs")) {
             for line in packed.lines() {
                 if line.starts_with('#') || line.starts_with('^') {
                     continue;

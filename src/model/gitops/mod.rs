@@ -170,6 +170,9 @@ pub enum MissingKind {
     KustomizeEntry,
     /// A folder named by a kustomization that holds no kustomization file.
     KustomizationFile,
+    /// A this-repository source `path` that climbs out of the repository (`path` is the
+    /// path as written).
+    OutsideRepository,
 }
 
 /// A path an Application needs that does not exist.
@@ -784,6 +787,41 @@ impl Application {
     fn generated_by_same(&self, other: &Application) -> bool {
         self.generated_by.is_some() && self.doc == other.doc
     }
+}
+
+/// The values of every Kubernetes Secret manifest's `data` and `stringData` (documents of
+/// kind `Secret`, core API, in any YAML file, at most 100,000): each value's span and its
+/// text as written. They are never printed.
+pub fn secret_values(repo: &Repository) -> Vec<(Span, Option<String>)> {
+    let mut out = Vec::new();
+    for (_, syntax) in repo.iter() {
+        let Syntax::Yaml(docs) = syntax else { continue };
+        for doc in docs {
+            let root = doc.root();
+            if root.str_at(&["kind"]) != Some("Secret")
+                || root.str_at(&["apiVersion"]).is_some_and(|v| v != "v1")
+            {
+                continue;
+            }
+            for key in ["data", "stringData"] {
+                let Some(map) = root.get(key).map(Yaml::resolved) else {
+                    continue;
+                };
+                if !map.is_map() {
+                    out.push((map.span(), None));
+                    continue;
+                }
+                for (_, v) in map.entries() {
+                    let v = v.resolved();
+                    out.push((v.span(), v.as_string().map(str::to_owned)));
+                    if out.len() >= 100_000 {
+                        return out;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Whether a destination is the cluster ArgoCD runs in (shared by every environment that

@@ -82,6 +82,7 @@ pub fn union(policies: &[Policy]) -> (Policy, Vec<usize>) {
             kind: PolicyKind::Identity,
             span: None,
             problems: Vec::new(),
+            compiled: Default::default(),
         },
         origin,
     )

@@ -23,11 +23,21 @@ use std::sync::{Mutex, OnceLock};
 
 /// Deepest module nesting followed.
 pub const MAX_MODULE_DEPTH: usize = 16;
-/// Most module instances of one analysis; past it, a call's instances are not enumerated
-/// (one instance stands for all, with the call's count).
-pub const MAX_MODULE_INSTANCES: usize = 4096;
+/// Most module instances one root expands to (ten calls per module, twelve deep, would be
+/// 10^12); calls past it are not followed and say so, and a call whose instances would
+/// cross it is not enumerated (one instance stands for all, with the call's count).
+pub const MAX_MODULE_INSTANCES: usize = 5_000;
 /// Longest chain of nested evaluations (variable → local → output → …).
 pub const MAX_CHAIN: usize = 200;
+/// Largest value one local, variable, output or block may hold ([`Value::weight`]); a
+/// larger one is "cannot tell" (22 lines of locals that double an object reach gigabytes).
+pub const MAX_SLOT_WEIGHT: usize = 32 * 1024 * 1024;
+/// Total weight of the values one root keeps evaluated, shared by every module instance
+/// and pass of the root; past it, further values of the root are "cannot tell".
+pub const MAX_ROOT_WEIGHT: usize = 1024 * 1024 * 1024;
+
+/// What "cannot tell" says for a value over [`MAX_SLOT_WEIGHT`] or [`MAX_ROOT_WEIGHT`].
+pub const OVER_BUDGET: &str = "over the value budget";
 
 /// One instance of a module: a root, or a module reached from a root through local calls.
 #[derive(Debug, Clone)]
@@ -282,6 +292,13 @@ pub struct Analysis {
     /// Per module: for each resource/data address, the attribute names read after it.
     read_attrs: HashMap<(ModuleId, String), BTreeSet<String>>,
     memo: Mutex<HashMap<Key, Value>>,
+    /// Per root instance: the weight of its memoised values.
+    kept: Mutex<HashMap<usize, usize>>,
+    /// The first module call of each root that was not followed because the root reached
+    /// [`MAX_MODULE_INSTANCES`]: the call's header.
+    pub truncated: Vec<Span>,
+    /// Module instances of the root being expanded.
+    expanded: usize,
     objects: Vec<OnceLock<Objects>>,
     providers: Vec<OnceLock<Providers>>,
     refs: Mutex<RefCache>,
@@ -343,6 +360,9 @@ impl Analysis {
             inputs: HashMap::new(),
             read_attrs: HashMap::new(),
             memo: Mutex::new(HashMap::new()),
+            kept: Mutex::new(HashMap::new()),
+            truncated: Vec::new(),
+            expanded: 0,
             objects: Vec::new(),
             providers: Vec::new(),
             refs: Mutex::new(HashMap::new()),
@@ -368,8 +388,25 @@ impl Analysis {
         }
         // Command-line var files and vars: preflight.toml's first, then the command line.
         let mut cli: Vec<(String, Input)> = Vec::new();
+        // The repository's own configuration names files of the repository only (no link
+        // out of it); a configuration the user passed with --config, anything.
+        let real_root = s
+            .repo
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| s.repo.root.clone());
         for f in &s.config.terraform.var_files {
-            cli.extend(read_var_file(s, &s.repo.root.join(f)));
+            let path = s.repo.root.join(f);
+            let read = if s.config.in_repository {
+                if crate::safe_fs::is_confined_rel(f) {
+                    crate::safe_fs::read_in_root_text(&real_root, f, VAR_FILE_LIMIT)
+                } else {
+                    Err(crate::safe_fs::Refusal::OutsideRoot(f.clone()))
+                }
+            } else {
+                crate::safe_fs::read_regular_text(&path, VAR_FILE_LIMIT)
+            };
+            cli.extend(var_file_values(s, &path, read));
         }
         for (k, v) in &s.config.terraform.vars {
             cli.push((k.clone(), Input::Value(toml_to_value(v))));
@@ -382,7 +419,8 @@ impl Analysis {
                     .map(|d| d.join(f))
                     .unwrap_or(f.clone())
             };
-            cli.extend(read_var_file(s, &p));
+            let read = read_user_file(&p);
+            cli.extend(var_file_values(s, &p, read));
         }
         for (k, v) in &s.options.vars {
             cli.push((k.clone(), Input::Raw(v.clone())));
@@ -401,6 +439,7 @@ impl Analysis {
             });
             an.roots.push(idx);
             let mapped = modules_json(s, tf.module(root));
+            an.expanded = 1;
             an.expand(s, tf, idx, 0, &mut vec![root], &mapped, "");
             // Inputs: env < terraform.tfvars < *.auto.tfvars < command line < pass.
             let module = tf.module(root);
@@ -745,6 +784,15 @@ impl Analysis {
             };
             let several = list.len() > 1;
             for (prefix, binds) in list {
+                if self.expanded >= MAX_MODULE_INSTANCES {
+                    if self.expanded == MAX_MODULE_INSTANCES {
+                        // Recorded once per root: the count moves past the limit.
+                        self.truncated.push(module.blocks[call.block].header);
+                        self.expanded += 1;
+                    }
+                    break;
+                }
+                self.expanded += 1;
                 let child = self.insts.len();
                 self.insts.push(Inst {
                     module: target,
@@ -804,7 +852,7 @@ impl Analysis {
                 }
             }
         }
-        if self.insts.len() + out.len() > MAX_MODULE_INSTANCES {
+        if self.expanded + out.len() > MAX_MODULE_INSTANCES {
             s.verbose(format!(
                 "{}: the instances of `{}` are not enumerated: over {MAX_MODULE_INSTANCES} module instances",
                 self.module(s.terraform(), at.inst).dir,
@@ -855,9 +903,11 @@ impl Analysis {
         // The roots come first (their indexes key the inputs); the instances of each
         // follow, root after root. A value memoised while a tree was half expanded may
         // have missed a module: the memo is dropped again once all are expanded.
+        self.truncated.clear();
         for i in 0..self.roots.len() {
             let module = self.insts[i].module;
             let mapped = modules_json(s, tf.module(module));
+            self.expanded = 1;
             self.expand(s, tf, i, 0, &mut vec![module], &mapped, "");
         }
         if let Ok(mut m) = self.memo.lock() {
@@ -984,8 +1034,36 @@ impl Analysis {
             }
         }
         stack.borrow_mut().push(key.clone());
-        let v = f();
+        let mut v = f();
         stack.borrow_mut().pop();
+        // A value whose evaluation ran out of work budget names this slot as the origin,
+        // so that what depends on it says where the budget was spent.
+        if let Some(Unknown::Undecidable { reason }) = v.first_unknown()
+            && *reason == expr::over_budget_reason()
+        {
+            v = Value::undecidable(format!("{} is {OVER_BUDGET}: {reason}", slot_text(&key.2)));
+        }
+        // Bounded memory: one slot, and everything one root keeps.
+        let w = v.weight(MAX_SLOT_WEIGHT);
+        let root = self.insts.get(key.1).map_or(key.1, |i| i.root);
+        if w > MAX_SLOT_WEIGHT {
+            v = Value::undecidable(format!(
+                "{} is {OVER_BUDGET}: it holds more than {} MiB of values",
+                slot_text(&key.2),
+                MAX_SLOT_WEIGHT / (1024 * 1024)
+            ));
+        } else if let Ok(mut kept) = self.kept.lock() {
+            let total = kept.entry(root).or_insert(0);
+            if *total + w > MAX_ROOT_WEIGHT {
+                v = Value::undecidable(format!(
+                    "{} is {OVER_BUDGET}: the root's values exceed {} MiB",
+                    slot_text(&key.2),
+                    MAX_ROOT_WEIGHT / (1024 * 1024)
+                ));
+            } else {
+                *total += w;
+            }
+        }
         if let Ok(mut m) = self.memo.lock() {
             m.insert(key, v.clone());
         }
@@ -2428,6 +2506,188 @@ impl Analysis {
         }
     }
 
+    /// The known text of every value Terraform marks sensitive in the roots of this
+    /// analysis, in every module instance and selected pass (strings and numbers at any
+    /// depth; unknown parts have no text). Terraform's mark follows the value through every
+    /// operation and function, so besides each `sensitive = true` variable and output this
+    /// is every local, output and resource or data argument whose expression refers to a
+    /// sensitive value (a sensitive variable, a local that does, a child module's sensitive
+    /// output): `lower(var.token)` is as secret as `var.token`. Reports print `(sensitive)`
+    /// in their place.
+    pub fn sensitive_strings(&self, s: &Session) -> Vec<String> {
+        let tf = s.terraform();
+        let declared = |at: super::BlockRef| {
+            tf.hcl_block(&s.repo, at).is_some_and(|b| {
+                b.body
+                    .get_attribute("sensitive")
+                    .map(|a| expr::eval(&a.value, &EmptyScope))
+                    == Some(Value::Bool(true))
+            })
+        };
+        let mut exprs: Vec<(usize, &Expression)> = Vec::new();
+        let mut vars: Vec<(usize, String)> = Vec::new();
+        for inst in 0..self.insts.len() {
+            let module = self.module(tf, inst);
+            let sensitive_var: HashSet<&str> = module
+                .variables()
+                .filter(|b| declared(b.at))
+                .map(|b| b.name.as_str())
+                .collect();
+            vars.extend(sensitive_var.iter().map(|n| (inst, n.to_string())));
+            // Child calls whose module declares a sensitive output.
+            let sensitive_output = |call: &str, out: &str| {
+                self.insts[inst].children.get(call).is_some_and(|&c| {
+                    self.module(tf, c)
+                        .block(&format!("output.{out}"))
+                        .is_some_and(|b| declared(b.at))
+                })
+            };
+            // Locals that refer to a sensitive value, to a fixed point (bounded).
+            let local_refs: Vec<(&str, Vec<expr::Reference>, Option<&Expression>)> = module
+                .locals
+                .iter()
+                .map(|l| {
+                    let e = tf.local_expr(&s.repo, l);
+                    (
+                        l.name.as_str(),
+                        e.map(expr::references).unwrap_or_default(),
+                        e,
+                    )
+                })
+                .collect();
+            let mut tainted_locals: HashSet<&str> = HashSet::new();
+            let tainted = |r: &expr::Reference, locals: &HashSet<&str>| match r.root.as_str() {
+                "var" => r
+                    .attrs
+                    .first()
+                    .is_some_and(|n| sensitive_var.contains(n.as_str())),
+                "local" => r.attrs.first().is_some_and(|n| locals.contains(n.as_str())),
+                "module" => match (r.attrs.first(), r.attrs.get(1)) {
+                    (Some(c), Some(o)) => sensitive_output(c, o),
+                    _ => false,
+                },
+                _ => false,
+            };
+            for _ in 0..=local_refs.len().min(64) {
+                let before = tainted_locals.len();
+                for (name, refs, _) in &local_refs {
+                    if !tainted_locals.contains(name)
+                        && refs.iter().any(|r| tainted(r, &tainted_locals))
+                    {
+                        tainted_locals.insert(name);
+                    }
+                }
+                if tainted_locals.len() == before {
+                    break;
+                }
+            }
+            for (name, _, e) in &local_refs {
+                if let (true, Some(e)) = (tainted_locals.contains(name), e) {
+                    exprs.push((inst, e));
+                }
+            }
+            for b in &module.blocks {
+                let Some(block) = tf.hcl_block(&s.repo, b.at) else {
+                    continue;
+                };
+                match b.kind {
+                    BlockKind::Output => {
+                        if let Some(a) = block.body.get_attribute("value")
+                            && (declared(b.at)
+                                || expr::references(&a.value)
+                                    .iter()
+                                    .any(|r| tainted(r, &tainted_locals)))
+                        {
+                            exprs.push((inst, &a.value));
+                        }
+                    }
+                    BlockKind::Resource | BlockKind::Data | BlockKind::Module => {
+                        for (_, e) in expr::body_expressions(&block.body) {
+                            if expr::references(e)
+                                .iter()
+                                .any(|r| tainted(r, &tainted_locals))
+                            {
+                                exprs.push((inst, e));
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        for &pass in &self.selected {
+            for (inst, name) in &vars {
+                let stack = RefCell::new(Vec::new());
+                if let Some(v) = self.var_value(s, pass, *inst, name, &stack) {
+                    leaf_texts(&v, &mut out, 0);
+                }
+            }
+            for &(inst, e) in &exprs {
+                leaf_texts(&self.eval(s, pass, inst, e), &mut out, 0);
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// The locals, variables and outputs of the roots of this analysis whose value is
+    /// "cannot tell" because it is over the value or work budget (it would copy or process
+    /// too much), where the budget was spent: their spans and the reason. Every local,
+    /// variable and output of every instance is evaluated in every selected pass.
+    pub fn over_budget(&self, s: &Session) -> Vec<(Span, String)> {
+        let tf = s.terraform();
+        let mut out: Vec<(Span, String)> = Vec::new();
+        let mut seen = HashSet::new();
+        for inst in 0..self.insts.len() {
+            let module = self.module(tf, inst);
+            let mut slots: Vec<(Span, Slot)> = module
+                .locals
+                .iter()
+                .map(|l| (l.span, Slot::Local(l.name.clone())))
+                .collect();
+            for b in &module.blocks {
+                match b.kind {
+                    BlockKind::Variable => slots.push((b.header, Slot::Var(b.name.clone()))),
+                    BlockKind::Output => slots.push((b.header, Slot::Output(b.name.clone()))),
+                    _ => {}
+                }
+            }
+            for (span, slot) in slots {
+                for &pass in &self.selected {
+                    let stack = RefCell::new(Vec::new());
+                    let v = match &slot {
+                        Slot::Local(n) => self.local_value(s, pass, inst, n, &stack),
+                        Slot::Var(n) => self.var_value(s, pass, inst, n, &stack),
+                        Slot::Output(n) => self.output_value(s, pass, inst, n, &stack),
+                        _ => None,
+                    };
+                    let own = format!("{} is {OVER_BUDGET}", slot_text(&slot));
+                    if let Some(Value::Unknown(Unknown::Undecidable { reason })) = v
+                        && reason.starts_with(&own)
+                        && seen.insert((span.file, span.start))
+                    {
+                        out.push((span, reason));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether any variable or output of the model is declared `sensitive` (so that
+    /// [`Analysis::sensitive_strings`] is worth asking).
+    pub fn declares_sensitive(s: &Session) -> bool {
+        let tf = s.terraform();
+        tf.modules.iter().any(|m| {
+            m.blocks.iter().any(|b| {
+                matches!(b.kind, BlockKind::Variable | BlockKind::Output)
+                    && tf
+                        .hcl_block(&s.repo, b.at)
+                        .is_some_and(|h| h.body.get_attribute("sensitive").is_some())
+            })
+        })
+    }
+
     /// The Kubernetes objects the `kubernetes_manifest` and `kubectl_manifest` resources of
     /// every root create, per pass (all passes), with the instance count. A block gated to
     /// zero in a pass yields nothing for that pass; a block whose instances cannot be
@@ -2532,6 +2792,28 @@ fn slot_text(slot: &Slot) -> String {
         Slot::Block(_) => "a block".into(),
         Slot::Count(_) => "a block's count".into(),
         Slot::InstCount => "a module call's count".into(),
+    }
+}
+
+/// The strings and numbers of a value, at any depth (bounded), as text.
+fn leaf_texts(v: &Value, out: &mut BTreeSet<String>, depth: usize) {
+    if depth > 64 || out.len() > 10_000 {
+        return;
+    }
+    match v {
+        Value::String(t) => {
+            out.insert(t.clone());
+        }
+        Value::Number(n) if n.is_finite() => {
+            out.insert(if n.fract() == 0.0 && n.abs() < 1e15 {
+                format!("{}", *n as i64)
+            } else {
+                n.to_string()
+            });
+        }
+        Value::List(items) => items.iter().for_each(|i| leaf_texts(i, out, depth + 1)),
+        Value::Object(m) => m.values().for_each(|i| leaf_texts(i, out, depth + 1)),
+        _ => {}
     }
 }
 
@@ -2752,11 +3034,35 @@ fn apply_type_defaults(ty: &Expression, v: Value, depth: usize) -> Value {
     }
 }
 
-fn read_var_file(s: &Session, path: &Path) -> Vec<(String, Input)> {
-    let text = match std::fs::read_to_string(path) {
+/// Largest variable file read.
+const VAR_FILE_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// A file the user named on the command line (`--var-file`): anything they can read,
+/// including a pipe (`<(…)`), up to the variable-file limit.
+fn read_user_file(path: &Path) -> Result<String, crate::safe_fs::Refusal> {
+    use std::io::Read;
+    let err = |e: std::io::Error| crate::safe_fs::Refusal::Io(e.to_string());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(err)?
+        .take(VAR_FILE_LIMIT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(err)?;
+    if bytes.len() as u64 > VAR_FILE_LIMIT {
+        return Err(crate::safe_fs::Refusal::TooLarge(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| crate::safe_fs::Refusal::Io("not UTF-8 text".into()))
+}
+
+fn var_file_values(
+    s: &Session,
+    path: &Path,
+    read: Result<String, crate::safe_fs::Refusal>,
+) -> Vec<(String, Input)> {
+    let text = match read {
         Ok(t) => t,
         Err(e) => {
-            s.verbose(format!("var file {}: {e}", path.display()));
+            s.verbose(format!("var file {}: not read: it {e}", path.display()));
             return Vec::new();
         }
     };
@@ -2793,7 +3099,16 @@ fn modules_json(s: &Session, root: &TfModule) -> HashMap<String, ModuleId> {
         .root
         .join(&root.dir)
         .join(".terraform/modules/modules.json");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    // Inside the repository only, never through a link out of it, never blocking.
+    let real_root = s
+        .repo
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| s.repo.root.clone());
+    let rel = format!("{}/.terraform/modules/modules.json", root.dir)
+        .trim_start_matches('/')
+        .to_string();
+    let Ok(text) = crate::safe_fs::read_in_root_text(&real_root, &rel, VAR_FILE_LIMIT) else {
         return out;
     };
     let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod address;
 pub mod analysis;
 pub mod applied;
+pub mod cycles;
 pub mod expr;
 pub mod module;
 pub mod replace;

@@ -58,16 +58,16 @@ fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Findin
         if entries.len() < 2 {
             continue;
         }
-        // key text → index of the previous entry with it
-        let mut seen: HashMap<&str, NodeId> = HashMap::new();
-        for &(k, _) in entries {
+        // key text → the previous entry with it (key, value)
+        let mut seen: HashMap<&str, (NodeId, NodeId)> = HashMap::new();
+        for &(k, v) in entries {
             let NodeKind::Scalar { value, .. } = &doc.node(k).kind else {
                 continue;
             };
             if value == "<<" {
                 continue;
             }
-            if let Some(first) = seen.insert(value.as_str(), k) {
+            if let Some((first, first_value)) = seen.insert(value.as_str(), (k, v)) {
                 let parents = parents.get_or_insert_with(|| parent_map(doc));
                 let path = key_path(parents, node.id);
                 let address = if path.is_empty() {
@@ -83,11 +83,7 @@ fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Findin
                     .file(doc.file)
                     .line_col(first_span.start as usize)
                     .0;
-                let value_of = |key: NodeId| entries.iter().find(|(kk, _)| *kk == key).map(|e| e.1);
-                let same = match (value_of(first), value_of(k)) {
-                    (Some(a), Some(b)) => same_value(doc, a, b, 0),
-                    _ => false,
-                };
+                let same = same_value(doc, first_value, v, 0);
                 // Anchored at the repeated key, as yamllint and go-yaml's strict mode do.
                 let (message, help) = if same {
                     (

@@ -65,6 +65,10 @@ impl Rule for MissingSourcePath {
                     format!("the source path `{path}` of Application {who} does not exist in this repository"),
                     "ArgoCD fails the sync with `app path does not exist`; fix the path (it is relative to the repository root) or add the folder".to_string(),
                 ),
+                MissingKind::OutsideRepository => (
+                    format!("the source path `{path}` of Application {who} leaves the repository"),
+                    "ArgoCD resolves a source path inside the repository and refuses one that climbs out of it, so the sync fails; make the path relative to the repository root without `..` above it".to_string(),
+                ),
                 MissingKind::ValueFile => (
                     format!("the value file `{path}` of Application {who} does not exist"),
                     "Helm fails to render the chart (`no such file or directory`); fix the path, or set `ignoreMissingValueFiles: true` if the file is optional".to_string(),
@@ -103,6 +107,38 @@ mod tests {
         "preflight.toml",
         "[gitops]\nrepo_urls = [\"https://github.com/acme/platform-infra.git\"]\n",
     );
+
+    #[test]
+    fn a_source_path_that_leaves_the_repository_is_reported() {
+        let app = |name: &str, path: &str| {
+            format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\nspec:\n  destination:\n    server: https://kubernetes.default.svc\n  source:\n    repoURL: https://github.com/acme/platform-infra.git\n    targetRevision: main\n    path: {path}\n"
+            )
+        };
+        let out = app("out", "gitops/../../../etc");
+        let inside = app("inside", "gitops/apps/../base");
+        let findings = check_rule(
+            "missing-source-path",
+            &[
+                CONFIG,
+                ("gitops/argocd/apps/out.yaml", &out),
+                ("gitops/argocd/apps/inside.yaml", &inside),
+                (
+                    "gitops/base/cm.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+                ),
+            ],
+        );
+        expect(
+            &findings,
+            &[("missing-source-path", "gitops/argocd/apps/out.yaml", 11)],
+        );
+        assert!(
+            findings[0].message.contains("leaves the repository"),
+            "{}",
+            findings[0].message
+        );
+    }
 
     #[test]
     fn missing_path_value_files_refs_and_kustomize_entries() {

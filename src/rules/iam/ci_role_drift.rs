@@ -42,7 +42,7 @@ impl Rule for CiRoleDrift {
 
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
-        if !(s.options.aws || s.config.iam.live) {
+        if !(s.options.aws || s.config.live_allowed()) {
             return Vec::new();
         }
         let (Some(path), Some(role)) = (&s.config.iam.ci_policy, &s.config.iam.ci_role) else {

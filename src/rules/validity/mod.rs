@@ -12,6 +12,7 @@ pub mod invalid_config_address;
 pub mod invalid_reference;
 pub mod missing_instance_key;
 pub mod module_source;
+pub mod reference_cycle;
 pub mod reserved_name;
 pub mod undefined_reference;
 pub mod unknown_argument;

@@ -21,6 +21,18 @@ pub const MAX_STEPS: usize = 2_000_000;
 pub const MAX_ELEMENTS: usize = 1_000_000;
 /// Maximum length in bytes of a string produced by evaluation.
 pub const MAX_STRING_LEN: usize = 16 * 1024 * 1024;
+/// Maximum work of one top-level evaluation: the weight ([`Value::weight`]) of every value
+/// a reference copies in, of every function's arguments (the bytes a hash or `replace`
+/// reads) and of every function's result. Past it, the value is "cannot tell".
+pub const MAX_WORK: usize = 512 * 1024 * 1024;
+
+/// The reason given for a value past [`MAX_WORK`].
+pub fn over_budget_reason() -> String {
+    format!(
+        "evaluating it copies or processes more than {} MiB of values (the evaluation budget)",
+        MAX_WORK / (1024 * 1024)
+    )
+}
 
 /// What an expression can refer to: variables, locals, resources, ...
 pub trait Scope {
@@ -87,6 +99,11 @@ pub(crate) struct Evaluator<'s> {
     pub(crate) locals: Vec<(String, Value)>,
     pub(crate) depth: usize,
     pub(crate) steps: usize,
+    /// Work charged so far (see [`MAX_WORK`]).
+    pub(crate) work: usize,
+    /// Inside a template rendered by `templatefile` / `templatestring`, which Terraform
+    /// does not let call either again.
+    pub(crate) in_template: bool,
 }
 
 /// Segments produced while rendering a template, before whitespace stripping.
@@ -104,7 +121,25 @@ impl<'s> Evaluator<'s> {
             locals: Vec::new(),
             depth: 0,
             steps: 0,
+            work: 0,
+            in_template: false,
         }
+    }
+
+    /// Charge `amount` of work; `Err` with the undecidable value once past the budget.
+    pub(crate) fn charge(&mut self, amount: usize) -> Result<(), Value> {
+        self.work = self.work.saturating_add(amount);
+        if self.work > MAX_WORK {
+            Err(Value::undecidable(over_budget_reason()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Charge the weight of a value.
+    pub(crate) fn charge_value(&mut self, v: &Value) -> Result<(), Value> {
+        let left = MAX_WORK.saturating_sub(self.work);
+        self.charge(v.weight(left))
     }
 
     fn local(&self, name: &str) -> Option<&Value> {
@@ -133,6 +168,10 @@ impl<'s> Evaluator<'s> {
         self.steps += 1;
         if self.steps > MAX_STEPS {
             return Ok(Value::undecidable("evaluation step budget exceeded"));
+        }
+        // Spent: nothing more is copied in (a reference would clone its value first).
+        if self.work > MAX_WORK {
+            return Ok(Value::undecidable(over_budget_reason()));
         }
         if self.depth >= MAX_DEPTH {
             return Ok(Value::undecidable(format!(
@@ -323,6 +362,9 @@ impl<'s> Evaluator<'s> {
     ) -> Result<Value, EvalError> {
         if let Some(v) = self.local(root) {
             let v = v.clone();
+            if let Err(u) = self.charge_value(&v) {
+                return Ok(u);
+            }
             return self.apply_ops(v, ops);
         }
         let attrs: Vec<&str> = ops
@@ -334,6 +376,9 @@ impl<'s> Evaluator<'s> {
             .collect();
         match self.scope.resolve(root, &attrs) {
             Some((value, consumed)) => {
+                if let Err(u) = self.charge_value(&value) {
+                    return Ok(u);
+                }
                 let consumed = consumed.min(attrs.len());
                 self.apply_ops(value, &ops[consumed..])
             }

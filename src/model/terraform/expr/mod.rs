@@ -21,8 +21,8 @@ mod tests;
 pub use conjunction::{GateKind, GateTerms, Term, canonical_text, conjunction_terms, gate_terms};
 pub use error::EvalError;
 pub use eval::{
-    EmptyScope, MAX_DEPTH, MAX_ELEMENTS, MAX_STEPS, MAX_STRING_LEN, Scope, eval, eval_checked,
-    eval_template_checked,
+    EmptyScope, MAX_DEPTH, MAX_ELEMENTS, MAX_STEPS, MAX_STRING_LEN, MAX_WORK, Scope, eval,
+    eval_checked, eval_template_checked, over_budget_reason,
 };
 pub use functions::{
     builtin_function_names, function_arity, is_builtin_function, is_evaluated_function,

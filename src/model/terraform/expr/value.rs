@@ -27,6 +27,10 @@ pub enum Value {
     Unknown(Unknown),
 }
 
+/// What one value costs in the evaluation budgets beyond its strings' bytes (about what a
+/// node takes in memory).
+pub const NODE_WEIGHT: usize = 48;
+
 /// Why a value is not known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Unknown {
@@ -150,6 +154,32 @@ impl Value {
     /// An `Unknown::Undecidable` value.
     pub fn undecidable(reason: impl Into<String>) -> Value {
         Value::Unknown(Unknown::undecidable(reason))
+    }
+
+    /// The value's size for the evaluation budgets: the bytes of its strings and keys plus
+    /// [`NODE_WEIGHT`] per value, counted until `limit` is passed (so that weighing a huge
+    /// value costs no more than the limit).
+    pub fn weight(&self, limit: usize) -> usize {
+        let mut total = 0usize;
+        let mut stack = vec![self];
+        while let Some(v) = stack.pop() {
+            total = total.saturating_add(NODE_WEIGHT);
+            match v {
+                Value::String(s) => total = total.saturating_add(s.len()),
+                Value::List(items) => stack.extend(items.iter()),
+                Value::Object(m) => {
+                    for (k, x) in m {
+                        total = total.saturating_add(k.len());
+                        stack.push(x);
+                    }
+                }
+                _ => {}
+            }
+            if total > limit {
+                return total;
+            }
+        }
+        total
     }
 
     /// True if the value contains no unknown at any depth.

@@ -75,20 +75,21 @@ pub(super) fn read_file_bytes(
         Ok(p) => p,
         Err(v) => return Ok(Err(v)),
     };
-    let meta = std::fs::metadata(&full)
-        .map_err(|_| EvalError::new(format!("no file exists at {path:?}")))?;
-    if !meta.is_file() {
-        return Err(EvalError::new(format!("{path:?} is not a regular file")));
-    }
-    if meta.len() > MAX_FILE_SIZE {
-        return Ok(Err(Value::undecidable(format!(
-            "file {path:?} is too large to evaluate"
-        ))));
-    }
-    match std::fs::read(&full) {
+    // Opened without blocking: a FIFO or device is not a regular file and is not read.
+    use crate::safe_fs::{Refusal, read_regular};
+    match read_regular(&full, MAX_FILE_SIZE) {
         Ok(bytes) => Ok(Ok(bytes)),
+        Err(Refusal::NotRegular(_)) => {
+            Err(EvalError::new(format!("{path:?} is not a regular file")))
+        }
+        Err(Refusal::TooLarge(_)) => Ok(Err(Value::undecidable(format!(
+            "file {path:?} is too large to evaluate"
+        )))),
+        Err(_) if std::fs::symlink_metadata(&full).is_err() => {
+            Err(EvalError::new(format!("no file exists at {path:?}")))
+        }
         Err(e) => Ok(Err(Value::undecidable(format!(
-            "file {path:?} could not be read: {e}"
+            "file {path:?} could not be read: it {e}"
         )))),
     }
 }
@@ -311,5 +312,29 @@ mod tests {
             templatefile(&mut ev, vec!["t.tpl".into(), vars]).unwrap(),
             Value::from("Hi bob-a-b")
         );
+    }
+
+    #[test]
+    fn a_template_that_renders_itself_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        std::fs::write(
+            root.join("me.tpl"),
+            "${templatefile(\"me.tpl\", {})}${templatefile(\"me.tpl\", {})}",
+        )
+        .unwrap();
+        let scope = DirScope {
+            root: root.clone(),
+            module: root,
+        };
+        let mut ev = Evaluator::new(&scope);
+        let started = std::time::Instant::now();
+        let e = templatefile(
+            &mut ev,
+            vec!["me.tpl".into(), Value::Object(Default::default())],
+        )
+        .unwrap_err();
+        assert!(e.message.contains("recursively"), "{}", e.message);
+        assert!(started.elapsed().as_secs() < 5);
     }
 }

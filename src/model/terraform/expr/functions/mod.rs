@@ -281,7 +281,20 @@ pub(crate) fn call(
     if let Some(u) = unknown {
         return Ok(Value::Unknown(u));
     }
-    imp(ev, args).map_err(|e| {
+    // A function costs what it reads and what it makes: 500,000 hashes of a 10 MB string
+    // are not 500,000 steps.
+    for a in &args {
+        if let Err(u) = ev.charge_value(a) {
+            return Ok(u);
+        }
+    }
+    let out = imp(ev, args);
+    if let Ok(v) = &out
+        && let Err(u) = ev.charge_value(v)
+    {
+        return Ok(u);
+    }
+    out.map_err(|e| {
         if e.message.starts_with("Invalid function argument")
             || e.message.starts_with("Error in function call")
         {

@@ -622,15 +622,28 @@ pub(super) fn render_template(
     text: &str,
     vars: &BTreeMap<String, Value>,
 ) -> R {
+    if ev.in_template {
+        // Terraform removes both template functions inside a template: a template that
+        // renders itself is an error, not an endless (or exponential) expansion.
+        return Err(EvalError::new(
+            "cannot recursively call templatefile or templatestring from inside another template function",
+        ));
+    }
+    if let Err(u) = ev.charge(text.len()) {
+        return Ok(u);
+    }
     let template = crate::parse::hcl::parse_template(text)
         .map_err(|e| EvalError::new(format!("invalid template: {e}")))?;
     let scope = TemplateScope { inner: ev.scope };
     let mut nested = Evaluator::new(&scope);
     nested.depth = ev.depth + 1;
     nested.steps = ev.steps;
+    nested.work = ev.work;
+    nested.in_template = true;
     nested.locals = vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     let out = nested.eval_template(&template);
     ev.steps = nested.steps;
+    ev.work = nested.work;
     out
 }
 
