@@ -153,3 +153,50 @@ fn fixtures_are_terraform_fmt_clean() {
         );
     }
 }
+
+/// Every error and warning of any rule, as (severity, rule, file).
+fn all_findings(path: &str) -> Vec<(String, String, String)> {
+    let out = preflight(&["check", path, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] != "note")
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap_or("").to_string(),
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["file"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_fixed_example_has_no_error_or_warning_from_any_rule() {
+    assert_eq!(all_findings("testdata/platform-fixed"), vec![]);
+}
+
+#[test]
+fn the_broken_example_reports_every_regression_of_the_seed() {
+    let found = all_findings("testdata/platform-broken");
+    let has = |rule: &str, file: &str| {
+        found
+            .iter()
+            .any(|(sev, r, f)| sev == "error" && r == rule && f == file)
+    };
+    // The data sources read during plan, the namespace nothing creates, the issuer the
+    // cert-manager Application does not deploy, the CI policy without iam:CreatePolicy,
+    // the teardown patterns that miss goldenpath-idp-*, the secret created without a value.
+    for (rule, file) in [
+        ("ungated-data-source", "envs/dev/main.tf"),
+        ("unmanaged-namespace", "envs/dev/main.tf"),
+        ("undeployed-issuer", "gitops/helm/backstage/values/dev.yaml"),
+        ("ci-policy-gap", "modules/iam/main.tf"),
+        ("teardown-coverage", "modules/iam/main.tf"),
+        ("secret-without-value", "gitops/helm/backstage/values/dev.yaml"),
+    ] {
+        assert!(has(rule, file), "{rule} at {file} missing: {found:?}");
+    }
+}
