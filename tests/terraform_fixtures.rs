@@ -195,7 +195,10 @@ fn the_broken_example_reports_every_regression_of_the_seed() {
         ("undeployed-issuer", "gitops/helm/backstage/values/dev.yaml"),
         ("ci-policy-gap", "modules/iam/main.tf"),
         ("teardown-coverage", "modules/iam/main.tf"),
-        ("secret-without-value", "gitops/helm/backstage/values/dev.yaml"),
+        (
+            "secret-without-value",
+            "gitops/helm/backstage/values/dev.yaml",
+        ),
     ] {
         assert!(has(rule, file), "{rule} at {file} missing: {found:?}");
     }
