@@ -1518,7 +1518,18 @@ impl Analysis {
         {
             for n in names {
                 if !obj.contains_key(n) {
-                    let v = computed(n);
+                    // Planned by the provider from the configuration (a reviewed table).
+                    let v = (!is_data)
+                        .then(|| {
+                            super::planned::planned(
+                                &tb.type_name,
+                                n,
+                                &obj,
+                                &format!("{address}.{n}"),
+                            )
+                        })
+                        .flatten()
+                        .unwrap_or_else(|| computed(n));
                     obj.insert(n.clone(), v);
                 }
             }

@@ -8,6 +8,7 @@ pub mod applied;
 pub mod cycles;
 pub mod expr;
 pub mod module;
+pub mod planned;
 pub mod replace;
 pub mod schema;
 pub mod scope;

@@ -214,6 +214,50 @@ resource "aws_eip" "per_new_subnet" {
     }
 
     #[test]
+    fn the_documented_acm_validation_pattern_is_known_at_plan() {
+        let main = r#"resource "aws_acm_certificate" "cert" {
+  domain_name               = "example.com"
+  subject_alternative_names = ["*.example.com"]
+  validation_method         = "DNS"
+}
+
+resource "aws_route53_record" "validation" {
+  for_each = {
+    for dvo in aws_acm_certificate.cert.domain_validation_options : dvo.domain_name => {
+      name   = dvo.resource_record_name
+      record = dvo.resource_record_value
+      type   = dvo.resource_record_type
+    }
+  }
+  zone_id = "Z123"
+  name    = each.value.name
+  records = [each.value.record]
+  type    = each.value.type
+  ttl     = 60
+}
+
+resource "aws_route53_record" "by_record_name" {
+  for_each = {
+    for dvo in aws_acm_certificate.cert.domain_validation_options : dvo.resource_record_name => dvo
+  }
+  zone_id = "Z123"
+  name    = each.key
+  type    = "CNAME"
+  ttl     = 60
+}
+"#;
+        let found = check_rule("apply-time-count", &[("main.tf", main)]);
+        // Keyed by the planned domain names: known at plan. Keyed by the record names,
+        // which the provider computes: plan fails.
+        expect(&found, &[("apply-time-count", "main.tf", 23)]);
+        assert!(
+            found[0].message.contains("resource_record_name"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
     fn module_instances_bind_each_and_evaluate_per_key() {
         let files = per_key_module("distinct(concat(each.value.policies, [module.shared.arn]))");
         let files: Vec<(&str, &str)> = files.iter().map(|(p, t)| (*p, t.as_str())).collect();
