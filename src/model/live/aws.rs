@@ -8,12 +8,8 @@
 
 use super::{ExistenceCheck, MAX_STATE_BYTES, NamedObject};
 use crate::model::iam::live::{Caller, LiveError, Settings, classify};
-use aws_config::meta::region::RegionProviderChain;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use std::time::Duration;
 
 /// What AWS says about a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,37 +70,8 @@ impl Client {
             .build()
             .map_err(|e| LiveError::Other(format!("cannot start the async runtime: {e}")))?;
         let (config, caller) = rt.block_on(async {
-            let timeouts = TimeoutConfig::builder()
-                .connect_timeout(settings.timeout)
-                .read_timeout(settings.timeout)
-                .operation_attempt_timeout(settings.timeout)
-                .operation_timeout(settings.timeout)
-                .build();
-            let retries = RetryConfig::standard()
-                .with_max_attempts(settings.max_attempts.max(1))
-                .with_initial_backoff(Duration::from_millis(200))
-                .with_max_backoff(Duration::from_secs(5));
-            let region = RegionProviderChain::default_provider().or_else("us-east-1");
-            let config = tokio::time::timeout(
-                settings.timeout,
-                aws_config::defaults(BehaviorVersion::latest())
-                    .region(region)
-                    .timeout_config(timeouts)
-                    .retry_config(retries)
-                    .load(),
-            )
-            .await
-            .map_err(|_| LiveError::Timeout("loading the AWS configuration timed out".into()))?;
-            let sts = aws_sdk_sts::Client::new(&config);
-            let who = sts
-                .get_caller_identity()
-                .send()
-                .await
-                .map_err(|e| classify("sts:GetCallerIdentity", e))?;
-            let caller = Caller {
-                account: who.account().unwrap_or_default().to_string(),
-                arn: who.arn().unwrap_or_default().to_string(),
-            };
+            let config = crate::model::iam::live::load_config(settings).await?;
+            let caller = crate::model::iam::live::caller_identity(&config).await?;
             Ok::<_, LiveError>((config, caller))
         })?;
         Ok(Client {
