@@ -71,6 +71,9 @@ pub struct Session {
     templates: OnceLock<HashMap<crate::source::FileId, crate::source::Span>>,
     gitops_touched: OnceLock<HashSet<crate::model::gitops::GroupId>>,
     steps: OnceLock<crate::model::steps::Steps>,
+    environments: OnceLock<crate::model::environments::Environments>,
+    identity_names: OnceLock<crate::model::identities::Names>,
+    gitops_literals: OnceLock<Vec<crate::model::identities::Literal>>,
     redactor: OnceLock<crate::redact::Redactor>,
 }
 
@@ -155,6 +158,29 @@ impl Session {
     pub fn steps(&self) -> &crate::model::steps::Steps {
         self.steps
             .get_or_init(|| crate::model::steps::Steps::build(&self.repo))
+    }
+
+    /// The environments of every Terraform root and cluster group, built once.
+    pub fn environments(&self) -> &crate::model::environments::Environments {
+        self.environments.get_or_init(|| {
+            crate::model::environments::Environments::build(
+                self,
+                self.terraform_analysis_all(),
+                self.gitops(),
+            )
+        })
+    }
+
+    /// Every named object the repository's roots create or look up, built once.
+    pub fn identity_names(&self) -> &crate::model::identities::Names {
+        self.identity_names
+            .get_or_init(|| crate::model::identities::names(self, self.terraform_analysis_all()))
+    }
+
+    /// Every string literal the Applications deploy, built once.
+    pub fn gitops_literals(&self) -> &[crate::model::identities::Literal] {
+        self.gitops_literals
+            .get_or_init(|| crate::model::identities::gitops_literals(self, self.gitops()))
     }
 
     pub fn terraform(&self) -> &TerraformModel {
@@ -431,6 +457,9 @@ pub fn open(options: CheckOptions) -> Result<Session, EngineError> {
         templates: OnceLock::new(),
         gitops_touched: OnceLock::new(),
         steps: OnceLock::new(),
+        environments: OnceLock::new(),
+        identity_names: OnceLock::new(),
+        gitops_literals: OnceLock::new(),
         gitops: Default::default(),
         terraform_analysis: OnceLock::new(),
         terraform_analysis_all: OnceLock::new(),

@@ -290,10 +290,10 @@ pub fn names(s: &Session, an: &Analysis) -> Names {
 
 /// The physical names of account-scoped objects the roots of `an` create, per instance and
 /// pass (the fixed names a second apply, or another root, would clash with).
-pub fn physical_names(s: &Session, an: &Analysis) -> Vec<Named> {
-    names(s, an)
+pub fn physical_names(names: &Names) -> Vec<&Named> {
+    names
         .named
-        .into_iter()
+        .iter()
         .filter(|n| !n.lookup && account_scoped(&n.ty).is_some())
         .collect()
 }

@@ -5,8 +5,7 @@
 use super::attr_span;
 use crate::diagnostic::{Finding, Severity};
 use crate::engine::Session;
-use crate::model::environments::Environments;
-use crate::model::identities::{IdKind, names};
+use crate::model::identities::IdKind;
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, nested_attr, unknown_text};
 use crate::model::terraform::expr::{Truth, Value};
@@ -89,8 +88,8 @@ impl Rule for DuplicateAccessEntry {
         let s = cx.session;
         let tf = s.terraform();
         let an = s.terraform_analysis_all();
-        let envs = Environments::build(s, an, s.gitops());
-        let index = names(s, an);
+        let envs = s.environments();
+        let index = s.identity_names();
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         for &root in &an.roots {

@@ -74,8 +74,8 @@ impl Rule for DuplicatePhysicalName {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis_all();
-        let envs = Environments::build(s, an, s.gitops());
-        let names = physical_names(s, an);
+        let envs = s.environments();
+        let names = physical_names(s.identity_names());
         let mut out = Vec::new();
         let mut seen: HashSet<(BlockAt, String)> = HashSet::new();
         let dirs = |n: &Named| root_dir(an, s, n.root);
@@ -113,7 +113,7 @@ impl Rule for DuplicatePhysicalName {
                                     _ => true,
                                 }
                         })
-                        .find_map(|f| same_env(&envs, f, second).map(|e| (*f, e)))
+                        .find_map(|f| same_env(envs, f, second).map(|e| (*f, e)))
                     else {
                         continue;
                     };

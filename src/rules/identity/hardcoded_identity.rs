@@ -4,10 +4,9 @@
 //! zero.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::environments::Environments;
 use crate::model::identities::{CLUSTER_CONSUMERS, role_arn, root_accounts, where_set};
 use crate::model::identities::{
-    IdKind, Literal, Named, gitops_literals, is_placeholder, literal_envs, names, rds_host_label,
+    IdKind, Literal, Named, is_placeholder, literal_envs, rds_host_label,
 };
 use crate::model::terraform::expr::Value;
 use crate::model::workload_identity::{RoleRef, roles_of_service_account, values_role_annotations};
@@ -58,13 +57,13 @@ impl Rule for HardcodedIdentity {
         let s = cx.session;
         let an = s.terraform_analysis_all();
         let model = s.gitops();
-        let envs = Environments::build(s, an, model);
-        let index = names(s, an);
+        let envs = s.environments();
+        let index = s.identity_names();
         let tf = s.terraform();
         let dir = |n: &Named| an.module(tf, n.root).dir.clone();
         let mut out = Vec::new();
-        for lit in gitops_literals(s, model) {
-            let Some((kind, name)) = identity_in(&lit) else {
+        for lit in s.gitops_literals() {
+            let Some((kind, name)) = identity_in(lit) else {
                 continue;
             };
             if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
@@ -72,7 +71,7 @@ impl Rule for HardcodedIdentity {
             {
                 continue;
             }
-            for env in literal_envs(&envs, &lit) {
+            for env in literal_envs(envs, lit) {
                 let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
                 let computed: Vec<&Named> = index
                     .named
@@ -298,7 +297,7 @@ impl Rule for HardcodedIdentity {
         }
         // Role ARNs naming a role the environment creates, in an account its roots are not
         // pinned to.
-        for lit in gitops_literals(s, model) {
+        for lit in s.gitops_literals() {
             let Some((account, role)) = role_arn(&lit.value) else {
                 continue;
             };
@@ -310,7 +309,7 @@ impl Rule for HardcodedIdentity {
             {
                 continue;
             }
-            for env in literal_envs(&envs, &lit) {
+            for env in literal_envs(envs, lit) {
                 let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
                 let Some(created) = index
                     .created(IdKind::Role, &roots)

@@ -3,7 +3,6 @@
 //! `secretsmanager:GetSecretValue` on the secrets its ExternalSecrets read.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::environments::Environments;
 use crate::model::gitops::{GitopsModel, GroupId, ObjId};
 use crate::model::iam::pattern::UNKNOWN;
 use crate::model::iam::policy::{Decision, Request};
@@ -97,7 +96,7 @@ impl Rule for PolicyResourceGap {
         let s = cx.session;
         let an = s.terraform_analysis_all();
         let model = s.gitops();
-        let envs = Environments::build(s, an, model);
+        let envs = s.environments();
         if envs.groups.is_empty() {
             return Vec::new();
         }

@@ -4,8 +4,7 @@
 //! ExternalDNS then manages no zone and no record is ever created.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::environments::Environments;
-use crate::model::identities::{IdKind, Named, Names, gitops_literals, literal_envs, names};
+use crate::model::identities::{IdKind, Named, Names, literal_envs};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::manifest_kind;
 use crate::model::terraform::expr::Value;
@@ -73,9 +72,8 @@ impl Rule for UnknownDomainFilter {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis_all();
-        let model = s.gitops();
-        let envs = Environments::build(s, an, model);
-        let index = names(s, an);
+        let envs = s.environments();
+        let index = s.identity_names();
         let tf = s.terraform();
         let mut out = Vec::new();
         let mut report = |span: Span, filter: &str, env: &str, v: Verdict<'_>, address: String| {
@@ -116,7 +114,7 @@ impl Rule for UnknownDomainFilter {
                 }
             }
         };
-        for lit in gitops_literals(s, model) {
+        for lit in s.gitops_literals() {
             let is_filter = lit.key() == "domainFilters"
                 || (lit.parameter && lit.path.last().is_some_and(|k| is_filter_name(k)));
             if !is_filter || lit.value.contains("{{") || lit.value.contains("${") {
@@ -127,9 +125,9 @@ impl Rule for UnknownDomainFilter {
             {
                 continue;
             }
-            if let Some(env) = literal_envs(&envs, &lit).into_iter().next() {
+            if let Some(env) = literal_envs(envs, lit).into_iter().next() {
                 let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
-                let v = verdict(&index, &roots, &lit.value);
+                let v = verdict(index, &roots, &lit.value);
                 report(lit.span, &lit.value, env, v, lit.value.clone());
             }
         }
@@ -172,7 +170,7 @@ impl Rule for UnknownDomainFilter {
                         if !s.file_in_scope(&s.repo.file(span.file).rel_path) {
                             continue;
                         }
-                        let v = verdict(&index, &roots, &filter);
+                        let v = verdict(index, &roots, &filter);
                         report(span, &filter, env_text, v, an.address(tf, at));
                     }
                     break;

@@ -3,8 +3,7 @@
 //! the same prefix (so the secret is evidently meant to be Terraform's).
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::environments::Environments;
-use crate::model::identities::{IdKind, Named, gitops_literals, literal_envs, names};
+use crate::model::identities::{IdKind, Named, literal_envs};
 use crate::model::terraform::analysis::Count;
 use crate::rules::{Context, Rule, RuleMeta};
 
@@ -52,14 +51,13 @@ impl Rule for UnmanagedSecret {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis_all();
-        let model = s.gitops();
-        let envs = Environments::build(s, an, model);
+        let envs = s.environments();
         if envs.groups.is_empty() {
             return Vec::new();
         }
-        let index = names(s, an);
+        let index = s.identity_names();
         let mut out = Vec::new();
-        for lit in gitops_literals(s, model) {
+        for lit in s.gitops_literals() {
             if lit.key() != "key" || !matches!(lit.parent_key(), "remoteRef" | "extract") {
                 continue;
             }
@@ -75,7 +73,7 @@ impl Rule for UnmanagedSecret {
             let Some(prefix) = managed_prefix(key) else {
                 continue;
             };
-            for env in literal_envs(&envs, &lit) {
+            for env in literal_envs(envs, lit) {
                 let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
                 let created: Vec<&Named> = index.created(IdKind::Secret, &roots).collect();
                 let same: Vec<&&Named> = created.iter().filter(|n| n.name == key).collect();
