@@ -120,3 +120,16 @@ impl Finding {
         self
     }
 }
+
+/// What every rule declares about itself.
+pub struct RuleMeta {
+    /// The stable rule id, e.g. `ungated-data-source`.
+    pub id: &'static str,
+    pub default_severity: Severity,
+    /// One line for `preflight rules`.
+    pub summary: &'static str,
+    /// The user-facing page, `rules/ID.md`, embedded.
+    pub doc: &'static str,
+    /// Options accepted in `[rules.ID]` besides `enabled` and `severity`.
+    pub options: &'static [crate::config::OptionSpec],
+}

@@ -2,8 +2,9 @@
 //! (the passes of a staged bootstrap, the documented CI policy, the repository's URL), and
 //! the other sections as commented templates.
 
-use crate::engine::{self, CheckOptions, Session};
+use crate::engine::{self, CheckOptions};
 use crate::model::terraform::module::BlockKind;
+use crate::model::workspace::Workspace;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -19,7 +20,7 @@ pub struct Inferred {
     pub repo_urls: Vec<String>,
 }
 
-pub fn infer(session: &Session) -> Inferred {
+pub fn infer(session: &Workspace) -> Inferred {
     let mut out = Inferred::default();
     let tf = session.terraform();
     let an = session.terraform_analysis();

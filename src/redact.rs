@@ -160,7 +160,7 @@ impl Redactor {
 
 /// The redactor of one check: the sensitive values of the Terraform model (when any
 /// variable or output is declared sensitive) and the Secret manifests' values.
-pub fn collect(session: &crate::engine::Session) -> Redactor {
+pub fn collect(session: &crate::model::workspace::Workspace) -> Redactor {
     use crate::model::terraform::analysis::Analysis;
     let mut values = Vec::new();
     let mut spans = Vec::new();
@@ -194,7 +194,7 @@ const SENSITIVE_ARGUMENTS: &[(&str, &str)] = &[
 
 /// The spans (and literal strings) of [`SENSITIVE_ARGUMENTS`] in every resource.
 fn terraform_sensitive_arguments(
-    session: &crate::engine::Session,
+    session: &crate::model::workspace::Workspace,
     values: &mut Vec<String>,
     spans: &mut Vec<Span>,
 ) {

@@ -2,8 +2,8 @@
 //! the objects other things name (issuers, secret stores, namespaces) it deploys.
 
 use super::{Cluster, Edge, Node, Shape, node_id};
-use crate::engine::Session;
 use crate::model::gitops::{DocRef, SourceKind};
+use crate::model::workspace::Workspace;
 use std::collections::BTreeSet;
 
 /// Kinds worth drawing: the ones other objects refer to by name.
@@ -15,7 +15,7 @@ const KINDS: &[&str] = &[
     "Namespace",
 ];
 
-pub fn clusters(session: &Session) -> Vec<Cluster> {
+pub fn clusters(session: &Workspace) -> Vec<Cluster> {
     let model = session.gitops();
     let repo = &session.repo;
     let mut out = Vec::new();

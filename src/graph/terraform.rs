@@ -4,10 +4,10 @@
 //! every reference between them.
 
 use super::{Cluster, Edge, Node, Shape, node_id};
-use crate::engine::Session;
 use crate::model::terraform::analysis::{Analysis, BlockAt, Count};
 use crate::model::terraform::expr as refs;
 use crate::model::terraform::{BlockKind, ModuleId, ModuleSource, TfBlock};
+use crate::model::workspace::Workspace;
 use std::collections::{HashMap, HashSet};
 
 fn creates_something_read(b: &TfBlock, read_types: &HashSet<&str>) -> bool {
@@ -29,7 +29,7 @@ fn target_address(r: &refs::Reference) -> Option<String> {
     }
 }
 
-pub fn clusters(session: &Session) -> Vec<Cluster> {
+pub fn clusters(session: &Workspace) -> Vec<Cluster> {
     let model = session.terraform();
     let repo = &session.repo;
     let mut out = Vec::new();
@@ -163,7 +163,7 @@ struct PassCounts<'a> {
 }
 
 impl<'a> PassCounts<'a> {
-    fn new(session: &'a Session, root: ModuleId) -> PassCounts<'a> {
+    fn new(session: &'a Workspace, root: ModuleId) -> PassCounts<'a> {
         let an = session.terraform_analysis();
         let mut inst_of = HashMap::new();
         if let Some(r) = an
@@ -179,7 +179,7 @@ impl<'a> PassCounts<'a> {
         PassCounts { an, inst_of }
     }
 
-    fn describe(&self, session: &Session, module: ModuleId, block: usize) -> Option<String> {
+    fn describe(&self, session: &Workspace, module: ModuleId, block: usize) -> Option<String> {
         let inst = *self.inst_of.get(&module)?;
         let parts: Vec<String> = self
             .an

@@ -12,7 +12,7 @@ use super::kube;
 use super::terraform::BlockKind;
 use super::terraform::analysis::{Analysis, BlockAt, Count};
 use super::terraform::module::ModuleSource;
-use crate::engine::Session;
+use crate::model::workspace::Workspace;
 use crate::source::Span;
 
 /// When an installer in the same root runs, relative to the pass being planned.
@@ -74,7 +74,7 @@ fn tf_crd_group(m: &super::terraform::expr::Value) -> Option<String> {
 
 /// The chart a `helm_release` installs, in a pass: its `chart` argument (a name, `repo/name`,
 /// an OCI URL or a local path).
-fn helm_chart(an: &Analysis, s: &Session, pass: usize, at: BlockAt) -> Result<String, String> {
+fn helm_chart(an: &Analysis, s: &Workspace, pass: usize, at: BlockAt) -> Result<String, String> {
     let block = an.hcl(s, at).ok_or("the block cannot be read")?;
     let a = block
         .body
@@ -89,7 +89,7 @@ fn helm_chart(an: &Analysis, s: &Session, pass: usize, at: BlockAt) -> Result<St
     }
 }
 
-fn when(an: &Analysis, s: &Session, pass: usize, at: BlockAt) -> Option<When> {
+fn when(an: &Analysis, s: &Workspace, pass: usize, at: BlockAt) -> Option<When> {
     let name = |p: usize| an.passes[p].name.clone().unwrap_or_default();
     for q in 0..pass {
         if an.count(s, q, at).is_active() {
@@ -124,7 +124,7 @@ fn name_hints_group(name: &str, group: &str) -> bool {
 /// Every source of the CRDs of `group` the repository shows, for a plan of the root
 /// instance `root` (an instance of `an`) in `pass`.
 pub fn crd_sources(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     root: usize,
     pass: usize,
@@ -284,7 +284,7 @@ pub fn crd_sources(
     out
 }
 
-fn gitops_sources(s: &Session, g: &GitopsModel, group: &str, out: &mut CrdSources) {
+fn gitops_sources(s: &Workspace, g: &GitopsModel, group: &str, out: &mut CrdSources) {
     let mut deployed_crds = std::collections::HashSet::new();
     for app in &g.apps {
         for (i, src) in app.sources.iter().enumerate() {
@@ -345,7 +345,11 @@ fn gitops_sources(s: &Session, g: &GitopsModel, group: &str, out: &mut CrdSource
 /// The CRD groups a local chart (a `chart` path to a folder of this repository holding a
 /// `Chart.yaml`) defines in its files, with the chart's folder; `None` when `chart` is not
 /// a local chart.
-fn local_chart_groups(s: &Session, module_dir: &str, chart: &str) -> Option<(String, Vec<String>)> {
+fn local_chart_groups(
+    s: &Workspace,
+    module_dir: &str,
+    chart: &str,
+) -> Option<(String, Vec<String>)> {
     if !(chart.starts_with("./") || chart.starts_with("../") || chart.starts_with('/')) {
         return None;
     }
@@ -386,7 +390,7 @@ fn local_chart_groups(s: &Session, module_dir: &str, chart: &str) -> Option<(Str
     Some((rel, groups))
 }
 
-fn crd_object_group<'a>(s: &'a Session, g: &'a GitopsModel, obj: usize) -> Option<&'a str> {
+fn crd_object_group<'a>(s: &'a Workspace, g: &'a GitopsModel, obj: usize) -> Option<&'a str> {
     let node = g.yaml(&s.repo, g.object(obj).node)?;
     node.str_at(&["spec", "group"])
 }

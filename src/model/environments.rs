@@ -9,10 +9,10 @@
 //! Applications' files or by the stem of their values files (`values/dev.yaml`), when they
 //! agree on one.
 
-use crate::engine::Session;
 use crate::model::gitops::{GitopsModel, GroupId, ValuesOrigin};
 use crate::model::terraform::analysis::Analysis;
 use crate::model::terraform::expr::Value;
+use crate::model::workspace::Workspace;
 use crate::source::FileId;
 use std::collections::{BTreeSet, HashMap};
 
@@ -45,7 +45,7 @@ fn env_folder(dir: &str) -> Option<&str> {
 }
 
 /// The value of a root's `environment`/`env` variable, when it is a known string.
-fn env_variable(s: &Session, an: &Analysis, inst: usize) -> Option<(String, String)> {
+fn env_variable(s: &Workspace, an: &Analysis, inst: usize) -> Option<(String, String)> {
     let tf = s.terraform();
     let module = an.module(tf, inst);
     for name in ["environment", "env"] {
@@ -66,7 +66,7 @@ fn env_variable(s: &Session, an: &Analysis, inst: usize) -> Option<(String, Stri
 
 impl Environments {
     /// Group the roots of `an` and the cluster groups of `model`.
-    pub fn build(s: &Session, an: &Analysis, model: &GitopsModel) -> Environments {
+    pub fn build(s: &Workspace, an: &Analysis, model: &GitopsModel) -> Environments {
         let tf = s.terraform();
         let mut out = Environments::default();
         let mut pending = Vec::new();

@@ -6,12 +6,12 @@
 //! [`physical_names`] is the list of fixed names of account-scoped objects a root creates,
 //! usable by any rule (an "already exists" check, live or offline).
 
-use crate::engine::Session;
 use crate::model::environments::Environments;
 use crate::model::gitops::{GitopsModel, GroupId, NodeRef};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, Count, Iter, unknown_text};
 use crate::model::terraform::expr::Value;
+use crate::model::workspace::Workspace;
 use crate::parse::yaml::Yaml;
 use crate::source::Span;
 use hcl_edit::expr::Expression;
@@ -152,7 +152,7 @@ fn index_text(iter: &Iter) -> String {
 
 /// The argument `path` (`a` or `a.b` for a nested block) of a block instance.
 fn arg_value(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     pass: usize,
     at: BlockAt,
@@ -182,7 +182,7 @@ fn naming(kind: BlockKind, ty: &str) -> Option<(&'static str, IdKind, bool)> {
 
 /// Every named object the roots of `an` create or look up, per instance and selected pass.
 /// A counted block switched off still names its first instance, with count zero.
-pub fn names(s: &Session, an: &Analysis) -> Names {
+pub fn names(s: &Workspace, an: &Analysis) -> Names {
     let tf = s.terraform();
     let mut out = Names::default();
     for &root in &an.roots {
@@ -312,7 +312,7 @@ pub fn is_regional(ty: &str) -> bool {
 }
 
 /// The region of the AWS provider configuration a block uses, when it evaluates.
-pub fn region_of(s: &Session, an: &Analysis, at: BlockAt, pass: usize) -> Option<String> {
+pub fn region_of(s: &Workspace, an: &Analysis, at: BlockAt, pass: usize) -> Option<String> {
     let pc = an.provider_of(s, at)?;
     let e = an.hcl(s, pc)?.body.get_attribute("region")?;
     an.eval(s, pass, pc.inst, &e.value)
@@ -376,7 +376,7 @@ pub fn rds_host_label(text: &str) -> Option<&str> {
 /// sets it (the last file wins, as Terraform reads them) or the module call's argument,
 /// followed up to the root; `None` when it is not a plain variable reference.
 pub fn where_set(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     inst: usize,
     e: &Expression,
@@ -422,7 +422,7 @@ pub fn where_set(
 
 /// The AWS account IDs a root is pinned to: its AWS providers' `allowed_account_ids`, and
 /// the value of an `account_id` / `aws_account_id` variable. Placeholders are left out.
-pub fn root_accounts(s: &Session, an: &Analysis, root: usize) -> Vec<String> {
+pub fn root_accounts(s: &Workspace, an: &Analysis, root: usize) -> Vec<String> {
     let tf = s.terraform();
     let mut out = Vec::new();
     let Some(&pass) = an.selected.first() else {
@@ -540,7 +540,7 @@ fn walk_literals(
 }
 
 /// Every string literal the Applications of resolved cluster groups deploy.
-pub fn gitops_literals(s: &Session, model: &GitopsModel) -> Vec<Literal> {
+pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
     let mut by_node: HashMap<NodeRef, Vec<GroupId>> = HashMap::new();
     let mut params: BTreeMap<(u32, u32, u32), Literal> = BTreeMap::new();
     for app in &model.apps {

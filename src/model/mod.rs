@@ -11,3 +11,4 @@ pub mod live;
 pub mod steps;
 pub mod terraform;
 pub mod workload_identity;
+pub mod workspace;

@@ -4,13 +4,13 @@
 //! through `aws_eks_pod_identity_association`), and what the policies attached to a role
 //! in Terraform allow, evaluated with the root's values.
 
-use crate::engine::Session;
 use crate::model::gitops::{GitopsModel, GroupId};
 use crate::model::iam::policy::Policy;
 use crate::model::identities::role_arn;
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, unknown_text};
 use crate::model::terraform::expr::{Unknown, Value};
+use crate::model::workspace::Workspace;
 use crate::parse::yaml::Yaml;
 use crate::source::Span;
 use hcl_edit::expr::Expression;
@@ -30,7 +30,7 @@ const ANNOTATION: &str = "eks.amazonaws.com/role-arn";
 
 /// The `aws_iam_role` block a value names: an ARN known only after apply whose origin is a
 /// role, or a literal ARN or name of a role the roots create.
-fn role_of_value(s: &Session, an: &Analysis, roots: &[usize], v: &Value) -> Option<RoleRef> {
+fn role_of_value(s: &Workspace, an: &Analysis, roots: &[usize], v: &Value) -> Option<RoleRef> {
     let tf = s.terraform();
     match v {
         Value::Unknown(Unknown::AtApply { origin }) => {
@@ -62,7 +62,7 @@ fn role_of_value(s: &Session, an: &Analysis, roots: &[usize], v: &Value) -> Opti
 }
 
 /// The `aws_iam_role` of the roots named `name` (an instance that exists in some pass).
-pub fn role_named(s: &Session, an: &Analysis, roots: &[usize], name: &str) -> Option<RoleRef> {
+pub fn role_named(s: &Workspace, an: &Analysis, roots: &[usize], name: &str) -> Option<RoleRef> {
     let tf = s.terraform();
     for &root in roots {
         for at in an.blocks_of_root(tf, root) {
@@ -100,7 +100,7 @@ fn is_annotation_param(name: &str) -> bool {
 /// The roles the service account `namespace/name` may assume in the given roots and cluster
 /// group. Several answers when several places set it.
 pub fn roles_of_service_account(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     model: &GitopsModel,
     roots: &[usize],
@@ -225,7 +225,7 @@ pub struct ValuesAnnotation {
     pub span: Span,
 }
 
-pub fn values_role_annotations(s: &Session, model: &GitopsModel) -> Vec<ValuesAnnotation> {
+pub fn values_role_annotations(s: &Workspace, model: &GitopsModel) -> Vec<ValuesAnnotation> {
     let mut out = Vec::new();
     for (a, app) in model.apps.iter().enumerate() {
         if model.group(app.group).unresolved {
@@ -265,7 +265,7 @@ pub fn values_role_annotations(s: &Session, model: &GitopsModel) -> Vec<ValuesAn
 }
 
 /// The destination namespace of an Application.
-fn app_namespace(model: &GitopsModel, s: &Session, a: usize) -> Option<String> {
+fn app_namespace(model: &GitopsModel, s: &Workspace, a: usize) -> Option<String> {
     let app = model.app(a);
     let doc = model.doc(&s.repo, app.doc)?;
     doc.root()
@@ -275,7 +275,7 @@ fn app_namespace(model: &GitopsModel, s: &Session, a: usize) -> Option<String> {
 
 /// The Helm release name of an Application's chart (`helm.releaseName`, else the
 /// Application's name).
-fn release_name(model: &GitopsModel, s: &Session, a: usize) -> Option<String> {
+fn release_name(model: &GitopsModel, s: &Workspace, a: usize) -> Option<String> {
     let app = model.app(a);
     let doc = model.doc(&s.repo, app.doc)?;
     let spec = doc.root().get("spec")?;
@@ -310,7 +310,7 @@ pub struct RolePolicy {
 /// `inline_policy` blocks, `aws_iam_role_policy_attachment` of an `aws_iam_policy` of the
 /// same root), evaluated; `Err` for one that cannot be read (an AWS managed policy, an
 /// unknown document).
-pub fn role_policies(s: &Session, an: &Analysis, role: BlockAt) -> Vec<RolePolicy> {
+pub fn role_policies(s: &Workspace, an: &Analysis, role: BlockAt) -> Vec<RolePolicy> {
     let tf = s.terraform();
     let root = an.insts[role.inst].root;
     let Some(pass) = an

@@ -6,7 +6,6 @@
 use super::locate_in_worktree as locate;
 use crate::diagnostic::Severity;
 use crate::engine::Outcome;
-use crate::rules;
 use serde_json::{Value, json};
 
 fn level(s: Severity) -> &'static str {
@@ -30,9 +29,9 @@ fn physical(loc: &super::Location) -> Value {
 }
 
 pub fn log(outcome: &Outcome) -> Value {
-    let all = rules::all();
-    let rule_index = |id: &str| all.iter().position(|r| r.meta().id == id);
-    let driver_rules = rules_of_driver();
+    let all = &outcome.catalogue;
+    let rule_index = |id: &str| all.iter().position(|m| m.id == id);
+    let driver_rules = rules_of_driver(outcome);
     let results: Vec<Value> = outcome
         .findings
         .iter()
@@ -41,11 +40,11 @@ pub fn log(outcome: &Outcome) -> Value {
     skeleton(outcome, driver_rules, results)
 }
 
-fn rules_of_driver() -> Vec<Value> {
-    rules::all()
+fn rules_of_driver(outcome: &Outcome) -> Vec<Value> {
+    outcome
+        .catalogue
         .iter()
-        .map(|r| {
-            let m = r.meta();
+        .map(|m| {
             json!({
                 "id": m.id,
                 "name": m.id,
@@ -177,9 +176,10 @@ fn url_of_dir(path: &std::path::Path) -> String {
 /// Write the log, one result at a time: memory stays that of one result, however many
 /// findings there are (the whole log as one JSON value took gigabytes for 200,000).
 pub fn render(outcome: &Outcome, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let all = rules::all();
-    let rule_index = |id: &str| all.iter().position(|r| r.meta().id == id);
-    let text = serde_json::to_string_pretty(&skeleton(outcome, rules_of_driver(), Vec::new()))?;
+    let all = &outcome.catalogue;
+    let rule_index = |id: &str| all.iter().position(|m| m.id == id);
+    let text =
+        serde_json::to_string_pretty(&skeleton(outcome, rules_of_driver(outcome), Vec::new()))?;
     // Keys are written unescaped only outside strings, so this is the results array.
     const EMPTY: &str = "\"results\": []";
     let Some((head, tail)) = text.split_once(EMPTY) else {

@@ -9,23 +9,12 @@ pub mod identity;
 pub mod terraform;
 pub mod validity;
 
-use crate::config::{OptionSpec, RuleSettings};
+use crate::config::RuleSettings;
 use crate::diagnostic::{Finding, Severity};
-use crate::engine::Session;
+use crate::model::workspace::Workspace;
 use crate::source::Span;
 
-/// What every rule declares about itself.
-pub struct RuleMeta {
-    /// The stable rule id, e.g. `ungated-data-source`.
-    pub id: &'static str,
-    pub default_severity: Severity,
-    /// One line for `preflight rules`.
-    pub summary: &'static str,
-    /// The user-facing page, `rules/ID.md`, embedded.
-    pub doc: &'static str,
-    /// Options accepted in `[rules.ID]` besides `enabled` and `severity`.
-    pub options: &'static [OptionSpec],
-}
+pub use crate::diagnostic::RuleMeta;
 
 pub trait Rule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
@@ -94,7 +83,7 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
 /// What a rule sees while it runs: the session (repository, configuration, models) and its
 /// own settings.
 pub struct Context<'a> {
-    pub session: &'a Session,
+    pub session: &'a Workspace,
     pub meta: &'static RuleMeta,
     pub settings: &'a RuleSettings,
 }

@@ -13,10 +13,10 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 
-use crate::engine::Session;
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, Count, Iter};
 use crate::model::terraform::expr::{Value, quote_string};
+use crate::model::workspace::Workspace;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -81,7 +81,7 @@ pub struct Unnamed {
 /// The objects a root creates under fixed names, in the selected passes (one entry per
 /// address and name), and the blocks whose names cannot be evaluated.
 pub fn fixed_names(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     root_pos: usize,
 ) -> (Vec<NamedObject>, Vec<Unnamed>) {
@@ -198,7 +198,7 @@ pub fn fixed_names(
 }
 
 /// The first module call above an instance that has `count` or `for_each`.
-fn repeated_call(s: &Session, an: &Analysis, mut inst: usize) -> Option<String> {
+fn repeated_call(s: &Workspace, an: &Analysis, mut inst: usize) -> Option<String> {
     let tf = s.terraform();
     while let Some((parent, block)) = an.insts[inst].parent {
         let at = BlockAt {
@@ -243,7 +243,7 @@ impl Adoptions {
 }
 
 /// The `moved` and `import` blocks of a root's instances.
-pub fn adoptions(s: &Session, an: &Analysis, root_pos: usize) -> Adoptions {
+pub fn adoptions(s: &Workspace, an: &Analysis, root_pos: usize) -> Adoptions {
     use crate::model::terraform::expr::canonical_text;
     let tf = s.terraform();
     let mut out = Adoptions::default();
@@ -304,7 +304,7 @@ impl StateSource {
 
 /// The anchor for findings about a root's state: its `terraform` block's header when it
 /// has one, else the root's first block.
-pub fn state_anchor(s: &Session, an: &Analysis, root_pos: usize) -> Option<crate::source::Span> {
+pub fn state_anchor(s: &Workspace, an: &Analysis, root_pos: usize) -> Option<crate::source::Span> {
     let tf = s.terraform();
     let inst = an.roots[root_pos];
     let module = an.module(tf, inst);
@@ -326,7 +326,7 @@ pub fn workspace() -> String {
 
 /// Where the root's state is, or why it cannot be known. `workspace` as Terraform's.
 pub fn state_source(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     root_pos: usize,
     workspace: &str,
@@ -416,7 +416,12 @@ pub fn state_source(
     })
 }
 
-fn local_state(s: &Session, dir: &str, path: &str, workspace: &str) -> Result<StateSource, String> {
+fn local_state(
+    s: &Workspace,
+    dir: &str,
+    path: &str,
+    workspace: &str,
+) -> Result<StateSource, String> {
     let rel_file = if workspace == "default" {
         path.to_string()
     } else {
@@ -440,7 +445,7 @@ fn local_state(s: &Session, dir: &str, path: &str, workspace: &str) -> Result<St
 /// Returns the values and where they came from.
 #[allow(clippy::type_complexity)]
 fn backend_config(
-    s: &Session,
+    s: &Workspace,
     dir: &str,
 ) -> Result<(BTreeMap<String, Value>, Option<String>), String> {
     let configured = s
@@ -642,18 +647,14 @@ mod tests {
         assert!(parse_state(b"not json").is_err());
     }
 
-    fn session(files: &[(&str, &str)]) -> (tempfile::TempDir, Session) {
+    fn session(files: &[(&str, &str)]) -> (tempfile::TempDir, Workspace) {
         let dir = tempfile::tempdir().unwrap();
         crate::testing::write_tree(dir.path(), files);
-        let s = crate::engine::open(crate::engine::CheckOptions {
-            paths: vec![dir.path().to_path_buf()],
-            ..Default::default()
-        })
-        .unwrap();
+        let s = Workspace::for_tests(dir.path(), &[]);
         (dir, s)
     }
 
-    fn root_pos(s: &Session, dir: &str) -> usize {
+    fn root_pos(s: &Workspace, dir: &str) -> usize {
         let an = s.terraform_analysis();
         let tf = s.terraform();
         (0..an.roots.len())

@@ -5,7 +5,7 @@
 use super::BlockKind;
 use super::analysis::{Analysis, BlockAt, nested_attr, unknown_text};
 use super::expr::Value;
-use crate::engine::Session;
+use crate::model::workspace::Workspace;
 use crate::source::Span;
 
 /// What Terraform does about one service account name.
@@ -31,7 +31,7 @@ impl Analysis {
     /// Whether any root of this analysis creates the service account `name` in `namespace`.
     pub fn creates_service_account(
         &self,
-        s: &Session,
+        s: &Workspace,
         namespace: &str,
         name: &str,
     ) -> Vec<Creates> {
@@ -87,7 +87,7 @@ impl Analysis {
 
     fn account_block(
         &self,
-        s: &Session,
+        s: &Workspace,
         at: BlockAt,
         namespace: &str,
         name: &str,
@@ -133,7 +133,7 @@ impl Analysis {
     /// account: its chart may create it.
     fn release_names_account(
         &self,
-        s: &Session,
+        s: &Workspace,
         at: BlockAt,
         namespace: &str,
         name: &str,

@@ -12,7 +12,7 @@ use super::expr::{
     self, EmptyScope, GateKind, RefStep, Reference, Scope, Truth, Unknown, Value, canonical_text,
 };
 use super::module::{BlockKind, ModuleId, ModuleSource, TerraformModel, TfModule, join_within};
-use crate::engine::Session;
+use crate::model::workspace::Workspace;
 use crate::source::Span;
 use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
@@ -184,7 +184,7 @@ impl Providers {
     pub fn phase_terms(
         &self,
         an: &Analysis,
-        s: &Session,
+        s: &Workspace,
         at: BlockAt,
         creator: Option<BlockAt>,
     ) -> Vec<GateTerm> {
@@ -344,13 +344,13 @@ fn tfvars_values(body: &Body) -> Vec<(String, Value)> {
 
 impl Analysis {
     /// Build the instance tree and the inputs of every root in scope.
-    pub fn build(s: &Session) -> Analysis {
+    pub fn build(s: &Workspace) -> Analysis {
         Analysis::build_for(s, s.terraform_roots().to_vec())
     }
 
     /// Build the instance tree and the inputs of the given roots. Never asks the GitOps
     /// model (which is built from this analysis' Kubernetes objects).
-    pub fn build_for(s: &Session, roots: Vec<ModuleId>) -> Analysis {
+    pub fn build_for(s: &Workspace, roots: Vec<ModuleId>) -> Analysis {
         let tf = s.terraform();
         let mut an = Analysis {
             insts: Vec::new(),
@@ -411,7 +411,7 @@ impl Analysis {
         for (k, v) in &s.config.terraform.vars {
             cli.push((k.clone(), Input::Value(toml_to_value(v))));
         }
-        for f in &s.options.var_files {
+        for f in &s.inputs.var_files {
             let p = if f.is_absolute() {
                 f.clone()
             } else {
@@ -422,7 +422,7 @@ impl Analysis {
             let read = read_user_file(&p);
             cli.extend(var_file_values(s, &p, read));
         }
-        for (k, v) in &s.options.vars {
+        for (k, v) in &s.inputs.vars {
             cli.push((k.clone(), Input::Raw(v.clone())));
         }
         let mut bases: Vec<(usize, HashMap<String, Input>)> = Vec::new();
@@ -470,7 +470,7 @@ impl Analysis {
         {
             an.passes = inferred;
         }
-        an.selected = match &s.options.pass {
+        an.selected = match &s.inputs.pass {
             Some(p) => an
                 .passes
                 .iter()
@@ -554,7 +554,7 @@ impl Analysis {
     /// themselves: a boolean root variable that gates every user of a provider configured
     /// from an object the root creates, and not that object's creator, is a phase flag
     /// (pass 1 with it `false`, pass 2 `true`).
-    fn infer_passes(&self, s: &Session) -> Option<Vec<Pass>> {
+    fn infer_passes(&self, s: &Workspace) -> Option<Vec<Pass>> {
         let tf = s.terraform();
         let mut first: Vec<(String, Value)> = Vec::new();
         let mut second: Vec<(String, Value)> = Vec::new();
@@ -607,7 +607,7 @@ impl Analysis {
     }
 
     /// The phase flags of a root (see [`Analysis::infer_passes`]), with the reason.
-    fn phase_flags(&self, s: &Session, rp: usize) -> Option<(Vec<String>, String)> {
+    fn phase_flags(&self, s: &Workspace, rp: usize) -> Option<(Vec<String>, String)> {
         let tf = s.terraform();
         let root = self.roots[rp];
         let module = tf.module(self.insts[root].module);
@@ -696,7 +696,7 @@ impl Analysis {
     #[allow(clippy::too_many_arguments)]
     fn expand(
         &mut self,
-        s: &Session,
+        s: &Workspace,
         tf: &TerraformModel,
         inst: usize,
         depth: usize,
@@ -825,7 +825,11 @@ impl Analysis {
     /// instance key with its binding in every pass (`None` where it does not exist). `None`
     /// when the call has neither, or when the instances cannot be enumerated in some pass
     /// (or there would be too many).
-    fn call_instances(&self, s: &Session, at: BlockAt) -> Option<Vec<(Value, Vec<Option<Iter>>)>> {
+    fn call_instances(
+        &self,
+        s: &Workspace,
+        at: BlockAt,
+    ) -> Option<Vec<(Value, Vec<Option<Iter>>)>> {
         let block = self.hcl(s, at)?;
         if block.body.get_attribute("count").is_none()
             && block.body.get_attribute("for_each").is_none()
@@ -867,7 +871,7 @@ impl Analysis {
     /// inputs are known: every instance binds its own `count.index` or `each`, and the
     /// resources inside are enumerated per instance. The first expansion (one instance per
     /// call) served what needs no values: inferring the passes.
-    fn expand_instances(&mut self, s: &Session) {
+    fn expand_instances(&mut self, s: &Workspace) {
         let tf = s.terraform();
         let iterated = self.insts.iter().any(|i| {
             let m = tf.module(i.module);
@@ -958,13 +962,13 @@ impl Analysis {
         )
     }
 
-    pub fn hcl<'r>(&self, s: &'r Session, at: BlockAt) -> Option<&'r Block> {
+    pub fn hcl<'r>(&self, s: &'r Workspace, at: BlockAt) -> Option<&'r Block> {
         let tf = s.terraform();
         tf.hcl_block(&s.repo, self.module(tf, at.inst).blocks[at.block].at)
     }
 
     /// Convert a byte range of a block's file to a span.
-    pub fn span(&self, s: &Session, at: BlockAt, range: Option<std::ops::Range<usize>>) -> Span {
+    pub fn span(&self, s: &Workspace, at: BlockAt, range: Option<std::ops::Range<usize>>) -> Span {
         let tf = s.terraform();
         let b = &self.module(tf, at.inst).blocks[at.block];
         match range {
@@ -974,7 +978,7 @@ impl Analysis {
     }
 
     /// Evaluate an expression in a module instance.
-    pub fn eval(&self, s: &Session, pass: usize, inst: usize, e: &Expression) -> Value {
+    pub fn eval(&self, s: &Workspace, pass: usize, inst: usize, e: &Expression) -> Value {
         let stack = RefCell::new(Vec::new());
         let cx = self.ctx(s, pass, inst, Iter::None, &stack);
         expr::eval(e, &cx)
@@ -983,7 +987,7 @@ impl Analysis {
     /// Evaluate an expression in a block instance (`count.index`, `each.*` bound).
     pub fn eval_iter(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         inst: usize,
         iter: Iter,
@@ -996,7 +1000,7 @@ impl Analysis {
 
     fn ctx<'a>(
         &'a self,
-        s: &'a Session,
+        s: &'a Workspace,
         pass: usize,
         inst: usize,
         iter: Iter,
@@ -1071,14 +1075,14 @@ impl Analysis {
     }
 
     /// The block's own instance count (its `count` / `for_each`), in its instance.
-    pub fn own_count(&self, s: &Session, pass: usize, at: BlockAt) -> Count {
+    pub fn own_count(&self, s: &Workspace, pass: usize, at: BlockAt) -> Count {
         let stack = RefCell::new(Vec::new());
         count_from_value(&self.own_count_value(s, pass, at, &stack))
     }
 
     fn own_count_value(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
         stack: &RefCell<Vec<Key>>,
@@ -1122,14 +1126,14 @@ impl Analysis {
     }
 
     /// How many instances of a module instance exist (the product of the calls' counts).
-    pub fn inst_count(&self, s: &Session, pass: usize, inst: usize) -> Count {
+    pub fn inst_count(&self, s: &Workspace, pass: usize, inst: usize) -> Count {
         let stack = RefCell::new(Vec::new());
         count_from_value(&self.inst_count_value(s, pass, inst, &stack))
     }
 
     fn inst_count_value(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         inst: usize,
         stack: &RefCell<Vec<Key>>,
@@ -1159,7 +1163,7 @@ impl Analysis {
     }
 
     /// The block's instance count under the current values, module calls included.
-    pub fn count(&self, s: &Session, pass: usize, at: BlockAt) -> Count {
+    pub fn count(&self, s: &Workspace, pass: usize, at: BlockAt) -> Count {
         self.inst_count(s, pass, at.inst)
             .times(&self.own_count(s, pass, at))
     }
@@ -1167,7 +1171,7 @@ impl Analysis {
     /// The `count` or `for_each` attribute of a block.
     pub fn gate_attr<'r>(
         &self,
-        s: &'r Session,
+        s: &'r Workspace,
         at: BlockAt,
     ) -> Option<&'r hcl_edit::structure::Attribute> {
         let b = self.hcl(s, at)?;
@@ -1177,7 +1181,7 @@ impl Analysis {
     }
 
     /// The canonical text of a block's `for_each`, when it has one.
-    pub fn for_each_text(&self, s: &Session, at: BlockAt) -> Option<String> {
+    pub fn for_each_text(&self, s: &Workspace, at: BlockAt) -> Option<String> {
         let b = self.hcl(s, at)?;
         b.body
             .get_attribute("for_each")
@@ -1185,7 +1189,7 @@ impl Analysis {
     }
 
     /// The block's own gate terms (`a && b ? 1 : 0` → `a`, `b`), qualified.
-    pub fn own_terms(&self, s: &Session, at: BlockAt) -> Vec<GateTerm> {
+    pub fn own_terms(&self, s: &Workspace, at: BlockAt) -> Vec<GateTerm> {
         let Some(attr) = self.gate_attr(s, at) else {
             return Vec::new();
         };
@@ -1203,7 +1207,7 @@ impl Analysis {
     }
 
     /// Effective gate terms: the module calls' terms, then the block's own.
-    pub fn terms(&self, s: &Session, at: BlockAt) -> Vec<GateTerm> {
+    pub fn terms(&self, s: &Workspace, at: BlockAt) -> Vec<GateTerm> {
         let mut out = Vec::new();
         let mut chain = Vec::new();
         let mut cur = at.inst;
@@ -1222,7 +1226,7 @@ impl Analysis {
     /// expression when that is a single term.
     fn qualify(
         &self,
-        s: &Session,
+        s: &Workspace,
         inst: usize,
         e: &Expression,
         text: &str,
@@ -1267,7 +1271,7 @@ impl Analysis {
     }
 
     /// When a data source is read, in a pass (first instance).
-    pub fn read_phase(&self, s: &Session, pass: usize, at: BlockAt) -> ReadPhase {
+    pub fn read_phase(&self, s: &Workspace, pass: usize, at: BlockAt) -> ReadPhase {
         let stack = RefCell::new(Vec::new());
         let iter = self.first_iter(s, pass, at);
         self.read_phase_in(s, pass, at, iter, &stack)
@@ -1275,7 +1279,7 @@ impl Analysis {
 
     fn read_phase_in(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
         iter: Iter,
@@ -1366,7 +1370,7 @@ impl Analysis {
     }
 
     /// The bindings of a block's instances: `Err` when they cannot be enumerated.
-    pub fn iters(&self, s: &Session, pass: usize, at: BlockAt) -> Result<Vec<Iter>, Unknown> {
+    pub fn iters(&self, s: &Workspace, pass: usize, at: BlockAt) -> Result<Vec<Iter>, Unknown> {
         let Some(block) = self.hcl(s, at) else {
             return Ok(vec![Iter::None]);
         };
@@ -1400,7 +1404,7 @@ impl Analysis {
     }
 
     /// The binding of the first instance (or an undecided one).
-    pub fn first_iter(&self, s: &Session, pass: usize, at: BlockAt) -> Iter {
+    pub fn first_iter(&self, s: &Workspace, pass: usize, at: BlockAt) -> Iter {
         match self.iters(s, pass, at) {
             Ok(v) => v.into_iter().next().unwrap_or(Iter::None),
             Err(_) => Iter::None,
@@ -1408,14 +1412,14 @@ impl Analysis {
     }
 
     /// The whole value of a resource or data source: an object, or a list/map of them.
-    pub fn block_value(&self, s: &Session, pass: usize, at: BlockAt) -> Value {
+    pub fn block_value(&self, s: &Workspace, pass: usize, at: BlockAt) -> Value {
         let stack = RefCell::new(Vec::new());
         self.block_value_in(s, pass, at, &stack)
     }
 
     fn block_value_in(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
         stack: &RefCell<Vec<Key>>,
@@ -1474,7 +1478,7 @@ impl Analysis {
 
     fn instance_object(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
         iter: Iter,
@@ -1546,7 +1550,7 @@ impl Analysis {
     /// The value of a variable in an instance.
     fn var_value(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         inst: usize,
         name: &str,
@@ -1607,7 +1611,7 @@ impl Analysis {
 
     fn local_value(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         inst: usize,
         name: &str,
@@ -1627,7 +1631,7 @@ impl Analysis {
 
     fn output_value(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         inst: usize,
         name: &str,
@@ -1647,7 +1651,7 @@ impl Analysis {
 
     fn module_value(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         inst: usize,
         call: &str,
@@ -1770,7 +1774,7 @@ impl Analysis {
     /// modules it sits in. Each as `(address, source)`. What such a module creates is
     /// unseen, so a question about it ("does anything create this namespace?") cannot be
     /// answered with "no".
-    pub fn opaque_dependencies(&self, s: &Session, at: BlockAt) -> Vec<(String, String)> {
+    pub fn opaque_dependencies(&self, s: &Workspace, at: BlockAt) -> Vec<(String, String)> {
         let tf = s.terraform();
         let mut out: Vec<(String, String)> = Vec::new();
         let mut seen: HashSet<BlockAt> = HashSet::new();
@@ -1814,7 +1818,7 @@ impl Analysis {
 
     /// Every reference of a block (in all its attributes, nested blocks included), with
     /// the conditions guarding each. Cached per module block.
-    pub fn block_refs(&self, s: &Session, at: BlockAt) -> std::sync::Arc<Vec<GuardedRef>> {
+    pub fn block_refs(&self, s: &Workspace, at: BlockAt) -> std::sync::Arc<Vec<GuardedRef>> {
         let key = (self.insts[at.inst].module, at.block);
         if let Ok(m) = self.refs.lock()
             && let Some(v) = m.get(&key)
@@ -1857,7 +1861,7 @@ impl Analysis {
     }
 
     /// The references of a local's expression.
-    fn local_refs(&self, s: &Session, inst: usize, name: &str) -> Vec<Reference> {
+    fn local_refs(&self, s: &Workspace, inst: usize, name: &str) -> Vec<Reference> {
         let tf = s.terraform();
         self.module(tf, inst)
             .local(name)
@@ -1870,7 +1874,7 @@ impl Analysis {
     /// locals, variables (into the caller), module outputs and other blocks. Bounded.
     pub fn dependencies(
         &self,
-        s: &Session,
+        s: &Workspace,
         inst: usize,
         exprs: &[&Expression],
     ) -> BTreeSet<BlockAt> {
@@ -1963,7 +1967,7 @@ impl Analysis {
 
     /// The provider configuration block a resource, data source (or provider user) uses.
     /// `None` when the provider has no configuration block in the repository.
-    pub fn provider_of(&self, s: &Session, at: BlockAt) -> Option<BlockAt> {
+    pub fn provider_of(&self, s: &Workspace, at: BlockAt) -> Option<BlockAt> {
         let tf = s.terraform();
         let tb = &self.module(tf, at.inst).blocks[at.block];
         if !matches!(tb.kind, BlockKind::Resource | BlockKind::Data) {
@@ -1979,7 +1983,7 @@ impl Analysis {
 
     fn resolve_provider(
         &self,
-        s: &Session,
+        s: &Workspace,
         inst: usize,
         local: &str,
         depth: usize,
@@ -2022,12 +2026,12 @@ impl Analysis {
     }
 
     /// The objects a root creates (see [`Objects`]), built on first use.
-    pub fn objects(&self, s: &Session, root_pos: usize) -> &Objects {
+    pub fn objects(&self, s: &Workspace, root_pos: usize) -> &Objects {
         self.objects[root_pos].get_or_init(|| self.build_objects(s, self.roots[root_pos]))
     }
 
     /// The provider configurations of a root: what each reads and which blocks use it.
-    pub fn providers(&self, s: &Session, root_pos: usize) -> &Providers {
+    pub fn providers(&self, s: &Workspace, root_pos: usize) -> &Providers {
         self.providers[root_pos].get_or_init(|| {
             let tf = s.terraform();
             let root = self.roots[root_pos];
@@ -2065,7 +2069,7 @@ impl Analysis {
         })
     }
 
-    fn build_objects(&self, s: &Session, root: usize) -> Objects {
+    fn build_objects(&self, s: &Workspace, root: usize) -> Objects {
         let tf = s.terraform();
         let mut objects = Objects::default();
         let mut index: HashMap<(String, String, BlockAt), usize> = HashMap::new();
@@ -2117,7 +2121,7 @@ impl Analysis {
     /// its identifying value cannot be evaluated.
     fn created_idents(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
     ) -> Result<Vec<(String, String)>, (String, String)> {
@@ -2237,7 +2241,7 @@ impl Analysis {
     /// cannot be evaluated.
     fn local_chart_namespaces(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
         block: &Block,
@@ -2294,7 +2298,7 @@ impl Analysis {
     /// The manifests the `helm_release`s of local charts of every root render, in any pass
     /// where they exist, one render per release instance (values that cannot be evaluated
     /// give nothing). Their spans point into the chart's templates and values.
-    pub fn helm_release_manifests(&self, s: &Session) -> Vec<crate::parse::yaml::YamlDoc> {
+    pub fn helm_release_manifests(&self, s: &Workspace) -> Vec<crate::parse::yaml::YamlDoc> {
         use crate::model::helm::Outcome;
         let tf = s.terraform();
         let mut out = Vec::new();
@@ -2342,7 +2346,7 @@ impl Analysis {
     /// repository).
     fn local_chart_render(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
         block: &Block,
@@ -2486,7 +2490,7 @@ impl Analysis {
     /// A `kubernetes_manifest`'s `manifest` or a `kubectl_manifest`'s decoded `yaml_body`.
     pub fn manifest(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
         iter: Iter,
@@ -2525,7 +2529,7 @@ impl Analysis {
     /// sensitive value (a sensitive variable, a local that does, a child module's sensitive
     /// output): `lower(var.token)` is as secret as `var.token`. Reports print `(sensitive)`
     /// in their place.
-    pub fn sensitive_strings(&self, s: &Session) -> Vec<String> {
+    pub fn sensitive_strings(&self, s: &Workspace) -> Vec<String> {
         let tf = s.terraform();
         let declared = |at: super::BlockRef| {
             tf.hcl_block(&s.repo, at).is_some_and(|b| {
@@ -2645,7 +2649,7 @@ impl Analysis {
     /// "cannot tell" because it is over the value or work budget (it would copy or process
     /// too much), where the budget was spent: their spans and the reason. Every local,
     /// variable and output of every instance is evaluated in every selected pass.
-    pub fn over_budget(&self, s: &Session) -> Vec<(Span, String)> {
+    pub fn over_budget(&self, s: &Workspace) -> Vec<(Span, String)> {
         let tf = s.terraform();
         let mut out: Vec<(Span, String)> = Vec::new();
         let mut seen = HashSet::new();
@@ -2687,7 +2691,7 @@ impl Analysis {
 
     /// Whether any variable or output of the model is declared `sensitive` (so that
     /// [`Analysis::sensitive_strings`] is worth asking).
-    pub fn declares_sensitive(s: &Session) -> bool {
+    pub fn declares_sensitive(s: &Workspace) -> bool {
         let tf = s.terraform();
         tf.modules.iter().any(|m| {
             m.blocks.iter().any(|b| {
@@ -2703,7 +2707,7 @@ impl Analysis {
     /// every root create, per pass (all passes), with the instance count. A block gated to
     /// zero in a pass yields nothing for that pass; a block whose instances cannot be
     /// enumerated yields its first instance's manifest with the unknown count.
-    pub fn manifest_objects(&self, s: &Session) -> Vec<ManifestObject> {
+    pub fn manifest_objects(&self, s: &Workspace) -> Vec<ManifestObject> {
         let tf = s.terraform();
         let mut out = Vec::new();
         for &root in &self.roots {
@@ -2755,7 +2759,7 @@ impl Analysis {
     }
 
     /// Find where a value of the form `origin` (an address with attributes) is declared.
-    pub fn origin_block(&self, s: &Session, root: usize, origin: &str) -> Option<BlockAt> {
+    pub fn origin_block(&self, s: &Workspace, root: usize, origin: &str) -> Option<BlockAt> {
         let tf = s.terraform();
         // Split off leading `module.X.` segments to find the instance.
         let mut inst = root;
@@ -2906,7 +2910,7 @@ fn provider_is_kubernetes_like(ty: &str) -> bool {
     matches!(provider_for_type(ty), "kubernetes" | "helm" | "kubectl")
 }
 
-fn is_namespace_creator(s: &Session, block: &Block) -> bool {
+fn is_namespace_creator(s: &Workspace, block: &Block) -> bool {
     let _ = s;
     block.labels.first().is_some_and(|l| {
         matches!(
@@ -2916,7 +2920,7 @@ fn is_namespace_creator(s: &Session, block: &Block) -> bool {
     })
 }
 
-fn block_text_mentions_namespace(s: &Session, an: &Analysis, at: BlockAt) -> bool {
+fn block_text_mentions_namespace(s: &Workspace, an: &Analysis, at: BlockAt) -> bool {
     let tf = s.terraform();
     let b = &an.module(tf, at.inst).blocks[at.block];
     let text = &s.repo.file(b.at.file).text;
@@ -2944,7 +2948,7 @@ pub fn nested_attr<'b>(block: &'b Block, nested: &str, key: &str) -> Option<&'b 
 
 fn attr_value(
     an: &Analysis,
-    s: &Session,
+    s: &Workspace,
     pass: usize,
     at: BlockAt,
     block: &Block,
@@ -3066,7 +3070,7 @@ fn read_user_file(path: &Path) -> Result<String, crate::safe_fs::Refusal> {
 }
 
 fn var_file_values(
-    s: &Session,
+    s: &Workspace,
     path: &Path,
     read: Result<String, crate::safe_fs::Refusal>,
 ) -> Vec<(String, Input)> {
@@ -3103,7 +3107,7 @@ fn var_file_values(
 
 /// `.terraform/modules/modules.json` of a root: module keys mapped to module folders of
 /// the repository. Only this one file of `.terraform/` is ever read.
-fn modules_json(s: &Session, root: &TfModule) -> HashMap<String, ModuleId> {
+fn modules_json(s: &Workspace, root: &TfModule) -> HashMap<String, ModuleId> {
     let mut out = HashMap::new();
     let path: PathBuf = s
         .repo
@@ -3286,7 +3290,7 @@ pub fn guard_tests_instances(guard: &str, address: &str) -> bool {
 }
 
 /// Whether a variable is declared `type = bool`, or has a boolean default and no type.
-fn is_bool_variable(s: &Session, tf: &TerraformModel, v: &super::module::TfBlock) -> bool {
+fn is_bool_variable(s: &Workspace, tf: &TerraformModel, v: &super::module::TfBlock) -> bool {
     let Some(block) = tf.hcl_block(&s.repo, v.at) else {
         return false;
     };
@@ -3306,7 +3310,7 @@ fn is_bool_variable(s: &Session, tf: &TerraformModel, v: &super::module::TfBlock
 /// script or Makefile target, in order, whose boolean `-var`s go from `false` to `true`.
 /// Returns the first and last run's boolean settings and where they are.
 type Overrides = Vec<(String, Value)>;
-fn script_passes(s: &Session, dir: &str) -> Option<(Overrides, Overrides, String)> {
+fn script_passes(s: &Workspace, dir: &str) -> Option<(Overrides, Overrides, String)> {
     use crate::model::steps::StepKind;
     let steps = &s.steps().steps;
     let runs: Vec<&crate::model::steps::Step> = steps
@@ -3574,7 +3578,7 @@ fn guarded(
 /// The evaluation scope of one module instance (and block instance).
 struct Ctx<'a> {
     an: &'a Analysis,
-    s: &'a Session,
+    s: &'a Workspace,
     pass: usize,
     inst: usize,
     iter: Iter,

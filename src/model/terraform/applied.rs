@@ -6,7 +6,7 @@
 use super::BlockKind;
 use super::analysis::{Analysis, BlockAt, Iter, manifest_kind};
 use super::expr::Value;
-use crate::engine::Session;
+use crate::model::workspace::Workspace;
 use crate::source::{FileId, Span};
 use hcl_edit::expr::Expression;
 
@@ -31,7 +31,7 @@ fn strip(mut e: &Expression) -> &Expression {
 
 impl Analysis {
     /// Every Application/ApplicationSet document the roots apply, once per distinct text.
-    pub fn applied_argocd_documents(&self, s: &Session) -> Vec<AppliedDoc> {
+    pub fn applied_argocd_documents(&self, s: &Workspace) -> Vec<AppliedDoc> {
         let tf = s.terraform();
         let mut out: Vec<AppliedDoc> = Vec::new();
         for &root in &self.roots {
@@ -96,7 +96,7 @@ impl Analysis {
     /// The manifest's text and the file it was rendered from.
     fn applied_text(
         &self,
-        s: &Session,
+        s: &Workspace,
         pass: usize,
         at: BlockAt,
         iter: Iter,

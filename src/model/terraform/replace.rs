@@ -5,7 +5,7 @@
 use super::BlockKind;
 use super::analysis::{Analysis, BlockAt, Iter, unknown_text};
 use super::expr::{self, Value};
-use crate::engine::Session;
+use crate::model::workspace::Workspace;
 use crate::source::{FileId, Span};
 use hcl_edit::expr::{Expression, FuncCall, ObjectKey};
 use hcl_edit::template::{Directive, Element, Template};
@@ -139,7 +139,7 @@ fn reader(e: &Expression) -> Option<&FuncCall> {
 }
 
 /// A file path as the file functions resolve it → the repository file.
-pub(crate) fn repo_file(s: &Session, module_dir: &str, path: &str) -> Option<FileId> {
+pub(crate) fn repo_file(s: &Workspace, module_dir: &str, path: &str) -> Option<FileId> {
     let p = Path::new(path);
     let abs = if p.is_absolute() {
         p.to_path_buf()
@@ -171,7 +171,7 @@ impl Analysis {
     /// Every `replace()` over a file's contents in the roots' module instances, with what
     /// it does under each pass's values (one entry per call; a module called several times
     /// matches when any instance matches).
-    pub fn file_replacements(&self, s: &Session) -> Vec<ReplaceCall> {
+    pub fn file_replacements(&self, s: &Workspace) -> Vec<ReplaceCall> {
         let tf = s.terraform();
         let mut by_span: BTreeMap<(u32, u32, u32), ReplaceCall> = BTreeMap::new();
         for &root in &self.roots {
@@ -232,7 +232,7 @@ impl Analysis {
 
     fn replace_outcome(
         &self,
-        s: &Session,
+        s: &Workspace,
         inst: usize,
         at: Option<BlockAt>,
         module_dir: &str,

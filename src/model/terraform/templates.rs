@@ -85,7 +85,7 @@ pub struct RenderedError {
 /// JSON file and whose arguments evaluate (in every selected pass; calls under `count`/`for_each`
 /// or with values known only after apply do not evaluate and are not judged), and parse the
 /// result as the deploy tools would.
-pub fn rendered_yaml_errors(s: &crate::engine::Session) -> Vec<RenderedError> {
+pub fn rendered_yaml_errors(s: &crate::model::workspace::Workspace) -> Vec<RenderedError> {
     let repo = &s.repo;
     let tf = s.terraform();
     if s.terraform_templates().is_empty() {

@@ -3,11 +3,11 @@
 //! `AWSCURRENT` value), or asks for a `property` its initial JSON value does not have.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::engine::Session;
 use crate::model::gitops::{GitopsModel, GroupId, NodeRef};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, Count, Iter, unknown_text};
 use crate::model::terraform::expr::{self, Unknown, Value};
+use crate::model::workspace::Workspace;
 use crate::parse::yaml::Yaml;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::Span;
@@ -158,7 +158,7 @@ fn store_provider(y: Yaml<'_>) -> Option<bool> {
 }
 
 fn classify_store(
-    s: &Session,
+    s: &Workspace,
     model: &GitopsModel,
     tf_stores: &HashMap<(String, String), Vec<Value>>,
     groups: &[GroupId],
@@ -262,7 +262,7 @@ fn index_text(iter: &Iter) -> String {
     }
 }
 
-fn collect_secrets(s: &Session, an: &Analysis) -> Secrets {
+fn collect_secrets(s: &Workspace, an: &Analysis) -> Secrets {
     let tf = s.terraform();
     let mut out = Secrets::default();
     for &root in &an.roots {
@@ -380,7 +380,7 @@ fn arn_names(arn: &str) -> Vec<&str> {
 /// Whether a version's `secret_id` names a secret instance: `Some(true)` yes, `Some(false)`
 /// no, `None` cannot tell.
 fn names_secret(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     deps: &mut HashMap<BlockAt, BTreeSet<BlockAt>>,
     v: &TfVersion,
@@ -440,7 +440,7 @@ fn names_secret(
 }
 
 fn version_deps<'a>(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     cache: &'a mut HashMap<BlockAt, BTreeSet<BlockAt>>,
     at: BlockAt,
@@ -456,7 +456,7 @@ fn version_deps<'a>(
 
 /// The initial value's JSON object, when the version's `secret_string` can be read as one:
 /// `Ok(object)`, `Err(why it is not a JSON object)`; `None` when it cannot be evaluated.
-fn initial_json(s: &Session, an: &Analysis, v: &TfVersion) -> Option<Result<Value, String>> {
+fn initial_json(s: &Workspace, an: &Analysis, v: &TfVersion) -> Option<Result<Value, String>> {
     let block = an.hcl(s, v.at)?;
     if block.body.get_attribute("secret_binary").is_some() {
         return None;
@@ -466,7 +466,7 @@ fn initial_json(s: &Session, an: &Analysis, v: &TfVersion) -> Option<Result<Valu
 }
 
 fn json_of(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     pass: usize,
     inst: usize,
@@ -573,7 +573,7 @@ enum Verdict {
 }
 
 fn verdict(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     secrets: &Secrets,
     deps: &mut HashMap<BlockAt, BTreeSet<BlockAt>>,
@@ -670,7 +670,7 @@ struct Located {
     app: Option<String>,
 }
 
-fn collect_reads(s: &Session, model: &GitopsModel) -> Vec<Located> {
+fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
     let repo = &s.repo;
     let mut obj_groups: HashMap<usize, Vec<(GroupId, String)>> = HashMap::new();
     let mut values: BTreeMap<usize, Vec<(GroupId, String)>> = BTreeMap::new();
@@ -1013,7 +1013,7 @@ fn check_read(
     Some(with_app(f.with_help(help)))
 }
 
-fn module_file(an: &Analysis, s: &Session, at: BlockAt) -> crate::source::FileId {
+fn module_file(an: &Analysis, s: &Workspace, at: BlockAt) -> crate::source::FileId {
     an.module(s.terraform(), at.inst).blocks[at.block].at.file
 }
 

@@ -42,7 +42,7 @@ impl Rule for CiRoleDrift {
 
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
-        if !(s.options.aws || s.config.live_allowed()) {
+        if !(s.inputs.aws || s.config.live_allowed()) {
             return Vec::new();
         }
         let (Some(path), Some(role)) = (&s.config.iam.ci_policy, &s.config.iam.ci_role) else {
@@ -63,7 +63,7 @@ impl Rule for CiRoleDrift {
 /// documented policy when it is set, else at the repository's first file.
 fn unconfigured(cx: &Context<'_>) -> Vec<Finding> {
     let s = cx.session;
-    if !s.options.aws {
+    if !s.inputs.aws {
         return Vec::new();
     }
     let iam = &s.config.iam;

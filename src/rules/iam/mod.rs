@@ -5,10 +5,10 @@ pub mod ci_policy_gap;
 pub mod ci_role_drift;
 pub mod teardown_coverage;
 
-use crate::engine::Session;
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, Iter};
 use crate::model::terraform::expr::Value;
+use crate::model::workspace::Workspace;
 use crate::source::Span;
 
 /// An AWS resource or data source that a checked root creates (or reads) in at least one
@@ -25,7 +25,7 @@ pub struct AwsBlock {
 }
 
 /// Every `aws_*` block of the roots in scope, once per module instance.
-pub fn aws_blocks(s: &Session) -> Vec<AwsBlock> {
+pub fn aws_blocks(s: &Workspace) -> Vec<AwsBlock> {
     let an = s.terraform_analysis();
     let tf = s.terraform();
     let mut out = Vec::new();
@@ -60,7 +60,7 @@ pub fn aws_blocks(s: &Session) -> Vec<AwsBlock> {
 
 /// An argument of a block evaluated in its first instance, with the argument's span.
 /// `None` when the block does not set it.
-pub fn argument(s: &Session, an: &Analysis, b: &AwsBlock, name: &str) -> Option<(Value, Span)> {
+pub fn argument(s: &Workspace, an: &Analysis, b: &AwsBlock, name: &str) -> Option<(Value, Span)> {
     let block = an.hcl(s, b.at)?;
     let attr = block.body.get_attribute(name)?;
     let iter = an.first_iter(s, b.pass, b.at);

@@ -4,11 +4,11 @@
 
 use super::attr_span;
 use crate::diagnostic::{Finding, Severity};
-use crate::engine::Session;
 use crate::model::identities::IdKind;
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, nested_attr, unknown_text};
 use crate::model::terraform::expr::{Truth, Value};
+use crate::model::workspace::Workspace;
 use crate::rules::{Context, Rule, RuleMeta};
 use hcl_edit::expr::Expression;
 use std::collections::HashSet;
@@ -29,7 +29,7 @@ const MAX_DEPTH: usize = 16;
 /// or `data.aws_iam_session_context.X.issuer_arn`, directly or through locals and module
 /// variables. Returns the text of the data source attribute.
 fn caller_arn(
-    s: &Session,
+    s: &Workspace,
     an: &Analysis,
     inst: usize,
     e: &Expression,

@@ -4,13 +4,13 @@
 
 use super::{attr_span, root_dir};
 use crate::diagnostic::{Finding, Severity};
-use crate::engine::Session;
 use crate::model::environments::Environments;
 use crate::model::identities::{
     IdKind, Named, account_scoped, is_regional, physical_names, region_of,
 };
 use crate::model::terraform::analysis::{Analysis, BlockAt, Count, unknown_text};
 use crate::model::terraform::expr::Value;
+use crate::model::workspace::Workspace;
 use crate::rules::{Context, Rule, RuleMeta};
 use std::collections::{BTreeMap, HashSet};
 
@@ -26,7 +26,7 @@ static META: RuleMeta = RuleMeta {
 
 /// Whether a root is ephemeral: its `lifecycle` variable is "ephemeral", or it takes a
 /// `build_id` and is not marked persistent. Returns the build id's value when known.
-fn ephemeral(s: &Session, an: &Analysis, inst: usize) -> Option<(String, Option<String>)> {
+fn ephemeral(s: &Workspace, an: &Analysis, inst: usize) -> Option<(String, Option<String>)> {
     let module = an.module(s.terraform(), inst);
     let has = |n: &str| module.variables().any(|v| v.name == n);
     let pass = an.selected.first().copied().unwrap_or(0);

@@ -9,12 +9,12 @@ pub mod policy_resource_gap;
 pub mod unknown_domain_filter;
 pub mod unmanaged_secret;
 
-use crate::engine::Session;
 use crate::model::terraform::analysis::{Analysis, BlockAt};
+use crate::model::workspace::Workspace;
 use crate::source::Span;
 
 /// The span of a block's attribute value (`path` may be `nested.key`), or its header.
-pub(crate) fn attr_span(an: &Analysis, s: &Session, at: BlockAt, path: &str) -> Span {
+pub(crate) fn attr_span(an: &Analysis, s: &Workspace, at: BlockAt, path: &str) -> Span {
     use hcl_edit::Span as _;
     let range = an.hcl(s, at).and_then(|b| match path.split_once('.') {
         Some((nested, key)) => {
@@ -26,7 +26,7 @@ pub(crate) fn attr_span(an: &Analysis, s: &Session, at: BlockAt, path: &str) -> 
 }
 
 /// The folder of the root an instance belongs to.
-pub(crate) fn root_dir(an: &Analysis, s: &Session, inst: usize) -> String {
+pub(crate) fn root_dir(an: &Analysis, s: &Workspace, inst: usize) -> String {
     let dir = &an.module(s.terraform(), an.insts[inst].root).dir;
     if dir.is_empty() {
         ".".to_string()

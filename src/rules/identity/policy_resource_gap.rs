@@ -58,7 +58,7 @@ fn keys(spec: Yaml<'_>) -> Vec<(String, Span)> {
 /// The Secrets Manager store an ExternalSecret uses in a group: (region, service account
 /// namespace, service account name, store name).
 fn store_identity(
-    s: &crate::engine::Session,
+    s: &crate::model::workspace::Workspace,
     model: &GitopsModel,
     g: GroupId,
     es_namespace: Option<&str>,

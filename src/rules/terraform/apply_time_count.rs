@@ -80,7 +80,7 @@ impl Rule for ApplyTimeCount {
                             }
                             out.put(key, f);
                         }
-                        Count::Unknown(Unknown::Undecidable { reason }) if s.options.verbose => {
+                        Count::Unknown(Unknown::Undecidable { reason }) if s.inputs.verbose => {
                             out.put(
                                 key,
                                 cx.note(gate_span(an, s, at), format!(

@@ -3,12 +3,12 @@
 
 use super::{PerBlock, block_span, gate_span, reported};
 use crate::diagnostic::{Finding, Severity};
-use crate::engine::Session;
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{
     Analysis, BlockAt, Count, GuardedRef, guard_tests_instances, unknown_text,
 };
 use crate::model::terraform::expr::{RefStep, Truth};
+use crate::model::workspace::Workspace;
 use crate::rules::{Context, Rule, RuleMeta};
 
 pub struct GateMismatch;
@@ -22,7 +22,7 @@ static META: RuleMeta = RuleMeta {
 };
 
 /// A checked reference: an index right after the address, or a depends_on entry.
-fn checked(an: &Analysis, s: &Session, inst: usize, r: &GuardedRef) -> Option<BlockAt> {
+fn checked(an: &Analysis, s: &Workspace, inst: usize, r: &GuardedRef) -> Option<BlockAt> {
     if r.tolerant {
         return None;
     }
@@ -41,7 +41,7 @@ fn checked(an: &Analysis, s: &Session, inst: usize, r: &GuardedRef) -> Option<Bl
 }
 
 /// Whether a guard text evaluates to false in a pass (the reference is not evaluated).
-fn guarded_off(an: &Analysis, s: &Session, pass: usize, inst: usize, guards: &[String]) -> bool {
+fn guarded_off(an: &Analysis, s: &Workspace, pass: usize, inst: usize, guards: &[String]) -> bool {
     guards.iter().any(|g| {
         crate::parse::hcl::parse_expression(g)
             .is_some_and(|e| an.eval(s, pass, inst, &e).truthiness() == Truth::False)
@@ -67,7 +67,7 @@ fn bool_var_term(t: &str) -> Option<(&str, bool)> {
 fn independent_gates(
     cx: &Context<'_>,
     an: &Analysis,
-    s: &Session,
+    s: &Workspace,
     at: BlockAt,
     target: BlockAt,
     r: &GuardedRef,

@@ -10,8 +10,8 @@ pub mod ungated_data_source;
 pub mod unmanaged_namespace;
 
 use crate::diagnostic::Finding;
-use crate::engine::Session;
 use crate::model::terraform::analysis::{Analysis, BlockAt, GateTerm};
+use crate::model::workspace::Workspace;
 use crate::source::Span;
 use std::collections::BTreeMap;
 
@@ -45,13 +45,13 @@ impl PerBlock {
 }
 
 /// The block's whole span (its identity for [`PerBlock`]).
-pub(crate) fn block_span(an: &Analysis, s: &Session, at: BlockAt) -> Span {
+pub(crate) fn block_span(an: &Analysis, s: &Workspace, at: BlockAt) -> Span {
     let tf = s.terraform();
     an.module(tf, at.inst).blocks[at.block].span
 }
 
 /// The `count`/`for_each` attribute's span, or the block header.
-pub(crate) fn gate_span(an: &Analysis, s: &Session, at: BlockAt) -> Span {
+pub(crate) fn gate_span(an: &Analysis, s: &Workspace, at: BlockAt) -> Span {
     use hcl_edit::Span as _;
     let range = an.gate_attr(s, at).and_then(|a| a.span());
     an.span(s, at, range)

@@ -39,7 +39,7 @@ impl Rule for NameAlreadyExists {
 
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
-        if !s.options.aws {
+        if !s.inputs.aws {
             return Vec::new();
         }
         let an = s.terraform_analysis();

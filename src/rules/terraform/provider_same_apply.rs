@@ -3,12 +3,12 @@
 
 use super::{PerBlock, block_span, gate_span, has_passes, reported};
 use crate::diagnostic::{Finding, Severity};
-use crate::engine::Session;
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{
     Analysis, BlockAt, Count, Objects, data_target, nested_attr, unknown_text,
 };
 use crate::model::terraform::expr::Value;
+use crate::model::workspace::Workspace;
 use crate::rules::{Context, Rule, RuleMeta};
 use std::collections::{BTreeMap, HashSet};
 
@@ -26,7 +26,7 @@ static META: RuleMeta = RuleMeta {
 /// source that reads a created object. Each with how it is reached.
 fn created_deps(
     an: &Analysis,
-    s: &Session,
+    s: &Workspace,
     objects: &Objects,
     reads: &std::collections::BTreeSet<BlockAt>,
 ) -> Vec<(BlockAt, String)> {

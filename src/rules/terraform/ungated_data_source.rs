@@ -183,7 +183,7 @@ impl Rule for UngatedDataSource {
 /// adding one would change the data source's address and break its references.
 fn count_fix(
     an: &Analysis,
-    s: &crate::engine::Session,
+    s: &crate::model::workspace::Workspace,
     at: BlockAt,
     missing: &[String],
 ) -> Vec<crate::diagnostic::Edit> {
@@ -258,7 +258,7 @@ fn pass_terms(an: &Analysis, pass: usize) -> Vec<String> {
 
 fn help_text(
     an: &Analysis,
-    s: &crate::engine::Session,
+    s: &crate::model::workspace::Workspace,
     at: BlockAt,
     missing: &[String],
     address: &str,

@@ -3,12 +3,12 @@
 
 use super::{PerBlock, block_span};
 use crate::diagnostic::{Finding, Severity};
-use crate::engine::Session;
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{
     Analysis, BlockAt, Count, Iter, nested_attr, unknown_text,
 };
 use crate::model::terraform::expr::{self, Truth, Unknown, Value};
+use crate::model::workspace::Workspace;
 use crate::rules::{Context, Rule, RuleMeta};
 use crate::source::Span;
 use hcl_edit::Span as _;
@@ -32,7 +32,7 @@ struct Placement {
     span: Span,
 }
 
-fn placement(an: &Analysis, s: &Session, pass: usize, at: BlockAt) -> Option<Placement> {
+fn placement(an: &Analysis, s: &Workspace, pass: usize, at: BlockAt) -> Option<Placement> {
     let tf = s.terraform();
     let tb = &an.module(tf, at.inst).blocks[at.block];
     let ty = tb.type_name.as_str();
@@ -437,7 +437,7 @@ struct NamespaceFix {
 /// literal string, and the resource name is free in the module.
 fn namespace_candidate(
     an: &Analysis,
-    s: &Session,
+    s: &Workspace,
     at: BlockAt,
     literal: Span,
     ns: &str,
@@ -486,7 +486,7 @@ fn namespace_candidate(
 
 /// Every user of one namespace in one module gets the same resource, placed after the first
 /// user's block (identical edits are made once), and its literal replaced by a reference.
-fn attach_namespace_fixes(s: &Session, findings: &mut [Finding], candidates: &[NamespaceFix]) {
+fn attach_namespace_fixes(s: &Workspace, findings: &mut [Finding], candidates: &[NamespaceFix]) {
     for f in findings.iter_mut() {
         if f.severity != Severity::Error {
             continue;
@@ -539,7 +539,7 @@ fn attach_namespace_fixes(s: &Session, findings: &mut [Finding], candidates: &[N
 /// the creating block (in the whole-repository analysis).
 fn created_by_other_root(
     all: &Analysis,
-    s: &Session,
+    s: &Workspace,
     this_root: crate::model::terraform::ModuleId,
     ns: &str,
 ) -> Option<(String, BlockAt)> {
@@ -565,7 +565,7 @@ fn created_by_other_root(
 }
 
 /// Whether a block depends (by reference, depends_on, or its module calls') on another.
-fn depends_on_block(an: &Analysis, s: &Session, at: BlockAt, target: BlockAt) -> bool {
+fn depends_on_block(an: &Analysis, s: &Workspace, at: BlockAt, target: BlockAt) -> bool {
     let mut sets = Vec::new();
     if let Some(b) = an.hcl(s, at) {
         let exprs: Vec<&Expression> = expr::body_expressions(&b.body)
@@ -597,7 +597,7 @@ fn depends_on_block(an: &Analysis, s: &Session, at: BlockAt, target: BlockAt) ->
 /// creator has no `for_each`, and a counted creator is gated exactly like the user.
 fn reference_fix(
     an: &Analysis,
-    s: &Session,
+    s: &Workspace,
     user: BlockAt,
     creator: BlockAt,
     literal: crate::source::Span,
@@ -639,7 +639,7 @@ fn reference_fix(
     }]
 }
 
-fn reference_for(an: &Analysis, s: &Session, at: BlockAt) -> String {
+fn reference_for(an: &Analysis, s: &Workspace, at: BlockAt) -> String {
     let tf = s.terraform();
     let tb = &an.module(tf, at.inst).blocks[at.block];
     let idx = match an.hcl(s, at) {

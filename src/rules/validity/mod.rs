@@ -18,8 +18,8 @@ pub mod undefined_reference;
 pub mod unknown_argument;
 pub mod unknown_module_argument;
 
-use crate::engine::Session;
 use crate::model::terraform::{ModuleId, TfModule};
+use crate::model::workspace::Workspace;
 use crate::parse::Syntax;
 use crate::repo::Repository;
 use crate::source::{FileId, Span};
@@ -31,7 +31,7 @@ use std::ops::Range;
 /// The modules to report on: every module reachable from the roots in scope (see
 /// [`Session::terraform_roots`]: roots under the named paths, roots that reach a named
 /// module or file, and named modules no root calls), each once, in id order.
-pub(crate) fn scoped_modules(session: &Session) -> Vec<ModuleId> {
+pub(crate) fn scoped_modules(session: &Workspace) -> Vec<ModuleId> {
     let model = session.terraform();
     let mut out = BTreeSet::new();
     for &root in session.terraform_roots() {
