@@ -13,7 +13,7 @@
 
 use crate::repo::Repository;
 use crate::source::{FileId, FileKind, Span};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Longest script line or command read, in bytes; longer ones are passed over.
 const MAX_COMMAND: usize = 16 * 1024;
@@ -31,12 +31,18 @@ pub enum StepKind {
     },
     /// `kubectl create namespace NAME`.
     CreateNamespace(String),
-    /// `terraform [-chdir=DIR] apply|plan` with its `-var NAME=VALUE` settings; `dir` is the
-    /// repository folder when it resolves.
+    /// `terraform [-chdir=DIR] apply|plan` with its `-var NAME=VALUE` settings, in order;
+    /// `dir` is the repository folder when it resolves.
     Terraform {
         command: String,
         dir: Option<String>,
         vars: Vec<(String, String)>,
+        /// `-var-file=FILE`s that resolve to repository files, in order.
+        var_files: Vec<String>,
+        /// `TF_VAR_NAME` values in the command's environment (exported earlier in the
+        /// script or set before the command), as (NAME, VALUE): they lose to
+        /// `terraform.tfvars`, `*.auto.tfvars`, `-var-file` and `-var`.
+        env: Vec<(String, String)>,
     },
 }
 
@@ -81,6 +87,19 @@ impl Steps {
             }
             let makefile = is_makefile(&f.rel_path);
             let (units, globals) = units(&f.text, makefile);
+            // `export X = …` in a Makefile puts X in every recipe's environment.
+            let make_exports: HashSet<String> = if makefile {
+                f.text
+                    .lines()
+                    .filter_map(|l| l.trim_start().strip_prefix("export "))
+                    .filter_map(|l| {
+                        let k = l.split(['=', ':', '?', '+']).next()?.trim();
+                        is_name(k).then(|| k.to_string())
+                    })
+                    .collect()
+            } else {
+                HashSet::new()
+            };
             let dir = f.rel_path.rsplit_once('/').map_or("", |(d, _)| d);
             // Make variables are global; recursive ones may refer to each other.
             let mut make_vars: HashMap<String, String> = HashMap::new();
@@ -93,13 +112,16 @@ impl Steps {
             }
             for (unit, cmds) in units.into_iter().enumerate() {
                 let mut vars = make_vars.clone();
+                let mut exported: HashSet<String> = make_exports.clone();
                 let mut order = 0u32;
                 for (range, text) in cmds.into_iter().take(MAX_COMMANDS) {
                     let words = split_words(&text);
                     if words.is_empty() {
                         continue;
                     }
-                    if let Some(kind) = classify(repo, dir, &words, &mut vars, makefile) {
+                    if let Some(kind) =
+                        classify(repo, dir, &words, &mut vars, &mut exported, makefile)
+                    {
                         steps.push(Step {
                             file: f.id,
                             unit: unit as u32,
@@ -455,15 +477,75 @@ fn kustomize_files(repo: &Repository, dir: &str, stack: &mut Vec<String>, out: &
     stack.pop();
 }
 
-/// What one command does, if it matters; records assignments in `vars`.
+impl Step {
+    /// The variable settings a `terraform` step makes, in Terraform's precedence, later
+    /// winning: its `TF_VAR_` environment (except the names `set_by_tfvars` says the root's
+    /// `terraform.tfvars`/`*.auto.tfvars` set: those win over the environment), then its
+    /// `-var-file`s' literal values, then its `-var`s. Values are the settings' text
+    /// (`true`, `false`, `"eu-west-1"` unquoted).
+    pub fn settings(
+        &self,
+        repo: &Repository,
+        set_by_tfvars: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
+        let StepKind::Terraform {
+            vars,
+            var_files,
+            env,
+            ..
+        } = &self.kind
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<(String, String)> = env
+            .iter()
+            .filter(|(k, _)| !set_by_tfvars(k))
+            .cloned()
+            .collect();
+        for path in var_files {
+            let Some(file) = repo.file_by_path(path) else {
+                continue;
+            };
+            if let Some(body) = crate::parse::hcl_body(repo.syntax(file.id)) {
+                for a in body.attributes() {
+                    use hcl_edit::expr::Expression as E;
+                    let text = match &a.value {
+                        E::Bool(b) => b.value().to_string(),
+                        E::String(t) => t.value().to_string(),
+                        E::Number(n) => n.value().to_string(),
+                        _ => continue,
+                    };
+                    out.push((a.key.as_str().to_string(), text));
+                }
+            }
+        }
+        out.extend(vars.iter().cloned());
+        // The last setting of a name wins.
+        let mut seen = HashSet::new();
+        let mut kept: Vec<(String, String)> = out
+            .into_iter()
+            .rev()
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .collect();
+        kept.reverse();
+        kept
+    }
+}
+
+/// What one command does, if it matters; records assignments in `vars` and the names
+/// `export` puts in the environment in `exported`.
 fn classify(
     repo: &Repository,
     dir: &str,
     words: &[String],
     vars: &mut HashMap<String, String>,
+    exported: &mut HashSet<String>,
     makefile: bool,
 ) -> Option<StepKind> {
     let mut w: &[String] = words;
+    let mut export = false;
+    // Assignments before a command are in that command's environment only.
+    let mut prefix: Vec<(String, Option<String>)> = Vec::new();
     // Leading `export`/`local`/`readonly`, assignments, and `sudo`/`env`/`time`.
     while let Some(first) = w.first() {
         let bare = first.as_str();
@@ -479,29 +561,73 @@ fn classify(
                 | "exec"
                 | "command"
         ) {
+            export |= bare == "export";
             w = &w[1..];
             continue;
         }
         if let Some((k, v)) = bare.split_once('=')
-            && !k.is_empty()
-            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && is_name(k)
         {
-            match expand(v, vars, makefile) {
-                Some(v) => vars.insert(k.to_string(), v),
-                None => vars.remove(k),
-            };
+            let v = expand(v, vars, makefile);
+            prefix.push((k.to_string(), v));
+            w = &w[1..];
+            continue;
+        }
+        if export && is_name(bare) {
+            // `export NAME` of a variable assigned earlier.
+            exported.insert(bare.to_string());
             w = &w[1..];
             continue;
         }
         break;
     }
-    let (cmd, args) = w.split_first()?;
+    // A command held in a variable (`$(TF) apply`, `$TERRAFORM plan`): its words.
+    let expanded: Vec<String>;
+    if let Some(first) = w.first()
+        && first.starts_with('$')
+        && let Some(text) = expand(first, vars, makefile)
+    {
+        expanded = split_words(&text)
+            .into_iter()
+            .chain(w[1..].iter().cloned())
+            .collect();
+        w = &expanded;
+    }
+    let Some((cmd, args)) = w.split_first() else {
+        // A plain assignment (or `export NAME=…`): it holds for the rest of the script.
+        for (k, v) in prefix {
+            if export {
+                exported.insert(k.clone());
+            }
+            match v {
+                Some(v) => vars.insert(k, v),
+                None => vars.remove(&k),
+            };
+        }
+        return None;
+    };
     let cmd = cmd.rsplit('/').next().unwrap_or(cmd);
+    // `NAME=VALUE cmd`: the command sees NAME, the script after it does not.
+    let mut scoped = vars.clone();
+    let mut env_names = exported.clone();
+    for (k, v) in &prefix {
+        env_names.insert(k.clone());
+        match v {
+            Some(v) => scoped.insert(k.clone(), v.clone()),
+            None => scoped.remove(k),
+        };
+    }
     match cmd {
-        "kubectl" | "oc" => kubectl(repo, dir, args, vars, makefile),
-        "terraform" | "tofu" => Some(terraform(repo, dir, args, vars, makefile)),
+        "kubectl" | "oc" => kubectl(repo, dir, args, &scoped, makefile),
+        "terraform" | "tofu" => Some(terraform(repo, dir, args, &scoped, &env_names, makefile)),
         _ => None,
     }
+}
+
+fn is_name(k: &str) -> bool {
+    !k.is_empty()
+        && !k.starts_with(|c: char| c.is_ascii_digit())
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn kubectl(
@@ -558,11 +684,13 @@ fn terraform(
     dir: &str,
     args: &[String],
     vars: &HashMap<String, String>,
+    env_names: &HashSet<String>,
     makefile: bool,
 ) -> StepKind {
     let mut chdir = None;
     let mut command = String::new();
     let mut tfvars = Vec::new();
+    let mut var_files = Vec::new();
     let mut i = 0;
     while i < args.len() {
         let a = args[i].as_str();
@@ -582,13 +710,40 @@ fn terraform(
             && let Some((k, v)) = v.split_once('=')
         {
             tfvars.push((k.to_string(), v.to_string()));
+        } else if a == "-var-file" || a == "--var-file" {
+            var_files.extend(args.get(i + 1).and_then(|v| expand(v, vars, makefile)));
+            i += 1;
+        } else if let Some(v) = a
+            .strip_prefix("-var-file=")
+            .or_else(|| a.strip_prefix("--var-file="))
+            && let Some(v) = expand(v, vars, makefile)
+        {
+            var_files.push(v);
         }
         i += 1;
     }
+    // `-var-file` paths are relative to the `-chdir` folder (else the script's).
+    let base = chdir.clone().unwrap_or_else(|| dir.to_string());
+    let var_files = var_files
+        .iter()
+        .filter_map(|p| resolve_path(repo, &base, p))
+        .filter(|p| repo.file_by_path(p).is_some())
+        .collect();
+    let mut env: Vec<(String, String)> = env_names
+        .iter()
+        .filter_map(|k| {
+            let name = k.strip_prefix("TF_VAR_")?;
+            Some((name.to_string(), vars.get(k)?.clone()))
+        })
+        .filter(|(n, _)| !n.is_empty())
+        .collect();
+    env.sort();
     StepKind::Terraform {
         command,
         dir: chdir,
         vars: tfvars,
+        var_files,
+        env,
     }
 }
 
@@ -645,7 +800,9 @@ mod tests {
             StepKind::Terraform {
                 command: "apply".into(),
                 dir: None,
-                vars: vec![("enable".into(), "true".into())]
+                vars: vec![("enable".into(), "true".into())],
+                var_files: vec![],
+                env: vec![],
             }
         );
         let ns = steps.namespaces(|f| {
@@ -693,5 +850,50 @@ mod tests {
             })
             .collect();
         assert_eq!(unresolved, [0, 1, 1]);
+    }
+
+    #[test]
+    fn tf_var_exports_and_var_files_reach_the_terraform_step_that_sees_them() {
+        let (_d, repo) = load(&[
+            (
+                "bootstrap.sh",
+                "#!/bin/sh\nset -e\nexport TF_VAR_enable_k8s=false\nTF_VAR_region=eu-west-1 terraform -chdir=envs/dev apply -var-file=stage1.tfvars\nexport TF_VAR_enable_k8s=true\nterraform -chdir=envs/dev apply -var-file stage9.tfvars\nTF_VAR_plain=x\nterraform -chdir=envs/dev plan\n",
+            ),
+            ("envs/dev/main.tf", ""),
+            ("envs/dev/stage1.tfvars", "enable_k8s = false\n"),
+        ]);
+        let steps = Steps::build(&repo);
+        let tf: Vec<_> = steps
+            .steps
+            .iter()
+            .map(|s| match &s.kind {
+                StepKind::Terraform { env, var_files, .. } => (env.clone(), var_files.clone()),
+                k => panic!("{k:?}"),
+            })
+            .collect();
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(
+            tf,
+            [
+                (
+                    vec![pair("enable_k8s", "false"), pair("region", "eu-west-1")],
+                    vec!["envs/dev/stage1.tfvars".to_string()]
+                ),
+                // A file that does not exist is not a var file the step reads.
+                (vec![pair("enable_k8s", "true")], vec![]),
+                // Not exported: not in terraform's environment; the prefix was the
+                // earlier command's only.
+                (vec![pair("enable_k8s", "true")], vec![]),
+            ]
+        );
+        // The var file wins over the environment; terraform.tfvars wins over TF_VAR_.
+        assert_eq!(
+            steps.steps[0].settings(&repo, |_| false),
+            [pair("region", "eu-west-1"), pair("enable_k8s", "false")]
+        );
+        assert_eq!(
+            steps.steps[1].settings(&repo, |n| n == "enable_k8s"),
+            Vec::<(String, String)>::new()
+        );
     }
 }

@@ -3317,18 +3317,29 @@ fn script_passes(s: &Workspace, dir: &str) -> Option<(Overrides, Overrides, Stri
         .iter()
         .filter(|st| matches!(&st.kind, StepKind::Terraform { command, dir: Some(d), .. } if command == "apply" && d == dir))
         .collect();
-    let bools = |st: &crate::model::steps::Step| -> Overrides {
-        match &st.kind {
-            StepKind::Terraform { vars, .. } => vars
+    // `TF_VAR_` loses to the root's terraform.tfvars and *.auto.tfvars.
+    let tfvars_names: HashSet<String> = s
+        .terraform()
+        .module_at(dir)
+        .map(|m| {
+            s.terraform()
+                .module(m)
+                .var_files
                 .iter()
-                .filter_map(|(k, v)| match v.as_str() {
-                    "true" => Some((k.clone(), Value::Bool(true))),
-                    "false" => Some((k.clone(), Value::Bool(false))),
-                    _ => None,
-                })
-                .collect(),
-            _ => Vec::new(),
-        }
+                .filter_map(|&f| crate::parse::hcl_body(s.repo.syntax(f)))
+                .flat_map(|b| b.attributes().map(|a| a.key.as_str().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let bools = |st: &crate::model::steps::Step| -> Overrides {
+        st.settings(&s.repo, |n| tfvars_names.contains(n))
+            .into_iter()
+            .filter_map(|(k, v)| match v.as_str() {
+                "true" => Some((k, Value::Bool(true))),
+                "false" => Some((k, Value::Bool(false))),
+                _ => None,
+            })
+            .collect()
     };
     for (i, a) in runs.iter().enumerate() {
         for b in &runs[i + 1..] {
