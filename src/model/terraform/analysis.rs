@@ -274,7 +274,14 @@ enum Slot {
     Block(usize),
     Count(usize),
     InstCount,
+    /// An outcome assumed for a condition (canonical text) while the branches of a
+    /// conditional decided at plan are evaluated: not a value, never memoised.
+    Assume(String, bool),
 }
+
+/// How many assumptions may be open at once (conditionals decided at plan nested in each
+/// other's branches).
+const MAX_ASSUMPTIONS: usize = 2;
 
 type Key = (usize, usize, Slot);
 type RefCache = HashMap<(ModuleId, usize), std::sync::Arc<Vec<GuardedRef>>>;
@@ -1020,7 +1027,13 @@ impl Analysis {
     }
 
     fn memo(&self, stack: &RefCell<Vec<Key>>, key: Key, f: impl FnOnce() -> Value) -> Value {
-        if let Ok(m) = self.memo.lock()
+        // Under an assumption a value holds only for it: neither read nor kept.
+        let assuming = stack
+            .borrow()
+            .iter()
+            .any(|k| matches!(k.2, Slot::Assume(..)));
+        if !assuming
+            && let Ok(m) = self.memo.lock()
             && let Some(v) = m.get(&key)
         {
             return v.clone();
@@ -1040,6 +1053,9 @@ impl Analysis {
         stack.borrow_mut().push(key.clone());
         let mut v = f();
         stack.borrow_mut().pop();
+        if assuming {
+            return v;
+        }
         // A value whose evaluation ran out of work budget names this slot as the origin,
         // so that what depends on it says where the budget was spent.
         if let Some(Unknown::Undecidable { reason }) = v.first_unknown()
@@ -1345,6 +1361,9 @@ impl Analysis {
                 }
                 Some(Unknown::Undecidable { reason }) => {
                     undecided.get_or_insert(format!("`{key}`: {reason}"));
+                }
+                Some(u @ Unknown::AtApplyIf { .. }) => {
+                    undecided.get_or_insert(format!("`{key}` is {}", unknown_text(u)));
                 }
                 // Known at plan: the data source is still read during plan.
                 Some(Unknown::AtPlan { .. }) | None => {}
@@ -2807,6 +2826,7 @@ fn slot_text(slot: &Slot) -> String {
         Slot::Block(_) => "a block".into(),
         Slot::Count(_) => "a block's count".into(),
         Slot::InstCount => "a module call's count".into(),
+        Slot::Assume(c, b) => format!("the assumption that `{c}` is {b}"),
     }
 }
 
@@ -2840,6 +2860,14 @@ pub fn unknown_text(u: &Unknown) -> String {
         Unknown::AtPlan { origin } => {
             format!("`{origin}` is known when Terraform plans, but preflight cannot see its value")
         }
+        Unknown::AtApplyIf {
+            origin,
+            condition,
+            decided_by,
+            when,
+        } => format!(
+            "known only after apply ({origin}) when `{condition}` is {when}; Terraform decides that at plan from `{decided_by}`, which preflight cannot see"
+        ),
     }
 }
 
@@ -3598,6 +3626,44 @@ struct Ctx<'a> {
 }
 
 impl Scope for Ctx<'_> {
+    fn has_assumptions(&self) -> bool {
+        self.stack
+            .borrow()
+            .iter()
+            .any(|k| matches!(k.2, Slot::Assume(..)))
+    }
+
+    fn assumed(&self, condition: &str) -> Option<bool> {
+        self.stack.borrow().iter().rev().find_map(|k| match &k.2 {
+            Slot::Assume(c, b) if k.1 == self.inst && c == condition => Some(*b),
+            _ => None,
+        })
+    }
+
+    fn assume(&self, condition: &str, outcome: bool) -> bool {
+        let mut st = self.stack.borrow_mut();
+        let open = st
+            .iter()
+            .filter(|k| matches!(k.2, Slot::Assume(..)))
+            .count();
+        if open >= MAX_ASSUMPTIONS || st.len() > MAX_CHAIN {
+            return false;
+        }
+        st.push((
+            self.pass,
+            self.inst,
+            Slot::Assume(condition.to_string(), outcome),
+        ));
+        true
+    }
+
+    fn unassume(&self) {
+        let mut st = self.stack.borrow_mut();
+        if let Some(i) = st.iter().rposition(|k| matches!(k.2, Slot::Assume(..))) {
+            st.remove(i);
+        }
+    }
+
     fn resolve(&self, root: &str, attrs: &[&str]) -> Option<(Value, usize)> {
         let (an, s, pass, inst) = (self.an, self.s, self.pass, self.inst);
         let tf = s.terraform();

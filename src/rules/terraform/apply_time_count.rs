@@ -80,6 +80,44 @@ impl Rule for ApplyTimeCount {
                             }
                             out.put(key, f);
                         }
+                        Count::Unknown(Unknown::AtApplyIf {
+                            origin,
+                            condition,
+                            decided_by,
+                            when,
+                        }) => {
+                            let what = if arg == "count" {
+                                "Invalid count argument"
+                            } else {
+                                "Invalid for_each argument"
+                            };
+                            // Only one outcome fails: an environment that takes it (a fresh
+                            // one, for an adopt-or-create probe) cannot plan.
+                            let mut f = cx
+                                .finding(
+                                    gate_span(an, s, at),
+                                    format!(
+                                        "`{arg}` of `{address}` depends on `{origin}`, which is known only after apply when `{condition}` is {when}: assuming that outcome, plan fails (\"{what}\"); Terraform decides `{condition}` at plan from `{decided_by}`, which preflight cannot see"
+                                    ),
+                                )
+                                .with_span_label(format!("known only after apply when `{condition}` is {when}"))
+                                .with_help(format!(
+                                    "derive `{arg}` from values known at plan in both outcomes (for example the same condition, `{condition}`, or a name set in configuration) rather than from an attribute of the object created in one of them"
+                                ))
+                                .with_address(address.clone());
+                            if f.severity == Severity::Error {
+                                f.severity = Severity::Warning;
+                            }
+                            if let Some(o) = an.origin_block(s, an.insts[at.inst].root, &origin)
+                                && o != at
+                            {
+                                f = f.with_label(
+                                    an.span(s, o, None),
+                                    format!("`{origin}` is computed by the provider"),
+                                );
+                            }
+                            out.put(key, f);
+                        }
                         Count::Unknown(Unknown::Undecidable { reason }) if s.inputs.verbose => {
                             out.put(
                                 key,
@@ -361,5 +399,124 @@ output "first" {
             .collect();
         expect(&found, &[("apply-time-count", "main.tf", 3)]);
         assert_eq!(found[0].severity, crate::diagnostic::Severity::Note);
+    }
+
+    /// An adopt-or-create module: an existence probe preflight never runs decides whether
+    /// the role is created; `dependent` is the for_each of what attaches to it.
+    fn adopt_or_create(dependent: &str) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "envs/prod/main.tf",
+                "module \"deployer\" {\n  source    = \"../../modules/adopt-role\"\n  role_name = \"ci-deployer\"\n}\n".into(),
+            ),
+            (
+                "modules/adopt-role/main.tf",
+                format!(
+                    r#"variable "role_name" {{
+  type = string
+}}
+
+data "aws_iam_roles" "found" {{
+  name_regex = "^${{var.role_name}}$"
+}}
+
+locals {{
+  create   = length(data.aws_iam_roles.found.arns) == 0
+  role_arn = local.create ? aws_iam_role.created[0].arn : tolist(data.aws_iam_roles.found.arns)[0]
+}}
+
+resource "aws_iam_role" "created" {{
+  count              = local.create ? 1 : 0
+  name               = var.role_name
+  assume_role_policy = "{{}}"
+}}
+
+resource "aws_iam_role_policy_attachment" "attached" {{
+  for_each   = {dependent}
+  role       = var.role_name
+  policy_arn = each.value
+}}
+"#
+                ),
+            ),
+        ]
+    }
+
+    fn files<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+        v.iter().map(|(p, t)| (*p, t.as_str())).collect()
+    }
+
+    #[test]
+    fn the_create_outcome_of_an_adopt_or_create_is_a_warning_naming_the_outcome() {
+        let tree = adopt_or_create("toset(compact([local.role_arn]))");
+        let found = check_rule("apply-time-count", &files(&tree));
+        expect(
+            &found,
+            &[("apply-time-count", "modules/adopt-role/main.tf", 21)],
+        );
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Warning);
+        assert!(
+            found[0]
+                .message
+                .contains("known only after apply when `local.create` is true"),
+            "{}",
+            found[0].message
+        );
+        assert!(
+            found[0]
+                .message
+                .contains("from `module.deployer.data.aws_iam_roles.found.arns`"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn keys_known_in_both_outcomes_are_fine() {
+        let tree = adopt_or_create(
+            "local.create ? toset([\"arn:aws:iam::aws:policy/ReadOnlyAccess\"]) : toset([])",
+        );
+        expect(&check_rule("apply-time-count", &files(&tree)), &[]);
+        // Known at plan in both outcomes (the probe's own result).
+        let tree = adopt_or_create("toset(data.aws_iam_roles.found.arns)");
+        expect(&check_rule("apply-time-count", &files(&tree)), &[]);
+    }
+
+    #[test]
+    fn unknown_in_both_outcomes_is_an_error() {
+        let tree = adopt_or_create(
+            "toset([local.create ? aws_iam_role.created[0].arn : aws_iam_role.other.arn])",
+        );
+        let mut tree = tree;
+        tree[1].1.push_str(
+            "\nresource \"aws_iam_role\" \"other\" {\n  name               = \"other\"\n  assume_role_policy = \"{}\"\n}\n",
+        );
+        let found = check_rule("apply-time-count", &files(&tree));
+        expect(
+            &found,
+            &[("apply-time-count", "modules/adopt-role/main.tf", 21)],
+        );
+        assert_eq!(found[0].severity, crate::diagnostic::Severity::Error);
+    }
+
+    #[test]
+    fn an_undecidable_outcome_is_a_note_with_verbose() {
+        // An unsupported function in the branch: preflight cannot tell either way.
+        let tree = adopt_or_create("toset(compact([local.role_arn, nosuchfn(1)]))");
+        let found = check_tree(
+            &files(&tree),
+            &[],
+            CheckOptions {
+                verbose: true,
+                ..Default::default()
+            },
+        )
+        .into_iter()
+        .filter(|r| r.rule == "apply-time-count")
+        .collect::<Vec<_>>();
+        expect(
+            &found,
+            &[("apply-time-count", "modules/adopt-role/main.tf", 21)],
+        );
     }
 }

@@ -55,6 +55,28 @@ pub trait Scope {
     fn repo_root(&self) -> Option<&Path> {
         None
     }
+
+    /// Whether an outcome is assumed for some condition (see [`Scope::assume`]); cheap, so
+    /// that conditionals look up an assumption only when there is one.
+    fn has_assumptions(&self) -> bool {
+        false
+    }
+
+    /// The outcome assumed for a condition (by its canonical text) in this scope's module
+    /// instance, if any.
+    fn assumed(&self, _condition: &str) -> Option<bool> {
+        None
+    }
+
+    /// Assume an outcome for a condition until [`Scope::unassume`]: what is evaluated
+    /// meanwhile takes that branch wherever the same condition is written in the same
+    /// module instance. `false` if this scope cannot (then nothing is assumed).
+    fn assume(&self, _condition: &str, _outcome: bool) -> bool {
+        false
+    }
+
+    /// Drop the latest assumption [`Scope::assume`] made.
+    fn unassume(&self) {}
 }
 
 /// A scope that knows nothing.
@@ -244,10 +266,20 @@ impl<'s> Evaluator<'s> {
             Expression::Parenthesis(p) => self.eval_expr(p.inner()),
             Expression::Variable(v) => self.eval_traversal_root(v.value().as_str(), &[]),
             Expression::Conditional(c) => {
+                if self.scope.has_assumptions()
+                    && let Some(b) = self
+                        .scope
+                        .assumed(&super::conjunction::canonical_text(&c.cond_expr))
+                {
+                    return self.eval_expr(if b { &c.true_expr } else { &c.false_expr });
+                }
                 let cond = self.eval_expr(&c.cond_expr)?;
                 match cond.to_bool() {
                     Ok(Value::Bool(true)) => self.eval_expr(&c.true_expr),
                     Ok(Value::Bool(false)) => self.eval_expr(&c.false_expr),
+                    Ok(Value::Unknown(Unknown::AtPlan { origin })) => {
+                        Ok(self.both_outcomes(c, origin))
+                    }
                     Ok(Value::Unknown(u)) => Ok(Value::Unknown(u)),
                     Ok(_) => Err(EvalError::new("Incorrect condition type")),
                     Err(e) => Err(EvalError::new(format!(
@@ -284,6 +316,43 @@ impl<'s> Evaluator<'s> {
                 self.eval_binary(&op.lhs_expr, *op.operator.value(), &op.rhs_expr)
             }
             Expression::ForExpr(f) => self.eval_for(f),
+        }
+    }
+
+    /// A conditional whose condition Terraform decides at plan but preflight cannot see:
+    /// both branches are evaluated. When exactly one of them is unknown until apply, the
+    /// result is unknown until apply in that outcome ([`Unknown::AtApplyIf`]); otherwise it
+    /// is known at plan.
+    fn both_outcomes(&mut self, c: &hcl_edit::expr::Conditional, decided_by: String) -> Value {
+        let at_apply = |v: &Result<Value, EvalError>| match v {
+            Ok(v) => match v.first_unknown() {
+                Some(Unknown::AtApply { origin }) => Some(origin.clone()),
+                _ => None,
+            },
+            Err(_) => None,
+        };
+        let condition = super::conjunction::canonical_text(&c.cond_expr);
+        // Each branch under its outcome: a resource counted by the same condition exists
+        // in the true branch of an adopt-or-create and not in the other.
+        let branch = |this: &mut Self, outcome: bool, e: &Expression| {
+            let assumed = this.scope.assume(&condition, outcome);
+            let v = this.eval_expr(e);
+            if assumed {
+                this.scope.unassume();
+            }
+            v
+        };
+        let t = branch(self, true, &c.true_expr);
+        let f = branch(self, false, &c.false_expr);
+        match (at_apply(&t), at_apply(&f)) {
+            (Some(origin), None) | (None, Some(origin)) => Value::Unknown(Unknown::AtApplyIf {
+                origin,
+                when: at_apply(&t).is_some(),
+                condition,
+                decided_by,
+            }),
+            (Some(origin), Some(_)) => Value::at_apply(origin),
+            (None, None) => Value::Unknown(Unknown::at_plan(decided_by)),
         }
     }
 

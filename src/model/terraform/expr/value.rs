@@ -52,6 +52,20 @@ pub enum Unknown {
         /// The expression the value comes from.
         origin: String,
     },
+    /// Known only after apply in one outcome of a condition Terraform decides at plan from
+    /// what preflight cannot see (the adopt-or-create pattern: `should_create =
+    /// !data.x.exists`, `arn = should_create ? aws_x.this[0].arn : local.existing`). The
+    /// outcome `when` is one an environment plausibly takes (a fresh one creates).
+    AtApplyIf {
+        /// The expression the value unknown until apply comes from.
+        origin: String,
+        /// The condition, as written.
+        condition: String,
+        /// What the condition depends on that is read at plan.
+        decided_by: String,
+        /// The outcome of the condition in which the value is unknown until apply.
+        when: bool,
+    },
 }
 
 /// Three-way truth of a condition.
@@ -80,15 +94,20 @@ impl Unknown {
         }
     }
 
-    /// Which unknown decides a combination: unknown until apply, then cannot tell, then
-    /// known at plan (see [`Unknown::combine`]).
+    /// Which unknown decides a combination: unknown until apply, then unknown until apply
+    /// in one outcome of a condition, then cannot tell, then known at plan (see
+    /// [`Unknown::combine`]).
     pub fn rank(&self) -> u8 {
         match self {
-            Unknown::AtApply { .. } => 2,
+            Unknown::AtApply { .. } => Self::TOP_RANK,
+            Unknown::AtApplyIf { .. } => 2,
             Unknown::Undecidable { .. } => 1,
             Unknown::AtPlan { .. } => 0,
         }
     }
+
+    /// The rank of [`Unknown::AtApply`]: nothing outranks it.
+    pub const TOP_RANK: u8 = 3;
 
     /// An [`Unknown::Undecidable`] with the given reason.
     pub fn undecidable(reason: impl Into<String>) -> Unknown {
@@ -107,7 +126,7 @@ impl Unknown {
             if let Some(u) = v.first_unknown()
                 && best.is_none_or(|b| u.rank() > b.rank())
             {
-                if u.rank() == 2 {
+                if u.rank() == Unknown::TOP_RANK {
                     return Some(u.clone());
                 }
                 best = Some(u);
@@ -136,6 +155,15 @@ impl fmt::Display for Unknown {
             Unknown::AtApply { origin } => write!(f, "(known after apply: {origin})"),
             Unknown::Undecidable { reason } => write!(f, "(not evaluated: {reason})"),
             Unknown::AtPlan { origin } => write!(f, "(known at plan: {origin})"),
+            Unknown::AtApplyIf {
+                origin,
+                condition,
+                when,
+                ..
+            } => write!(
+                f,
+                "(known after apply when `{condition}` is {when}: {origin})"
+            ),
         }
     }
 }
@@ -423,7 +451,7 @@ fn first_unknown_of<'a>(values: impl Iterator<Item = &'a Value>) -> Option<&'a U
         if let Some(u) = v.first_unknown()
             && best.is_none_or(|b| u.rank() > b.rank())
         {
-            if u.rank() == 2 {
+            if u.rank() == Unknown::TOP_RANK {
                 return Some(u);
             }
             best = Some(u);
