@@ -71,6 +71,34 @@ fn created_deps(
     out
 }
 
+/// How to keep a user out of the pass that creates what its provider reads: with the
+/// phase flags that pass sets false and a later one sets true, when there are such.
+fn phase_help(an: &Analysis, pass: usize, user: &str, created: &str) -> String {
+    use crate::model::terraform::expr::Value;
+    let flags: Vec<String> = an.passes[pass]
+        .overrides
+        .iter()
+        .filter(|(k, v)| {
+            *v == Value::Bool(false)
+                && an.passes[pass + 1..].iter().any(|p| {
+                    p.overrides
+                        .iter()
+                        .any(|(n, w)| n == k && *w == Value::Bool(true))
+                })
+        })
+        .map(|(k, _)| format!("`var.{k}`"))
+        .collect();
+    if flags.is_empty() {
+        return format!(
+            "gate `{user}` off in the pass that creates `{created}` (e.g. with the flag your later pass turns on)"
+        );
+    }
+    format!(
+        "gate `{user}` off in the pass that creates `{created}`: add {} to its `count` condition, as the other users of the provider have (that pass sets it false, a later one true)",
+        flags.join(" && ")
+    )
+}
+
 /// Where to report a user: the block, or the root's module call leading to it.
 fn report_at(an: &Analysis, at: BlockAt) -> BlockAt {
     let mut cur = at;
@@ -143,7 +171,7 @@ impl Rule for ProviderSameApply {
                                             )
                                             .with_label(an.span(s, *pc, None), "configured from an object created in the same apply")
                                             .with_label(an.span(s, *d, None), "created here")
-                                            .with_help(format!("gate `{}` off in the pass that creates `{}` (e.g. with the flag your later pass turns on)", an.address(tf, at), an.address(tf, *d)))
+                                            .with_help(phase_help(an, pass, &an.address(tf, at), &an.address(tf, *d)))
                                             .with_address(an.address(tf, at));
                                         out.put(key, f);
                                         break;
@@ -314,6 +342,94 @@ resource "kubernetes_namespace_v1" "c" {
             &[
                 ("envs/dev/main.tf", &main),
                 ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            ],
+        );
+        expect(&found, &[]);
+    }
+
+    /// A module call of Helm releases gated on the cluster's own flag alone, while the other
+    /// users of the cluster's providers carry the phase flag the bootstrap script flips.
+    fn addons_root(addons_count: &str) -> String {
+        format!(
+            r#"variable "enable_k8s_resources" {{
+  type    = bool
+  default = false
+}}
+
+variable "create_cluster" {{
+  type    = bool
+  default = true
+}}
+
+module "eks" {{
+  source       = "../../modules/eks"
+  cluster_name = "stage-eks"
+  enabled      = var.create_cluster
+}}
+
+data "aws_eks_cluster" "this" {{
+  count = var.enable_k8s_resources ? 1 : 0
+  name  = module.eks.cluster_name
+}}
+
+provider "helm" {{
+  kubernetes {{
+    host = try(data.aws_eks_cluster.this[0].endpoint, "")
+  }}
+}}
+
+provider "kubernetes" {{
+  host = try(data.aws_eks_cluster.this[0].endpoint, "")
+}}
+
+resource "kubernetes_namespace_v1" "platform" {{
+  count = var.enable_k8s_resources ? 1 : 0
+  metadata {{
+    name = "platform"
+  }}
+}}
+
+module "addons" {{
+  source = "../../modules/addons"
+  count  = {addons_count}
+}}
+"#
+        )
+    }
+
+    const ADDONS: &str = "resource \"helm_release\" \"metrics\" {\n  name       = \"metrics-server\"\n  repository = \"https://kubernetes-sigs.github.io/metrics-server/\"\n  chart      = \"metrics-server\"\n}\n\nresource \"helm_release\" \"autoscaler\" {\n  name       = \"cluster-autoscaler\"\n  repository = \"https://kubernetes.github.io/autoscaler\"\n  chart      = \"cluster-autoscaler\"\n}\n";
+
+    const BOOTSTRAP: &str = "#!/bin/sh\nset -e\nterraform -chdir=envs/stage apply -var enable_k8s_resources=false\nterraform -chdir=envs/stage apply -var enable_k8s_resources=true\n";
+
+    #[test]
+    fn a_module_of_helm_releases_missing_the_phase_flag_is_one_error_at_the_call() {
+        let root = addons_root("var.create_cluster ? 1 : 0");
+        let found = check_rule(
+            "provider-same-apply",
+            &[
+                ("envs/stage/main.tf", root.as_str()),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+                ("modules/addons/main.tf", ADDONS),
+                ("scripts/bootstrap.sh", BOOTSTRAP),
+            ],
+        );
+        // Two releases inside, one finding: the module call counts once.
+        expect(&found, &[("provider-same-apply", "envs/stage/main.tf", 41)]);
+        assert!(
+            found[0]
+                .help
+                .contains("add `var.enable_k8s_resources` to its `count` condition"),
+            "{}",
+            found[0].help
+        );
+        let fixed = addons_root("var.create_cluster && var.enable_k8s_resources ? 1 : 0");
+        let found = check_rule(
+            "provider-same-apply",
+            &[
+                ("envs/stage/main.tf", fixed.as_str()),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+                ("modules/addons/main.tf", ADDONS),
+                ("scripts/bootstrap.sh", BOOTSTRAP),
             ],
         );
         expect(&found, &[]);
