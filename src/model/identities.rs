@@ -420,6 +420,54 @@ pub fn where_set(
     }
 }
 
+/// The (account ID, region, repository) of an ECR image reference:
+/// `ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO[:TAG|@DIGEST]` (`REPO` may hold slashes).
+pub fn ecr_image(text: &str) -> Option<(&str, &str, &str)> {
+    let (host, path) = text.trim().split_once('/')?;
+    let (account, rest) = host.split_once(".dkr.ecr.")?;
+    let region = rest
+        .strip_suffix(".amazonaws.com")
+        .or_else(|| rest.strip_suffix(".amazonaws.com.cn"))?;
+    let repo = path.split(['@', ':']).next()?;
+    (account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !region.is_empty()
+        && !repo.is_empty())
+    .then_some((account, region, repo))
+}
+
+/// The account IDs in the ARNs written in the files of the modules a root reaches
+/// (`arn:aws:iam::210987654322:role/x`), placeholders left out.
+pub fn arn_accounts(s: &Workspace, an: &Analysis, root: usize) -> Vec<String> {
+    let tf = s.terraform();
+    let mut out = Vec::new();
+    for m in tf.reachable(an.insts[root].module) {
+        for &f in &tf.module(m).files {
+            let text = &s.repo.file(f).text;
+            let mut rest: &str = text;
+            while let Some(i) = rest.find("arn:aws") {
+                rest = &rest[i + 4..];
+                // partition:service:region:account:
+                let mut fields = rest.splitn(5, ':');
+                let (_, _, _, Some(account)) =
+                    (fields.next(), fields.next(), fields.next(), fields.next())
+                else {
+                    continue;
+                };
+                if account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && !is_placeholder(account)
+                {
+                    out.push(account.to_string());
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// The AWS account IDs a root is pinned to: its AWS providers' `allowed_account_ids`, and
 /// the value of an `account_id` / `aws_account_id` variable. Placeholders are left out.
 pub fn root_accounts(s: &Workspace, an: &Analysis, root: usize) -> Vec<String> {

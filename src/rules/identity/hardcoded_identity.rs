@@ -4,7 +4,9 @@
 //! zero.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::identities::{CLUSTER_CONSUMERS, role_arn, root_accounts, where_set};
+use crate::model::identities::{
+    CLUSTER_CONSUMERS, arn_accounts, ecr_image, role_arn, root_accounts, where_set,
+};
 use crate::model::identities::{
     IdKind, Literal, Named, is_placeholder, literal_envs, rds_host_label,
 };
@@ -338,6 +340,71 @@ impl Rule for HardcodedIdentity {
                     .with_help(format!("use `{fixed}`"))
                     .with_address(lit.value.clone()),
                 );
+                break;
+            }
+        }
+        // ECR images of a repository the environment creates, pulled from another account.
+        for lit in s.gitops_literals() {
+            let Some((account, region, repo)) = ecr_image(&lit.value) else {
+                continue;
+            };
+            if is_placeholder(account) {
+                continue;
+            }
+            if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
+                && !lit.groups.iter().any(|g| s.gitops_group_in_scope(*g))
+            {
+                continue;
+            }
+            for env in literal_envs(envs, lit) {
+                let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
+                let Some(created) = index
+                    .created(IdKind::EcrRepository, &roots)
+                    .find(|n| n.name == repo && n.count.is_active())
+                else {
+                    continue;
+                };
+                let pinned = root_accounts(s, an, created.root);
+                let used = arn_accounts(s, an, created.root);
+                if pinned.iter().chain(&used).any(|a| a == account) {
+                    continue;
+                }
+                // Pinned (allowed_account_ids, an account_id variable): the repository is
+                // provably in another account. Only seen in the root's ARNs: it may be
+                // replicated to the image's account.
+                let (accounts, pinned_here) = if pinned.is_empty() {
+                    (&used, false)
+                } else {
+                    (&pinned, true)
+                };
+                if accounts.is_empty() {
+                    continue;
+                }
+                let fixed = lit.value.replacen(account, &accounts[0], 1);
+                let why = if pinned_here {
+                    "whose AWS account is"
+                } else {
+                    "whose ARNs name the account"
+                };
+                let mut f = cx
+                    .finding(
+                        lit.span,
+                        format!(
+                            "`{}` pulls the ECR repository `{repo}` ({region}) from account `{account}`, but `{}` creates that repository in `{}`, {why} `{}`: the image pull fails unless the repository is replicated there",
+                            lit.value,
+                            created.address,
+                            dir(created),
+                            accounts.join("`, `")
+                        ),
+                    )
+                    .with_span_label("another account")
+                    .with_label(an.span(s, created.at, None), format!("creates `{repo}`"))
+                    .with_help(format!("use `{fixed}`"))
+                    .with_address(lit.value.clone());
+                if !pinned_here && f.severity == Severity::Error {
+                    f.severity = Severity::Warning;
+                }
+                out.push(f);
                 break;
             }
         }
@@ -701,6 +768,79 @@ resource "aws_eks_pod_identity_association" "provisioner" {
         );
         // A role the environment does not create: not Terraform's to judge.
         expect(&run("arn:aws:iam::210987654999:role/vendor-role"), &[]);
+    }
+
+    #[test]
+    fn ecr_image_of_a_repository_the_environment_creates_in_another_account() {
+        let ecr = "\nresource \"aws_ecr_repository\" \"api\" {\n  name = \"goldenpath/api\"\n}\n";
+        let pinned = format!(
+            "{TF}\nprovider \"aws\" {{\n  allowed_account_ids = [\"210987654322\"]\n}}\n{ecr}"
+        );
+        let unpinned = format!("{TF}{ecr}");
+        let run = |tf: &str, image: &str| {
+            check_rule(
+                "hardcoded-identity",
+                &[
+                    ("preflight.toml", CONFIG),
+                    ("envs/dev/main.tf", tf),
+                    (
+                        "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                        &format!(
+                            "# pulled from {image}\nimage:\n  repository: {image}\n  tag: 1.4.2\n"
+                        ),
+                    ),
+                    (
+                        "gitops/argocd/apps/dev/cluster-autoscaler.yaml",
+                        &app("cluster-autoscaler"),
+                    ),
+                ],
+            )
+        };
+        let elsewhere = "210987654999.dkr.ecr.eu-west-1.amazonaws.com/goldenpath/api";
+        let found = run(&pinned, elsewhere);
+        expect(
+            &found,
+            &[(
+                "hardcoded-identity",
+                "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                3,
+            )],
+        );
+        assert_eq!(found[0].severity, Severity::Error);
+        assert!(
+            found[0]
+                .help
+                .contains("210987654322.dkr.ecr.eu-west-1.amazonaws.com/goldenpath/api"),
+            "{}",
+            found[0].help
+        );
+        // Not pinned: only the root's ARNs name its account; the repository may be
+        // replicated, so a warning.
+        let found = run(&unpinned, elsewhere);
+        expect(
+            &found,
+            &[(
+                "hardcoded-identity",
+                "gitops/helm/cluster-autoscaler/values/dev.yaml",
+                3,
+            )],
+        );
+        assert_eq!(found[0].severity, Severity::Warning);
+        // The right account, or a repository the environment does not create.
+        expect(
+            &run(
+                &pinned,
+                "210987654322.dkr.ecr.eu-west-1.amazonaws.com/goldenpath/api@sha256:0f",
+            ),
+            &[],
+        );
+        expect(
+            &run(
+                &pinned,
+                "602401143452.dkr.ecr.eu-west-1.amazonaws.com/amazon/aws-load-balancer-controller",
+            ),
+            &[],
+        );
     }
 
     #[test]
