@@ -139,3 +139,15 @@ resource "aws_route53_record" "wildcard" {
   ttl     = 300
   records = ["ingress.${local.host_suffix}"]
 }
+
+data "aws_iam_openid_connect_provider" "github" {
+  url = "https://token.actions.githubusercontent.com"
+}
+
+module "ci_deployer" {
+  source            = "../../modules/ci_deployer"
+  role_name         = "${var.name_prefix}-${var.environment}-deployer"
+  github_repository = "acme/platform-infra"
+  oidc_provider_arn = data.aws_iam_openid_connect_provider.github.arn
+  policy_arns       = ["arn:aws:iam::aws:policy/PowerUserAccess"]
+}
