@@ -121,7 +121,28 @@ impl Finding {
     }
 }
 
-/// What every rule declares about itself.
+/// Whether a rule's findings can carry a fix, and how it is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixKind {
+    /// The rule never offers edits.
+    None,
+    /// Some findings carry edits that change nothing but the problem; `--fix` applies them.
+    Safe,
+}
+
+impl FixKind {
+    /// How a rule page states it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FixKind::None => "no",
+            FixKind::Safe => {
+                "yes, where the finding says so (safe: `preflight check --fix` applies it)"
+            }
+        }
+    }
+}
+
+/// What every rule declares about itself (written by `declare_rule!`).
 pub struct RuleMeta {
     /// The stable rule id, e.g. `ungated-data-source`.
     pub id: &'static str,
@@ -132,4 +153,44 @@ pub struct RuleMeta {
     pub doc: &'static str,
     /// Options accepted in `[rules.ID]` besides `enabled` and `severity`.
     pub options: &'static [crate::config::OptionSpec],
+    /// Whether its findings can carry a fix.
+    pub fix: FixKind,
+}
+
+impl RuleMeta {
+    /// The header of the rule's page, from this metadata: severity, whether it fixes, and
+    /// its options.
+    pub fn header(&self) -> String {
+        let mut out = format!(
+            "**Severity:** {} · **Fixable:** {} · **Options:** {}\n",
+            self.default_severity,
+            self.fix.describe(),
+            if self.options.is_empty() {
+                "none besides `enabled` and `severity`"
+            } else {
+                "see below"
+            }
+        );
+        if !self.options.is_empty() {
+            out.push_str(&format!(
+                "\nOptions of `[rules.{}]` in `preflight.toml`, besides `enabled` and `severity`:\n\n",
+                self.id
+            ));
+            for o in self.options {
+                out.push_str(&format!("- `{}` ({}): {}\n", o.name, o.kind.name(), o.doc));
+            }
+        }
+        out
+    }
+
+    /// The rule's page as `preflight explain` prints it: the page's title, the header from
+    /// the metadata, then the rest of the page (`rules/ID.md`).
+    pub fn page(&self) -> String {
+        let (title, rest) = self.doc.split_once('\n').unwrap_or((self.doc, ""));
+        format!(
+            "{title}\n\n{}\n{}",
+            self.header(),
+            rest.trim_start_matches('\n')
+        )
+    }
 }
