@@ -3,6 +3,8 @@
 
 pub mod declare;
 pub mod engine;
+#[cfg(test)]
+mod examples;
 pub mod gitops;
 pub mod helm;
 pub mod iam;
