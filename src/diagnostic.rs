@@ -142,6 +142,11 @@ impl FixKind {
     }
 }
 
+/// The first line of the header block of a rule page, which the rule's metadata writes.
+pub const HEADER_START: &str = "<!-- The header is made from the rule's declaration (`preflight explain` prints it); the tests keep this copy in step. -->\n";
+/// The line after it.
+pub const HEADER_END: &str = "<!-- end of header -->\n";
+
 /// What every rule declares about itself (written by `declare_rule!`).
 pub struct RuleMeta {
     /// The stable rule id, e.g. `ungated-data-source`.
@@ -183,14 +188,37 @@ impl RuleMeta {
         out
     }
 
-    /// The rule's page as `preflight explain` prints it: the page's title, the header from
-    /// the metadata, then the rest of the page (`rules/ID.md`).
+    /// The rule's page as `preflight explain` prints it: `rules/ID.md` with its header
+    /// (between [`HEADER_START`] and [`HEADER_END`], right under the title) made afresh from
+    /// this metadata, without the markers.
     pub fn page(&self) -> String {
         let (title, rest) = self.doc.split_once('\n').unwrap_or((self.doc, ""));
+        let rest = rest.trim_start_matches('\n');
+        let body = match rest
+            .strip_prefix(HEADER_START)
+            .and_then(|r| r.split_once(HEADER_END))
+        {
+            Some((_, after)) => after.trim_start_matches('\n'),
+            None => rest,
+        };
+        format!("{title}\n\n{}\n{body}", self.header())
+    }
+
+    /// `rules/ID.md` with the header block under its title as this metadata makes it
+    /// (what the page file must hold; the test suite checks it).
+    pub fn page_file(&self) -> String {
+        let (title, rest) = self.doc.split_once('\n').unwrap_or((self.doc, ""));
+        let rest = rest.trim_start_matches('\n');
+        let body = match rest
+            .strip_prefix(HEADER_START)
+            .and_then(|r| r.split_once(HEADER_END))
+        {
+            Some((_, after)) => after.trim_start_matches('\n'),
+            None => rest,
+        };
         format!(
-            "{title}\n\n{}\n{}",
-            self.header(),
-            rest.trim_start_matches('\n')
+            "{title}\n\n{HEADER_START}{}{HEADER_END}\n{body}",
+            self.header()
         )
     }
 }

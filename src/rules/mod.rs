@@ -113,6 +113,39 @@ impl<'a> Context<'a> {
 mod tests {
     use super::*;
 
+    use crate::diagnostic::HEADER_START;
+
+    /// Each page's header block is what its rule's declaration makes (run the test with
+    /// `UPDATE_RULE_PAGES=1` to rewrite the pages).
+    #[test]
+    fn rule_page_headers_match_the_declarations() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let update = std::env::var_os("UPDATE_RULE_PAGES").is_some();
+        let mut stale = Vec::new();
+        for rule in all() {
+            let m = rule.meta();
+            let want = m.page_file();
+            let page = m.page();
+            assert!(
+                page.starts_with(&format!("# {}\n\n{}", m.id, m.header()))
+                    && !page.contains(HEADER_START),
+                "{}: explain prints the title, then the header once",
+                m.id
+            );
+            if m.doc != want {
+                if update {
+                    std::fs::write(root.join(format!("{}.md", m.id)), &want).unwrap();
+                }
+                stale.push(format!("rules/{}.md", m.id));
+            }
+        }
+        assert!(
+            update || stale.is_empty(),
+            "page headers differ from the rules' declarations (rerun with UPDATE_RULE_PAGES=1): {}",
+            stale.join(", ")
+        );
+    }
+
     /// Every rule a file under `src/rules/` declares is in its domain's list, so in the
     /// registry.
     #[test]
