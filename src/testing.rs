@@ -112,3 +112,18 @@ pub fn expect(found: &[Reported], expected: &[(&str, &str, usize)]) {
             .join("\n")
     );
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "unknown rule `undeployed-isuer`; did you mean `undeployed-issuer`?")]
+    fn a_misspelt_rule_id_fails_the_test() {
+        super::check_rule("undeployed-isuer", &[("main.tf", "locals {}\n")]);
+    }
+
+    #[test]
+    #[should_panic(expected = "unknown rule `parse-eror`")]
+    fn an_expected_finding_of_no_rule_fails_the_test() {
+        super::expect(&[], &[("parse-eror", "main.tf", 1)]);
+    }
+}
