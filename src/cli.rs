@@ -199,7 +199,7 @@ pub fn main() -> ExitCode {
         Command::Graph(args) => graph(*args),
         Command::Rules { format } => list_rules(format),
         Command::Explain { rule } => match rules::find(&rule) {
-            Some(r) => stdout(r.meta().doc),
+            Some(r) => stdout(&r.meta().page()),
             None => {
                 let known: Vec<&str> = rules::all().iter().map(|r| r.meta().id).collect();
                 eprintln!(

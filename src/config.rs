@@ -133,6 +133,18 @@ pub enum OptionKind {
     StringList,
 }
 
+impl OptionKind {
+    /// The kind as the rule pages and `preflight rules --format json` name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptionKind::Bool => "bool",
+            OptionKind::Integer => "integer",
+            OptionKind::String => "string",
+            OptionKind::StringList => "stringlist",
+        }
+    }
+}
+
 /// An option a rule accepts in its `[rules.RULE]` table.
 #[derive(Debug, Clone, Copy)]
 pub struct OptionSpec {

@@ -121,7 +121,33 @@ impl Finding {
     }
 }
 
-/// What every rule declares about itself.
+/// Whether a rule's findings can carry a fix, and how it is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FixKind {
+    /// The rule never offers edits.
+    None,
+    /// Some findings carry edits that change nothing but the problem; `--fix` applies them.
+    Safe,
+}
+
+impl FixKind {
+    /// How a rule page states it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            FixKind::None => "no",
+            FixKind::Safe => {
+                "yes, where the finding says so (safe: `preflight check --fix` applies it)"
+            }
+        }
+    }
+}
+
+/// The first line of the header block of a rule page, which the rule's metadata writes.
+pub const HEADER_START: &str = "<!-- The header is made from the rule's declaration (`preflight explain` prints it); the tests keep this copy in step. -->\n";
+/// The line after it.
+pub const HEADER_END: &str = "<!-- end of header -->\n";
+
+/// What every rule declares about itself (written by `declare_rule!`).
 pub struct RuleMeta {
     /// The stable rule id, e.g. `ungated-data-source`.
     pub id: &'static str,
@@ -132,4 +158,67 @@ pub struct RuleMeta {
     pub doc: &'static str,
     /// Options accepted in `[rules.ID]` besides `enabled` and `severity`.
     pub options: &'static [crate::config::OptionSpec],
+    /// Whether its findings can carry a fix.
+    pub fix: FixKind,
+}
+
+impl RuleMeta {
+    /// The header of the rule's page, from this metadata: severity, whether it fixes, and
+    /// its options.
+    pub fn header(&self) -> String {
+        let mut out = format!(
+            "**Severity:** {} · **Fixable:** {} · **Options:** {}\n",
+            self.default_severity,
+            self.fix.describe(),
+            if self.options.is_empty() {
+                "none besides `enabled` and `severity`"
+            } else {
+                "see below"
+            }
+        );
+        if !self.options.is_empty() {
+            out.push_str(&format!(
+                "\nOptions of `[rules.{}]` in `preflight.toml`, besides `enabled` and `severity`:\n\n",
+                self.id
+            ));
+            for o in self.options {
+                out.push_str(&format!("- `{}` ({}): {}\n", o.name, o.kind.name(), o.doc));
+            }
+        }
+        out
+    }
+
+    /// The rule's page as `preflight explain` prints it: `rules/ID.md` with its header
+    /// (between [`HEADER_START`] and [`HEADER_END`], right under the title) made afresh from
+    /// this metadata, without the markers.
+    pub fn page(&self) -> String {
+        let (title, rest) = self.doc.split_once('\n').unwrap_or((self.doc, ""));
+        let rest = rest.trim_start_matches('\n');
+        let body = match rest
+            .strip_prefix(HEADER_START)
+            .and_then(|r| r.split_once(HEADER_END))
+        {
+            Some((_, after)) => after.trim_start_matches('\n'),
+            None => rest,
+        };
+        format!("{title}\n\n{}\n{body}", self.header())
+    }
+
+    /// `rules/ID.md` with the header block under its title as this metadata makes it
+    /// (what the page file must hold; the test suite checks it).
+    pub fn page_file(&self) -> String {
+        let (title, rest) = self.doc.split_once('\n').unwrap_or((self.doc, ""));
+        let rest = rest.trim_start_matches('\n');
+        let body = match rest
+            .strip_prefix(HEADER_START)
+            .and_then(|r| r.split_once(HEADER_END))
+        {
+            Some((_, after)) => after.trim_start_matches('\n'),
+            None => rest,
+        };
+        format!(
+            "{title}\n\n{HEADER_START}{}{HEADER_END}\n{body}",
+            self.header()
+        )
+    }
 }

@@ -16,9 +16,24 @@ pub struct Reported {
     pub finding: Finding,
 }
 
+/// Fail the test unless `rule` is the id of a rule preflight has: a misspelt id would
+/// otherwise match no finding and a test expecting none would pass.
+#[track_caller]
+pub fn known_rule(rule: &str) {
+    if crate::rules::find(rule).is_none() {
+        let known: Vec<&str> = crate::rules::all().iter().map(|r| r.meta().id).collect();
+        panic!(
+            "unknown rule `{rule}`{}",
+            crate::suggest::did_you_mean(rule, known)
+        );
+    }
+}
+
 /// Write `files` into a fresh directory (with an empty `preflight.toml` unless one is
-/// given), check it with every rule, and return the findings of `rule`.
+/// given), check it with every rule, and return the findings of `rule` (which must exist).
+#[track_caller]
 pub fn check_rule(rule: &str, files: &[(&str, &str)]) -> Vec<Reported> {
+    known_rule(rule);
     check_tree(files, &[], CheckOptions::default())
         .into_iter()
         .filter(|r| r.rule == rule)
@@ -73,9 +88,12 @@ pub fn check_dir(options: CheckOptions) -> Vec<Reported> {
         .collect()
 }
 
-/// Assert the exact set of (rule, file, line), in any order.
+/// Assert the exact set of (rule, file, line), in any order (every rule named must exist).
 #[track_caller]
 pub fn expect(found: &[Reported], expected: &[(&str, &str, usize)]) {
+    for (rule, _, _) in expected {
+        known_rule(rule);
+    }
     let mut got: Vec<(&str, &str, usize)> = found
         .iter()
         .map(|r| (r.rule, r.file.as_str(), r.line))
@@ -93,4 +111,19 @@ pub fn expect(found: &[Reported], expected: &[(&str, &str, usize)]) {
             .collect::<Vec<_>>()
             .join("\n")
     );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    #[should_panic(expected = "unknown rule `undeployed-isuer`; did you mean `undeployed-issuer`?")]
+    fn a_misspelt_rule_id_fails_the_test() {
+        super::check_rule("undeployed-isuer", &[("main.tf", "locals {}\n")]);
+    }
+
+    #[test]
+    #[should_panic(expected = "unknown rule `parse-eror`")]
+    fn an_expected_finding_of_no_rule_fails_the_test() {
+        super::expect(&[], &[("parse-eror", "main.tf", 1)]);
+    }
 }

@@ -6,6 +6,8 @@
 
 use std::process::Command;
 
+/// The hazard rules of two domains (Terraform's apply order, GitOps' rendering); each is
+/// checked against the registry, so a misspelt id fails.
 const RULES: &[&str] = &[
     "crd-before-plan",
     "missing-service-account",
@@ -14,6 +16,12 @@ const RULES: &[&str] = &[
 ];
 
 fn findings(fixture: &str) -> Vec<(String, String, String, u64)> {
+    for rule in RULES {
+        assert!(
+            preflight::rules::find(rule).is_some(),
+            "`{rule}` is no rule of preflight"
+        );
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
         .args(["check", fixture, "--format", "json"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))

@@ -5,14 +5,13 @@
 
 use std::process::Command;
 
-const RULES: &[&str] = &[
-    "hardcoded-identity",
-    "unknown-domain-filter",
-    "unmanaged-secret",
-    "policy-resource-gap",
-    "duplicate-physical-name",
-    "duplicate-access-entry",
-];
+/// The identity rules, from the registry.
+fn identity_rules() -> Vec<&'static str> {
+    preflight::rules::domain("identity")
+        .iter()
+        .map(|r| r.meta().id)
+        .collect()
+}
 
 type Row = (String, String, String, u64);
 
@@ -23,11 +22,12 @@ fn findings(fixture: &str) -> Vec<(Row, String)> {
         .output()
         .expect("runs");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules = identity_rules();
     let mut found: Vec<(Row, String)> = v["findings"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| RULES.contains(&f["rule"].as_str().unwrap_or_default()))
+        .filter(|f| rules.contains(&f["rule"].as_str().unwrap_or_default()))
         .map(|f| {
             (
                 (

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const ROOT: &str = "testdata/validate";
-const RULES: &[&str] = &[
-    "invalid-reference",
-    "missing-instance-key",
-    "invalid-config-address",
-    "unknown-argument",
-];
+/// The Terraform validity rules, from the registry.
+fn validity_rules() -> Vec<&'static str> {
+    preflight::rules::domain("validity")
+        .iter()
+        .map(|r| r.meta().id)
+        .collect()
+}
 
 /// What Terraform must do with a fixture.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -190,11 +191,12 @@ fn preflight(dir: &str) -> Vec<Found> {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rules = validity_rules();
     v["findings"]
         .as_array()
         .expect("findings")
         .iter()
-        .filter(|f| RULES.contains(&f["rule"].as_str().unwrap_or_default()))
+        .filter(|f| rules.contains(&f["rule"].as_str().unwrap_or_default()))
         .map(|f| {
             let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
             Found {
@@ -241,7 +243,18 @@ fn preflight_reports_exactly_the_listed_findings() {
 #[test]
 fn every_fixture_folder_is_a_case() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(ROOT);
-    for rule in RULES {
+    let mut rules: Vec<String> = std::fs::read_dir(&root)
+        .expect(ROOT)
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    rules.sort();
+    for rule in &rules {
+        assert!(
+            validity_rules().contains(&rule.as_str()),
+            "{ROOT}/{rule} is not named after a validity rule"
+        );
         let mut dirs: Vec<String> = std::fs::read_dir(root.join(rule))
             .expect(rule)
             .filter_map(|e| e.ok())

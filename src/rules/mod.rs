@@ -1,7 +1,10 @@
 //! Rules: one file per rule, grouped by domain. A rule asks the models questions and
 //! reports findings; it never parses text itself.
 
+pub mod declare;
 pub mod engine;
+#[cfg(test)]
+mod examples;
 pub mod gitops;
 pub mod helm;
 pub mod iam;
@@ -15,65 +18,53 @@ use crate::model::workspace::Workspace;
 use crate::source::Span;
 
 pub use crate::diagnostic::RuleMeta;
+pub(crate) use declare::{declare_domain, declare_rule};
 
-pub trait Rule: Send + Sync {
+/// A rule's declaration, written by [`declare_rule!`]: its metadata.
+pub trait Declared {
     fn meta(&self) -> &'static RuleMeta;
+}
+
+/// What a rule does; its declaration comes from [`declare_rule!`].
+pub trait Rule: Declared + Send + Sync {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding>;
 }
 
-/// Every rule preflight has, in a stable order: the deploy-ordering rules first, then
-/// GitOps, Terraform validity, and the rules about files and suppressions; rules added
-/// later follow, so a rule's index in SARIF output does not change.
+/// The domains, each with its rules by release (see [`declare_domain!`]).
+pub const DOMAINS: &[(&str, &[&[&'static dyn Rule]])] = &[
+    ("terraform", terraform::RULES),
+    ("gitops", gitops::RULES),
+    ("helm", helm::RULES),
+    ("iam", iam::RULES),
+    ("identity", identity::RULES),
+    ("validity", validity::RULES),
+    ("engine", engine::RULES),
+];
+
+/// Every rule preflight has, in a stable order: release by release, and within a release
+/// domain by domain in [`DOMAINS`] order (deploy ordering first, then GitOps, Terraform
+/// validity, and the rules about files and suppressions). A rule added later joins a later
+/// release, so a rule's index in SARIF output does not change.
 pub fn all() -> Vec<&'static dyn Rule> {
-    vec![
-        &terraform::ungated_data_source::UngatedDataSource,
-        &terraform::unmanaged_namespace::UnmanagedNamespace,
-        &terraform::gate_mismatch::GateMismatch,
-        &terraform::provider_same_apply::ProviderSameApply,
-        &terraform::apply_time_count::ApplyTimeCount,
-        &terraform::crd_before_plan::CrdBeforePlan,
-        &terraform::replace_needle_missing::ReplaceNeedleMissing,
-        &gitops::undeployed_issuer::UndeployedIssuer,
-        &gitops::missing_source_path::MissingSourcePath,
-        &gitops::unknown_target_revision::UnknownTargetRevision,
-        &gitops::undeployed_secret_store::UndeployedSecretStore,
-        &gitops::secret_without_value::SecretWithoutValue,
-        &gitops::duplicate_key::DuplicateKey,
-        &gitops::app_of_apps_loop::AppOfAppsLoop,
-        &gitops::sync_option_hazard::SyncOptionHazard,
-        &gitops::missing_service_account::MissingServiceAccount,
-        &helm::helm_template_syntax::HelmTemplateSyntax,
-        &helm::helm_values_nil::HelmValuesNil,
-        &iam::ci_role_drift::CiRoleDrift,
-        &iam::ci_policy_gap::CiPolicyGap,
-        &iam::teardown_coverage::TeardownCoverage,
-        &identity::hardcoded_identity::HardcodedIdentity,
-        &identity::unknown_domain_filter::UnknownDomainFilter,
-        &identity::unmanaged_secret::UnmanagedSecret,
-        &identity::policy_resource_gap::PolicyResourceGap,
-        &identity::duplicate_physical_name::DuplicatePhysicalName,
-        &identity::duplicate_access_entry::DuplicateAccessEntry,
-        &validity::unknown_module_argument::UnknownModuleArgument,
-        &validity::undefined_reference::UndefinedReference,
-        &validity::reserved_name::ReservedName,
-        &validity::constant_condition::ConstantCondition,
-        &validity::bad_function_call::BadFunctionCall,
-        &validity::duplicate_declaration::DuplicateDeclaration,
-        &validity::module_source::ModuleSourceRule,
-        &engine::parse_error::ParseError,
-        &engine::skipped_file::SkippedFile,
-        &engine::suppression_without_reason::SuppressionWithoutReason,
-        &engine::unused_suppression::UnusedSuppression,
-        // Added after the first release: appended, so earlier rules keep their SARIF index.
-        &validity::invalid_reference::InvalidReferenceRule,
-        &validity::missing_instance_key::MissingInstanceKey,
-        &validity::invalid_config_address::InvalidConfigAddress,
-        &validity::unknown_argument::UnknownArgument,
-        &validity::reference_cycle::ReferenceCycle,
-        &engine::evaluation_budget::EvaluationBudget,
-        // Live checks that only run with --aws.
-        &terraform::name_already_exists::NameAlreadyExists,
-    ]
+    let releases = DOMAINS.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+    (0..releases)
+        .flat_map(|release| {
+            DOMAINS
+                .iter()
+                .filter_map(move |(_, r)| r.get(release))
+                .flat_map(|rules| rules.iter().copied())
+        })
+        .collect()
+}
+
+/// The rules of one domain (`terraform`, `gitops`, ...; see [`DOMAINS`]), in registry
+/// order; empty for a name that is no domain.
+pub fn domain(name: &str) -> Vec<&'static dyn Rule> {
+    DOMAINS
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .flat_map(|(_, r)| r.iter().flat_map(|rules| rules.iter().copied()))
+        .collect()
 }
 
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
@@ -121,6 +112,73 @@ impl<'a> Context<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::diagnostic::HEADER_START;
+
+    /// Each page's header block is what its rule's declaration makes (run the test with
+    /// `UPDATE_RULE_PAGES=1` to rewrite the pages).
+    #[test]
+    fn rule_page_headers_match_the_declarations() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let update = std::env::var_os("UPDATE_RULE_PAGES").is_some();
+        let mut stale = Vec::new();
+        for rule in all() {
+            let m = rule.meta();
+            let want = m.page_file();
+            let page = m.page();
+            assert!(
+                page.starts_with(&format!("# {}\n\n{}", m.id, m.header()))
+                    && !page.contains(HEADER_START),
+                "{}: explain prints the title, then the header once",
+                m.id
+            );
+            if m.doc != want {
+                if update {
+                    std::fs::write(root.join(format!("{}.md", m.id)), &want).unwrap();
+                }
+                stale.push(format!("rules/{}.md", m.id));
+            }
+        }
+        assert!(
+            update || stale.is_empty(),
+            "page headers differ from the rules' declarations (rerun with UPDATE_RULE_PAGES=1): {}",
+            stale.join(", ")
+        );
+    }
+
+    /// Every rule a file under `src/rules/` declares is in its domain's list, so in the
+    /// registry.
+    #[test]
+    fn every_declared_rule_is_registered() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        let mut declared = Vec::new();
+        for (domain, _) in DOMAINS {
+            for entry in std::fs::read_dir(root.join(domain)).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                let Some((_, decl)) = text.split_once("declare_rule! {") else {
+                    continue;
+                };
+                let id = decl
+                    .split_once("id: \"")
+                    .and_then(|(_, rest)| rest.split_once('"'))
+                    .map(|(id, _)| id.to_string())
+                    .unwrap();
+                declared.push((domain.to_string(), id));
+            }
+        }
+        declared.sort();
+        let mut registered: Vec<(String, String)> = DOMAINS
+            .iter()
+            .flat_map(|(d, _)| {
+                domain(d)
+                    .into_iter()
+                    .map(|r| (d.to_string(), r.meta().id.to_string()))
+            })
+            .collect();
+        registered.sort();
+        assert_eq!(declared, registered);
+        assert_eq!(all().len(), registered.len());
+    }
 
     #[test]
     fn rule_ids_are_unique_and_documented() {

@@ -2,23 +2,18 @@
 //! costly, so what depends on it is not checked.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct EvaluationBudget;
-
-static META: RuleMeta = RuleMeta {
-    id: "evaluation-budget",
-    default_severity: Severity::Note,
-    summary: "A value too large or too costly to evaluate: what depends on it is not checked",
-    doc: include_str!("../../../rules/evaluation-budget.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct EvaluationBudget {
+        id: "evaluation-budget",
+        severity: Severity::Note,
+        summary: "A value too large or too costly to evaluate: what depends on it is not checked",
+        fix: None,
+    }
+}
 
 impl Rule for EvaluationBudget {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis();

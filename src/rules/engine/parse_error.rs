@@ -2,23 +2,18 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::parse::Syntax;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct ParseError;
-
-static META: RuleMeta = RuleMeta {
-    id: "parse-error",
-    default_severity: Severity::Error,
-    summary: "A Terraform, YAML or JSON file does not parse; plan or sync would fail on it too",
-    doc: include_str!("../../../rules/parse-error.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct ParseError {
+        id: "parse-error",
+        severity: Severity::Error,
+        summary: "A Terraform, YAML or JSON file does not parse; plan or sync would fail on it too",
+        fix: None,
+    }
+}
 
 impl Rule for ParseError {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let mut out = inline_values(cx);

@@ -2,24 +2,19 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::parse::{ParseFailure, Syntax};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::{FileKind, SourceFile};
 
-pub struct SkippedFile;
-
-static META: RuleMeta = RuleMeta {
-    id: "skipped-file",
-    default_severity: Severity::Note,
-    summary: "A file was not checked: over the size limit, unreadable, or a template rather than YAML",
-    doc: include_str!("../../../rules/skipped-file.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct SkippedFile {
+        id: "skipped-file",
+        severity: Severity::Note,
+        summary: "A file was not checked: over the size limit, unreadable, or a template rather than YAML",
+        fix: None,
+    }
+}
 
 impl Rule for SkippedFile {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         // Asked only for files that do not parse, so the Terraform model is not built for

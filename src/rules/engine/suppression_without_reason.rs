@@ -1,23 +1,18 @@
 //! `suppression-without-reason`: `preflight:ignore` with no `-- reason`.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct SuppressionWithoutReason;
-
-static META: RuleMeta = RuleMeta {
-    id: "suppression-without-reason",
-    default_severity: Severity::Warning,
-    summary: "An inline suppression does not say why the finding is acceptable",
-    doc: include_str!("../../../rules/suppression-without-reason.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct SuppressionWithoutReason {
+        id: "suppression-without-reason",
+        severity: Severity::Warning,
+        summary: "An inline suppression does not say why the finding is acceptable",
+        fix: None,
+    }
+}
 
 impl Rule for SuppressionWithoutReason {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         cx.session
             .suppressions

@@ -2,25 +2,20 @@
 //! engine after every other rule has run, since only then is it known what was silenced.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub const ID: &str = "unused-suppression";
+pub const ID: &str = UnusedSuppression::ID;
 
-pub struct UnusedSuppression;
-
-static META: RuleMeta = RuleMeta {
-    id: ID,
-    default_severity: Severity::Warning,
-    summary: "An inline suppression silences nothing (the finding is gone, or the rule id is wrong)",
-    doc: include_str!("../../../rules/unused-suppression.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UnusedSuppression {
+        id: "unused-suppression",
+        severity: Severity::Warning,
+        summary: "An inline suppression silences nothing (the finding is gone, or the rule id is wrong)",
+        fix: None,
+    }
+}
 
 impl Rule for UnusedSuppression {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     /// Nothing to do during the rule pass; see [`report`].
     fn check(&self, _cx: &Context<'_>) -> Vec<Finding> {
         Vec::new()

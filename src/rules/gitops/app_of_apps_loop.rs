@@ -2,23 +2,18 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::gitops::AppId;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct AppOfAppsLoop;
-
-static META: RuleMeta = RuleMeta {
-    id: "app-of-apps-loop",
-    default_severity: Severity::Warning,
-    summary: "Applications deploy each other's manifests in a cycle, so none of them is the root",
-    doc: include_str!("../../../rules/app-of-apps-loop.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct AppOfAppsLoop {
+        id: "app-of-apps-loop",
+        severity: Severity::Warning,
+        summary: "Applications deploy each other's manifests in a cycle, so none of them is the root",
+        fix: None,
+    }
+}
 
 impl Rule for AppOfAppsLoop {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let model = s.gitops();

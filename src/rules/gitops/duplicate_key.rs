@@ -3,24 +3,19 @@
 use crate::diagnostic::{Finding, Severity};
 use crate::parse::Syntax;
 use crate::parse::yaml::{NodeId, NodeKind, YamlDoc};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::HashMap;
 
-pub struct DuplicateKey;
-
-static META: RuleMeta = RuleMeta {
-    id: "duplicate-key",
-    default_severity: Severity::Warning,
-    summary: "A YAML mapping sets the same key twice and the first setting is silently lost",
-    doc: include_str!("../../../rules/duplicate-key.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct DuplicateKey {
+        id: "duplicate-key",
+        severity: Severity::Warning,
+        summary: "A YAML mapping sets the same key twice and the first setting is silently lost",
+        fix: None,
+    }
+}
 
 impl Rule for DuplicateKey {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let mut out = Vec::new();

@@ -5,19 +5,18 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::gitops::{AppId, GitopsModel, HelmValue, SourceKind, chart_basename};
 use crate::model::kube;
 use crate::model::terraform::accounts::Creates;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::Span;
 use std::collections::{BTreeMap, HashMap};
 
-pub struct MissingServiceAccount;
-
-static META: RuleMeta = RuleMeta {
-    id: "missing-service-account",
-    default_severity: Severity::Error,
-    summary: "values tell a chart not to create its service account and nothing else creates it",
-    doc: include_str!("../../../rules/missing-service-account.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct MissingServiceAccount {
+        id: "missing-service-account",
+        severity: Severity::Error,
+        summary: "values tell a chart not to create its service account and nothing else creates it",
+        fix: None,
+    }
+}
 
 /// The chart name of an Application source: the remote chart, or a local chart's folder.
 fn chart_name(model: &GitopsModel, app: AppId, i: usize) -> Option<String> {
@@ -48,10 +47,6 @@ fn namespace_of(model: &GitopsModel, app: AppId) -> Option<&str> {
 }
 
 impl Rule for MissingServiceAccount {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let model = s.gitops();

@@ -3,27 +3,22 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::gitops::MissingKind;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::BTreeMap;
-
-pub struct MissingSourcePath;
 
 /// A missing path at one location: what, the path, and the Applications needing it.
 type Located = (MissingKind, String, Vec<usize>);
 
-static META: RuleMeta = RuleMeta {
-    id: "missing-source-path",
-    default_severity: Severity::Error,
-    summary: "An Application source path, value file, `$ref` or kustomization entry does not exist",
-    doc: include_str!("../../../rules/missing-source-path.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct MissingSourcePath {
+        id: "missing-source-path",
+        severity: Severity::Error,
+        summary: "An Application source path, value file, `$ref` or kustomization entry does not exist",
+        fix: None,
+    }
+}
 
 impl Rule for MissingSourcePath {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let model = cx.session.gitops();
         let repo = &cx.session.repo;

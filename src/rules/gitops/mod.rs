@@ -11,6 +11,20 @@ pub mod undeployed_issuer;
 pub mod undeployed_secret_store;
 pub mod unknown_target_revision;
 
+crate::rules::declare_domain! {
+    [
+        undeployed_issuer::UndeployedIssuer,
+        missing_source_path::MissingSourcePath,
+        unknown_target_revision::UnknownTargetRevision,
+        undeployed_secret_store::UndeployedSecretStore,
+        secret_without_value::SecretWithoutValue,
+        duplicate_key::DuplicateKey,
+        app_of_apps_loop::AppOfAppsLoop,
+        sync_option_hazard::SyncOptionHazard,
+        missing_service_account::MissingServiceAccount,
+    ],
+}
+
 use crate::diagnostic::Finding;
 use crate::model::gitops::{AppId, DocRef, GitopsModel, GroupId, NodeRef, ObjId, SourcesShape};
 use crate::rules::Context;

@@ -9,21 +9,20 @@ use crate::model::terraform::analysis::{Analysis, BlockAt, Count, Iter, unknown_
 use crate::model::terraform::expr::{self, Unknown, Value};
 use crate::model::workspace::Workspace;
 use crate::parse::yaml::Yaml;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::Span;
 use hcl_edit::expr::{Expression, TraversalOperator};
 use std::collections::HashSet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-pub struct SecretWithoutValue;
-
-static META: RuleMeta = RuleMeta {
-    id: "secret-without-value",
-    default_severity: Severity::Error,
-    summary: "An ExternalSecret reads a Secrets Manager secret that Terraform creates without a value, or a property its value lacks",
-    doc: include_str!("../../../rules/secret-without-value.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct SecretWithoutValue {
+        id: "secret-without-value",
+        severity: Severity::Error,
+        summary: "An ExternalSecret reads a Secrets Manager secret that Terraform creates without a value, or a property its value lacks",
+        fix: None,
+    }
+}
 
 /// Deepest YAML nesting walked, and deepest chain of Terraform variables/locals followed.
 const MAX_DEPTH: usize = 64;
@@ -741,10 +740,6 @@ fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
 }
 
 impl Rule for SecretWithoutValue {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let model = s.gitops();

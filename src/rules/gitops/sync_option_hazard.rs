@@ -5,27 +5,22 @@
 use crate::diagnostic::{Finding, Severity};
 use crate::model::gitops::{AppId, GitopsModel, SourceKind};
 use crate::model::kube::{self, CLIENT_SIDE_APPLY_LIMIT};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::BTreeMap;
 
-pub struct SyncOptionHazard;
-
-static META: RuleMeta = RuleMeta {
-    id: "sync-option-hazard",
-    default_severity: Severity::Warning,
-    summary: "a sync option that cannot work for what the Application renders (Replace=true over volume claims, large CRDs without ServerSideApply=true)",
-    doc: include_str!("../../../rules/sync-option-hazard.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct SyncOptionHazard {
+        id: "sync-option-hazard",
+        severity: Severity::Warning,
+        summary: "a sync option that cannot work for what the Application renders (Replace=true over volume claims, large CRDs without ServerSideApply=true)",
+        fix: None,
+    }
+}
 
 const SSA_HELP: &str = "add `ServerSideApply=true` to `spec.syncPolicy.syncOptions` (server-side apply keeps no last-applied annotation)";
 const REPLACE_HELP: &str = "drop `Replace=true` (a normal apply patches what may change); if one object needs replacing, annotate only that object with `argocd.argoproj.io/sync-options: Replace=true`";
 
 impl Rule for SyncOptionHazard {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let model = s.gitops();

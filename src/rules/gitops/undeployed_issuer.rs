@@ -5,17 +5,16 @@ use super::{Reference, check_references, references_by_app};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::gitops::{GitopsModel, NodeRef, Val};
 use crate::repo::Repository;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct UndeployedIssuer;
-
-static META: RuleMeta = RuleMeta {
-    id: "undeployed-issuer",
-    default_severity: Severity::Error,
-    summary: "A certificate or Ingress names a cert-manager issuer that no Application of its cluster deploys",
-    doc: include_str!("../../../rules/undeployed-issuer.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UndeployedIssuer {
+        id: "undeployed-issuer",
+        severity: Severity::Error,
+        summary: "A certificate or Ingress names a cert-manager issuer that no Application of its cluster deploys",
+        fix: Safe,
+    }
+}
 
 const CLUSTER_ISSUER: &str = "cert-manager.io/cluster-issuer";
 const ISSUER: &str = "cert-manager.io/issuer";
@@ -62,10 +61,6 @@ fn issuer_refs(model: &GitopsModel, repo: &Repository, root: NodeRef) -> Vec<Ref
 }
 
 impl Rule for UndeployedIssuer {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let model = cx.session.gitops();
         let repo = &cx.session.repo;

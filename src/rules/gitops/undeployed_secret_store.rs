@@ -5,17 +5,16 @@ use super::{Reference, check_references, references_by_app};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::gitops::{GitopsModel, NodeRef};
 use crate::repo::Repository;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct UndeployedSecretStore;
-
-static META: RuleMeta = RuleMeta {
-    id: "undeployed-secret-store",
-    default_severity: Severity::Error,
-    summary: "An ExternalSecret names a SecretStore or ClusterSecretStore that nothing deploys to its cluster",
-    doc: include_str!("../../../rules/undeployed-secret-store.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UndeployedSecretStore {
+        id: "undeployed-secret-store",
+        severity: Severity::Error,
+        summary: "An ExternalSecret names a SecretStore or ClusterSecretStore that nothing deploys to its cluster",
+        fix: Safe,
+    }
+}
 
 /// `secretStoreRef` mappings under `root` (in an ExternalSecret, a ClusterExternalSecret,
 /// or chart values that template one).
@@ -39,10 +38,6 @@ fn store_refs(model: &GitopsModel, repo: &Repository, root: NodeRef) -> Vec<Refe
 }
 
 impl Rule for UndeployedSecretStore {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let model = cx.session.gitops();
         let repo = &cx.session.repo;

@@ -3,24 +3,19 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::gitops::{Revision, SourceKind};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::BTreeMap;
 
-pub struct UnknownTargetRevision;
-
-static META: RuleMeta = RuleMeta {
-    id: "unknown-target-revision",
-    default_severity: Severity::Error,
-    summary: "An Application source of this repository names a branch or tag that does not exist",
-    doc: include_str!("../../../rules/unknown-target-revision.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UnknownTargetRevision {
+        id: "unknown-target-revision",
+        severity: Severity::Error,
+        summary: "An Application source of this repository names a branch or tag that does not exist",
+        fix: None,
+    }
+}
 
 impl Rule for UnknownTargetRevision {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let model = cx.session.gitops();
         let repo = &cx.session.repo;

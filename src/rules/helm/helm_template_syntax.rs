@@ -3,23 +3,18 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::parse::Syntax;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct HelmTemplateSyntax;
-
-static META: RuleMeta = RuleMeta {
-    id: "helm-template-syntax",
-    default_severity: Severity::Error,
-    summary: "A Helm chart template does not parse (an unclosed action, an `if`/`range`/`with`/`define` without `end`)",
-    doc: include_str!("../../../rules/helm-template-syntax.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct HelmTemplateSyntax {
+        id: "helm-template-syntax",
+        severity: Severity::Error,
+        summary: "A Helm chart template does not parse (an unclosed action, an `if`/`range`/`with`/`define` without `end`)",
+        fix: None,
+    }
+}
 
 impl Rule for HelmTemplateSyntax {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let mut out = Vec::new();

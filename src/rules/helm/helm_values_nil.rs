@@ -5,24 +5,19 @@
 use crate::diagnostic::{Finding, Severity};
 use crate::model::helm::Outcome;
 use crate::model::helm::render::FailureKind;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::BTreeMap;
 
-pub struct HelmValuesNil;
-
-static META: RuleMeta = RuleMeta {
-    id: "helm-values-nil",
-    default_severity: Severity::Error,
-    summary: "A local chart's template dereferences a values path the Application's merged values do not set, so the render fails",
-    doc: include_str!("../../../rules/helm-values-nil.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct HelmValuesNil {
+        id: "helm-values-nil",
+        severity: Severity::Error,
+        summary: "A local chart's template dereferences a values path the Application's merged values do not set, so the render fails",
+        fix: None,
+    }
+}
 
 impl Rule for HelmValuesNil {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let model = cx.session.gitops();
         let repo = &cx.session.repo;

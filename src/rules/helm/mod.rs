@@ -4,3 +4,10 @@
 
 pub mod helm_template_syntax;
 pub mod helm_values_nil;
+
+crate::rules::declare_domain! {
+    [
+        helm_template_syntax::HelmTemplateSyntax,
+        helm_values_nil::HelmValuesNil,
+    ],
+}

@@ -6,28 +6,24 @@ use crate::config::{OptionKind, OptionSpec};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::iam::actions::{self, Operation, display_arn};
 use crate::model::iam::{self, Decision, PolicyKind, Request, Target};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::BTreeSet;
 
-pub struct CiPolicyGap;
-
-static META: RuleMeta = RuleMeta {
-    id: "ci-policy-gap",
-    default_severity: Severity::Error,
-    summary: "A resource Terraform creates needs an action the documented CI policy does not allow on its ARN",
-    doc: include_str!("../../../rules/ci-policy-gap.md"),
-    options: &[OptionSpec {
-        name: "operations",
-        kind: OptionKind::StringList,
-        doc: "which of create, read, update, delete to check (default: all four)",
-    }],
-};
+crate::rules::declare_rule! {
+    pub struct CiPolicyGap {
+        id: "ci-policy-gap",
+        severity: Severity::Error,
+        summary: "A resource Terraform creates needs an action the documented CI policy does not allow on its ARN",
+        fix: None,
+        options: &[OptionSpec {
+            name: "operations",
+            kind: OptionKind::StringList,
+            doc: "which of create, read, update, delete to check (default: all four)",
+        }],
+    }
+}
 
 impl Rule for CiPolicyGap {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let cfg = &s.config.iam;

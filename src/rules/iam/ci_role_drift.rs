@@ -4,42 +4,38 @@
 use crate::config::{OptionKind, OptionSpec};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::iam::{self, Policy};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::{SourceFile, Span};
 
-pub struct CiRoleDrift;
+pub const ID: &str = CiRoleDrift::ID;
 
-pub const ID: &str = "ci-role-drift";
-
-static META: RuleMeta = RuleMeta {
-    id: ID,
-    default_severity: Severity::Error,
-    summary: "The live CI role lacks permissions the documented CI policy grants (live, with --aws)",
-    doc: include_str!("../../../rules/ci-role-drift.md"),
-    options: &[
-        OptionSpec {
-            name: "timeout_seconds",
-            kind: OptionKind::Integer,
-            doc: "bound on each AWS call, retries included (default 10)",
-        },
-        OptionSpec {
-            name: "max_attempts",
-            kind: OptionKind::Integer,
-            doc: "attempts per AWS call; throttling is retried with backoff (default 4)",
-        },
-        OptionSpec {
-            name: "page_size",
-            kind: OptionKind::Integer,
-            doc: "items per page of the list calls (default: the service's)",
-        },
-    ],
-};
+crate::rules::declare_rule! {
+    pub struct CiRoleDrift {
+        id: "ci-role-drift",
+        severity: Severity::Error,
+        summary: "The live CI role lacks permissions the documented CI policy grants (live, with --aws)",
+        fix: None,
+        options: &[
+            OptionSpec {
+                name: "timeout_seconds",
+                kind: OptionKind::Integer,
+                doc: "bound on each AWS call, retries included (default 10)",
+            },
+            OptionSpec {
+                name: "max_attempts",
+                kind: OptionKind::Integer,
+                doc: "attempts per AWS call; throttling is retried with backoff (default 4)",
+            },
+            OptionSpec {
+                name: "page_size",
+                kind: OptionKind::Integer,
+                doc: "items per page of the list calls (default: the service's)",
+            },
+        ],
+    }
+}
 
 impl Rule for CiRoleDrift {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         if !(s.inputs.aws || s.config.live_allowed()) {

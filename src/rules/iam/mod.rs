@@ -5,6 +5,14 @@ pub mod ci_policy_gap;
 pub mod ci_role_drift;
 pub mod teardown_coverage;
 
+crate::rules::declare_domain! {
+    [
+        ci_role_drift::CiRoleDrift,
+        ci_policy_gap::CiPolicyGap,
+        teardown_coverage::TeardownCoverage,
+    ],
+}
+
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, Iter};
 use crate::model::terraform::expr::Value;

@@ -6,24 +6,19 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::iam::actions;
 use crate::model::iam::pattern::{Match, Pattern, Subject, UNKNOWN_TEXT};
 use crate::model::terraform::expr::Value;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::BTreeSet;
 
-pub struct TeardownCoverage;
-
-static META: RuleMeta = RuleMeta {
-    id: "teardown-coverage",
-    default_severity: Severity::Error,
-    summary: "A named resource matches no teardown discovery pattern or lacks a required tag, so teardown orphans it",
-    doc: include_str!("../../../rules/teardown-coverage.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct TeardownCoverage {
+        id: "teardown-coverage",
+        severity: Severity::Error,
+        summary: "A named resource matches no teardown discovery pattern or lacks a required tag, so teardown orphans it",
+        fix: None,
+    }
+}
 
 impl Rule for TeardownCoverage {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let td = &s.config.teardown;

@@ -9,19 +9,18 @@ use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, nested_attr, unknown_text};
 use crate::model::terraform::expr::{Truth, Value};
 use crate::model::workspace::Workspace;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use hcl_edit::expr::Expression;
 use std::collections::HashSet;
 
-pub struct DuplicateAccessEntry;
-
-static META: RuleMeta = RuleMeta {
-    id: "duplicate-access-entry",
-    default_severity: Severity::Error,
-    summary: "An EKS access entry for the caller's own identity on a cluster that already grants its creator admin access",
-    doc: include_str!("../../../rules/duplicate-access-entry.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct DuplicateAccessEntry {
+        id: "duplicate-access-entry",
+        severity: Severity::Error,
+        summary: "An EKS access entry for the caller's own identity on a cluster that already grants its creator admin access",
+        fix: None,
+    }
+}
 
 const MAX_DEPTH: usize = 16;
 
@@ -80,10 +79,6 @@ fn caller_arn(
 }
 
 impl Rule for DuplicateAccessEntry {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let tf = s.terraform();

@@ -11,18 +11,17 @@ use crate::model::identities::{
 use crate::model::terraform::analysis::{Analysis, BlockAt, Count, unknown_text};
 use crate::model::terraform::expr::Value;
 use crate::model::workspace::Workspace;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::{BTreeMap, HashSet};
 
-pub struct DuplicatePhysicalName;
-
-static META: RuleMeta = RuleMeta {
-    id: "duplicate-physical-name",
-    default_severity: Severity::Error,
-    summary: "Two roots of one environment, or two instances of one root, create an account-scoped object with the same name",
-    doc: include_str!("../../../rules/duplicate-physical-name.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct DuplicatePhysicalName {
+        id: "duplicate-physical-name",
+        severity: Severity::Error,
+        summary: "Two roots of one environment, or two instances of one root, create an account-scoped object with the same name",
+        fix: None,
+    }
+}
 
 /// Whether a root is ephemeral: its `lifecycle` variable is "ephemeral", or it takes a
 /// `build_id` and is not marked persistent. Returns the build id's value when known.
@@ -67,10 +66,6 @@ fn same_env(envs: &Environments, a: &Named, b: &Named) -> Option<String> {
 }
 
 impl Rule for DuplicatePhysicalName {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis_all();

@@ -12,17 +12,16 @@ use crate::model::identities::{
 };
 use crate::model::terraform::expr::Value;
 use crate::model::workload_identity::{RoleRef, roles_of_service_account, values_role_annotations};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct HardcodedIdentity;
-
-static META: RuleMeta = RuleMeta {
-    id: "hardcoded-identity",
-    default_severity: Severity::Error,
-    summary: "A literal names a cluster, database or service-account role other than the one the environment's Terraform computes, or one it switches off",
-    doc: include_str!("../../../rules/hardcoded-identity.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct HardcodedIdentity {
+        id: "hardcoded-identity",
+        severity: Severity::Error,
+        summary: "A literal names a cluster, database or service-account role other than the one the environment's Terraform computes, or one it switches off",
+        fix: None,
+    }
+}
 
 /// Keys whose value is an EKS cluster name (`autoDiscovery.clusterName`,
 /// `settings.clusterName`, `cluster_name` …), compared without case, `-` and `_`.
@@ -51,10 +50,6 @@ fn identity_in(l: &Literal) -> Option<(IdKind, String)> {
 }
 
 impl Rule for HardcodedIdentity {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis_all();

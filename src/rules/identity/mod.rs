@@ -9,6 +9,17 @@ pub mod policy_resource_gap;
 pub mod unknown_domain_filter;
 pub mod unmanaged_secret;
 
+crate::rules::declare_domain! {
+    [
+        hardcoded_identity::HardcodedIdentity,
+        unknown_domain_filter::UnknownDomainFilter,
+        unmanaged_secret::UnmanagedSecret,
+        policy_resource_gap::PolicyResourceGap,
+        duplicate_physical_name::DuplicatePhysicalName,
+        duplicate_access_entry::DuplicateAccessEntry,
+    ],
+}
+
 use crate::model::terraform::analysis::{Analysis, BlockAt};
 use crate::model::workspace::Workspace;
 use crate::source::Span;

@@ -8,19 +8,18 @@ use crate::model::iam::pattern::UNKNOWN;
 use crate::model::iam::policy::{Decision, Request};
 use crate::model::workload_identity::{RoleRef, role_policies, roles_of_service_account};
 use crate::parse::yaml::Yaml;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::Span;
 use std::collections::{BTreeMap, HashSet};
 
-pub struct PolicyResourceGap;
-
-static META: RuleMeta = RuleMeta {
-    id: "policy-resource-gap",
-    default_severity: Severity::Error,
-    summary: "The role an External Secrets store authenticates with does not allow reading the secrets its ExternalSecrets name",
-    doc: include_str!("../../../rules/policy-resource-gap.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct PolicyResourceGap {
+        id: "policy-resource-gap",
+        severity: Severity::Error,
+        summary: "The role an External Secrets store authenticates with does not allow reading the secrets its ExternalSecrets name",
+        fix: None,
+    }
+}
 
 const ACTION: &str = "secretsmanager:GetSecretValue";
 
@@ -88,10 +87,6 @@ fn store_identity(
 }
 
 impl Rule for PolicyResourceGap {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis_all();

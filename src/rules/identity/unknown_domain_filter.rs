@@ -8,18 +8,17 @@ use crate::model::identities::{IdKind, Named, Names, literal_envs};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::manifest_kind;
 use crate::model::terraform::expr::Value;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::Span;
 
-pub struct UnknownDomainFilter;
-
-static META: RuleMeta = RuleMeta {
-    id: "unknown-domain-filter",
-    default_severity: Severity::Warning,
-    summary: "An ExternalDNS domain filter that is no hosted zone the environment manages or looks up",
-    doc: include_str!("../../../rules/unknown-domain-filter.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UnknownDomainFilter {
+        id: "unknown-domain-filter",
+        severity: Severity::Warning,
+        summary: "An ExternalDNS domain filter that is no hosted zone the environment manages or looks up",
+        fix: None,
+    }
+}
 
 fn norm(d: &str) -> String {
     d.trim().trim_end_matches('.').to_ascii_lowercase()
@@ -65,10 +64,6 @@ fn verdict<'a>(index: &'a Names, roots: &[usize], filter: &str) -> Verdict<'a> {
 }
 
 impl Rule for UnknownDomainFilter {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis_all();

@@ -5,17 +5,16 @@
 use crate::diagnostic::{Finding, Severity};
 use crate::model::identities::{IdKind, Named, literal_envs};
 use crate::model::terraform::analysis::Count;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct UnmanagedSecret;
-
-static META: RuleMeta = RuleMeta {
-    id: "unmanaged-secret",
-    default_severity: Severity::Warning,
-    summary: "An ExternalSecret reads a secret no Terraform root of its environment creates, under a prefix that environment's Terraform manages",
-    doc: include_str!("../../../rules/unmanaged-secret.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UnmanagedSecret {
+        id: "unmanaged-secret",
+        severity: Severity::Warning,
+        summary: "An ExternalSecret reads a secret no Terraform root of its environment creates, under a prefix that environment's Terraform manages",
+        fix: None,
+    }
+}
 
 /// The secret name a key or ARN names (`arn:aws:secretsmanager:…:secret:NAME-AbCdEf`).
 fn secret_name(key: &str) -> &str {
@@ -44,10 +43,6 @@ fn common_prefix(a: &str, b: &str) -> usize {
 }
 
 impl Rule for UnmanagedSecret {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis_all();

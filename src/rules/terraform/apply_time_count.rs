@@ -5,23 +5,18 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::Count;
 use crate::model::terraform::expr::Unknown;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct ApplyTimeCount;
-
-static META: RuleMeta = RuleMeta {
-    id: "apply-time-count",
-    default_severity: Severity::Error,
-    summary: "count or for_each depends on a value known only after apply",
-    doc: include_str!("../../../rules/apply-time-count.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct ApplyTimeCount {
+        id: "apply-time-count",
+        severity: Severity::Error,
+        summary: "count or for_each depends on a value known only after apply",
+        fix: None,
+    }
+}
 
 impl Rule for ApplyTimeCount {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let tf = s.terraform();

@@ -5,26 +5,21 @@ use super::{PerBlock, block_span, reported};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::crds::{CrdSources, Place, When, crd_sources};
 use crate::model::kube;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::HashMap;
 
-pub struct CrdBeforePlan;
-
-static META: RuleMeta = RuleMeta {
-    id: "crd-before-plan",
-    default_severity: Severity::Error,
-    summary: "a kubernetes_manifest of a custom resource whose CRD is not installed before the plan",
-    doc: include_str!("../../../rules/crd-before-plan.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct CrdBeforePlan {
+        id: "crd-before-plan",
+        severity: Severity::Error,
+        summary: "a kubernetes_manifest of a custom resource whose CRD is not installed before the plan",
+        fix: None,
+    }
+}
 
 const HELP: &str = "install the CRD before this plan: apply the chart (or the CRD manifest) in an earlier pass or an earlier root and gate this resource on the later pass, or apply the custom resource with `kubectl_manifest` (gavinbunney/kubectl), which does not read the schema at plan";
 
 impl Rule for CrdBeforePlan {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let tf = s.terraform();

@@ -9,17 +9,16 @@ use crate::model::terraform::analysis::{
 };
 use crate::model::terraform::expr::{RefStep, Truth};
 use crate::model::workspace::Workspace;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct GateMismatch;
-
-static META: RuleMeta = RuleMeta {
-    id: "gate-mismatch",
-    default_severity: Severity::Error,
-    summary: "A block refers to a gated block under a condition that does not imply its gate",
-    doc: include_str!("../../../rules/gate-mismatch.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct GateMismatch {
+        id: "gate-mismatch",
+        severity: Severity::Error,
+        summary: "A block refers to a gated block under a condition that does not imply its gate",
+        fix: None,
+    }
+}
 
 /// A checked reference: an index right after the address, or a depends_on entry.
 fn checked(an: &Analysis, s: &Workspace, inst: usize, r: &GuardedRef) -> Option<BlockAt> {
@@ -137,10 +136,6 @@ fn independent_gates(
 }
 
 impl Rule for GateMismatch {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let tf = s.terraform();

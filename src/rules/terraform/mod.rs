@@ -9,6 +9,25 @@ pub mod replace_needle_missing;
 pub mod ungated_data_source;
 pub mod unmanaged_namespace;
 
+// The first release, then rules added later (see `declare_domain!`).
+crate::rules::declare_domain! {
+    [
+        ungated_data_source::UngatedDataSource,
+        unmanaged_namespace::UnmanagedNamespace,
+        gate_mismatch::GateMismatch,
+        provider_same_apply::ProviderSameApply,
+        apply_time_count::ApplyTimeCount,
+        crd_before_plan::CrdBeforePlan,
+        replace_needle_missing::ReplaceNeedleMissing,
+    ],
+    // Added with the validity rules (none here).
+    [],
+    // Live checks that only run with --aws.
+    [
+        name_already_exists::NameAlreadyExists,
+    ],
+}
+
 use crate::diagnostic::Finding;
 use crate::model::terraform::analysis::{Analysis, BlockAt, GateTerm};
 use crate::model::workspace::Workspace;

@@ -4,39 +4,35 @@
 use crate::config::{OptionKind, OptionSpec};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::live::{self, NamedObject, StateSource};
-use crate::rules::{Context, Rule, RuleMeta};
-
-pub struct NameAlreadyExists;
+use crate::rules::{Context, Rule};
 
 /// Most names asked about in one check (each call is bounded by its own timeout).
 pub const MAX_PROBES: usize = 500;
 
-pub const ID: &str = "name-already-exists";
+pub const ID: &str = NameAlreadyExists::ID;
 
-static META: RuleMeta = RuleMeta {
-    id: ID,
-    default_severity: Severity::Error,
-    summary: "An object the apply creates under a fixed name already exists in AWS outside the root's state (live, with --aws)",
-    doc: include_str!("../../../rules/name-already-exists.md"),
-    options: &[
-        OptionSpec {
-            name: "timeout_seconds",
-            kind: OptionKind::Integer,
-            doc: "bound on each AWS call, retries included (default 10)",
-        },
-        OptionSpec {
-            name: "max_attempts",
-            kind: OptionKind::Integer,
-            doc: "attempts per AWS call; throttling is retried with backoff (default 4)",
-        },
-    ],
-};
+crate::rules::declare_rule! {
+    pub struct NameAlreadyExists {
+        id: "name-already-exists",
+        severity: Severity::Error,
+        summary: "An object the apply creates under a fixed name already exists in AWS outside the root's state (live, with --aws)",
+        fix: None,
+        options: &[
+            OptionSpec {
+                name: "timeout_seconds",
+                kind: OptionKind::Integer,
+                doc: "bound on each AWS call, retries included (default 10)",
+            },
+            OptionSpec {
+                name: "max_attempts",
+                kind: OptionKind::Integer,
+                doc: "attempts per AWS call; throttling is retried with backoff (default 4)",
+            },
+        ],
+    }
+}
 
 impl Rule for NameAlreadyExists {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         if !s.inputs.aws {

@@ -9,18 +9,17 @@ use crate::model::terraform::analysis::{
 };
 use crate::model::terraform::expr::Value;
 use crate::model::workspace::Workspace;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::{BTreeMap, HashSet};
 
-pub struct ProviderSameApply;
-
-static META: RuleMeta = RuleMeta {
-    id: "provider-same-apply",
-    default_severity: Severity::Error,
-    summary: "A provider configured from an object this configuration creates is used in the apply that creates it",
-    doc: include_str!("../../../rules/provider-same-apply.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct ProviderSameApply {
+        id: "provider-same-apply",
+        severity: Severity::Error,
+        summary: "A provider configured from an object this configuration creates is used in the apply that creates it",
+        fix: None,
+    }
+}
 
 /// The created resources a provider configuration depends on: directly, or through a data
 /// source that reads a created object. Each with how it is reached.
@@ -114,10 +113,6 @@ fn report_at(an: &Analysis, at: BlockAt) -> BlockAt {
 }
 
 impl Rule for ProviderSameApply {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let tf = s.terraform();

@@ -3,23 +3,18 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::replace::{Outcome, nearest_line};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct ReplaceNeedleMissing;
-
-static META: RuleMeta = RuleMeta {
-    id: "replace-needle-missing",
-    default_severity: Severity::Error,
-    summary: "replace() over a file's contents whose needle never occurs in the file",
-    doc: include_str!("../../../rules/replace-needle-missing.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct ReplaceNeedleMissing {
+        id: "replace-needle-missing",
+        severity: Severity::Error,
+        summary: "replace() over a file's contents whose needle never occurs in the file",
+        fix: None,
+    }
+}
 
 impl Rule for ReplaceNeedleMissing {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let an = s.terraform_analysis();

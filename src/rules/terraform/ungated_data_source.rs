@@ -8,23 +8,18 @@ use crate::model::terraform::analysis::{
     Analysis, BlockAt, Count, GateTerm, ReadPhase, data_target, nested_attr, unknown_text,
 };
 use crate::model::terraform::expr::{self, Unknown, Value};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct UngatedDataSource;
-
-static META: RuleMeta = RuleMeta {
-    id: "ungated-data-source",
-    default_severity: Severity::Error,
-    summary: "A data source reads, during plan, an object this configuration creates: plan fails on a fresh environment",
-    doc: include_str!("../../../rules/ungated-data-source.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UngatedDataSource {
+        id: "ungated-data-source",
+        severity: Severity::Error,
+        summary: "A data source reads, during plan, an object this configuration creates: plan fails on a fresh environment",
+        fix: Safe,
+    }
+}
 
 impl Rule for UngatedDataSource {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let tf = s.terraform();

@@ -9,20 +9,19 @@ use crate::model::terraform::analysis::{
 };
 use crate::model::terraform::expr::{self, Truth, Unknown, Value};
 use crate::model::workspace::Workspace;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::Span;
 use hcl_edit::Span as _;
 use hcl_edit::expr::{Expression, ObjectKey};
 
-pub struct UnmanagedNamespace;
-
-static META: RuleMeta = RuleMeta {
-    id: "unmanaged-namespace",
-    default_severity: Severity::Error,
-    summary: "A Kubernetes object is placed in a namespace this configuration never creates",
-    doc: include_str!("../../../rules/unmanaged-namespace.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UnmanagedNamespace {
+        id: "unmanaged-namespace",
+        severity: Severity::Error,
+        summary: "A Kubernetes object is placed in a namespace this configuration never creates",
+        fix: Safe,
+    }
+}
 
 const BUILT_IN: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -158,10 +157,6 @@ fn key_span(e: &Expression, path: &[&str]) -> Option<std::ops::Range<usize>> {
 }
 
 impl Rule for UnmanagedNamespace {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
         let tf = s.terraform();

@@ -4,17 +4,16 @@
 use super::{closest, edit_distance, scoped_modules, sites, span_or};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::expr::{builtin_function_names, function_arity, function_calls};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct BadFunctionCall;
-
-static META: RuleMeta = RuleMeta {
-    id: "bad-function-call",
-    default_severity: Severity::Error,
-    summary: "A call to an unknown function, or a built-in function with the wrong number of arguments",
-    doc: include_str!("../../../rules/bad-function-call.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct BadFunctionCall {
+        id: "bad-function-call",
+        severity: Severity::Error,
+        summary: "A call to an unknown function, or a built-in function with the wrong number of arguments",
+        fix: Safe,
+    }
+}
 
 /// Built-in functions of Terraform releases newer than the evaluator's table.
 const NEWER_BUILTINS: &[&str] = &["ephemeralasnull"];
@@ -57,10 +56,6 @@ fn mechanical_rename(name: &str, args: usize, expand_final: bool) -> Option<&'st
 }
 
 impl Rule for BadFunctionCall {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

@@ -4,24 +4,19 @@
 use super::{scoped_modules, sites};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::expr::references;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use hcl_edit::Span as _;
 
-pub struct ConstantCondition;
-
-static META: RuleMeta = RuleMeta {
-    id: "constant-condition",
-    default_severity: Severity::Error,
-    summary: "A precondition, postcondition, validation or check condition that refers to nothing it could test",
-    doc: include_str!("../../../rules/constant-condition.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct ConstantCondition {
+        id: "constant-condition",
+        severity: Severity::Error,
+        summary: "A precondition, postcondition, validation or check condition that refers to nothing it could test",
+        fix: None,
+    }
+}
 
 impl Rule for ConstantCondition {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

@@ -4,25 +4,20 @@
 use super::{is_override_file, scoped_modules};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::BlockKind;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::Span;
 use std::collections::HashMap;
 
-pub struct DuplicateDeclaration;
-
-static META: RuleMeta = RuleMeta {
-    id: "duplicate-declaration",
-    default_severity: Severity::Error,
-    summary: "Two declarations with the same address in one module",
-    doc: include_str!("../../../rules/duplicate-declaration.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct DuplicateDeclaration {
+        id: "duplicate-declaration",
+        severity: Severity::Error,
+        summary: "Two declarations with the same address in one module",
+        fix: None,
+    }
+}
 
 impl Rule for DuplicateDeclaration {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

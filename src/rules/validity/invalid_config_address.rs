@@ -9,20 +9,19 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::address::{self, AddressError, ConfigAddress};
 use crate::model::terraform::{BlockKind, ModuleSource, TerraformModel, TfBlock, TfModule};
 use crate::repo::Repository;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::Span;
 use hcl_edit::Span as _;
 use hcl_edit::structure::Block;
 
-pub struct InvalidConfigAddress;
-
-static META: RuleMeta = RuleMeta {
-    id: "invalid-config-address",
-    default_severity: Severity::Error,
-    summary: "A `moved`, `import` or `removed` block whose address is not a resource or module address, imports into nothing, or moves or removes a block still declared",
-    doc: include_str!("../../../rules/invalid-config-address.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct InvalidConfigAddress {
+        id: "invalid-config-address",
+        severity: Severity::Error,
+        summary: "A `moved`, `import` or `removed` block whose address is not a resource or module address, imports into nothing, or moves or removes a block still declared",
+        fix: None,
+    }
+}
 
 /// One problem: where, Terraform's summary and detail, the fix, and whether it is only a
 /// warning.
@@ -35,10 +34,6 @@ struct Problem {
 }
 
 impl Rule for InvalidConfigAddress {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

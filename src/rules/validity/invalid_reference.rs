@@ -9,23 +9,18 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::expr::{Reference, references};
 use crate::model::terraform::scope::{self, InvalidReference, Problem, Scope};
 use crate::model::terraform::{Expansion, TfModule};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct InvalidReferenceRule;
-
-static META: RuleMeta = RuleMeta {
-    id: "invalid-reference",
-    default_severity: Severity::Error,
-    summary: "An expression that is not a valid reference: a bare name, `each`/`count`/`self` where the block does not bind them, or an attribute `path`/`terraform` lack",
-    doc: include_str!("../../../rules/invalid-reference.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct InvalidReferenceRule {
+        id: "invalid-reference",
+        severity: Severity::Error,
+        summary: "An expression that is not a valid reference: a bare name, `each`/`count`/`self` where the block does not bind them, or an attribute `path`/`terraform` lack",
+        fix: None,
+    }
+}
 
 impl Rule for InvalidReferenceRule {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

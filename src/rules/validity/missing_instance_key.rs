@@ -8,17 +8,16 @@ use super::{scoped_modules, sites, span_or};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::Expansion;
 use crate::model::terraform::expr::{RefStep, Reference, references};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct MissingInstanceKey;
-
-static META: RuleMeta = RuleMeta {
-    id: "missing-instance-key",
-    default_severity: Severity::Error,
-    summary: "An attribute read of a block with `count`/`for_each` without an instance key, or an instance key on a block with neither",
-    doc: include_str!("../../../rules/missing-instance-key.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct MissingInstanceKey {
+        id: "missing-instance-key",
+        severity: Severity::Error,
+        summary: "An attribute read of a block with `count`/`for_each` without an instance key, or an instance key on a block with neither",
+        fix: None,
+    }
+}
 
 /// Roots that are not resource types.
 const NOT_RESOURCES: &[&str] = &[
@@ -55,10 +54,6 @@ fn target(r: &Reference) -> Option<(String, usize, bool)> {
 }
 
 impl Rule for MissingInstanceKey {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

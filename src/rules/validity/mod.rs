@@ -18,6 +18,27 @@ pub mod undefined_reference;
 pub mod unknown_argument;
 pub mod unknown_module_argument;
 
+// The first release, then rules added later (see `declare_domain!`).
+crate::rules::declare_domain! {
+    [
+        unknown_module_argument::UnknownModuleArgument,
+        undefined_reference::UndefinedReference,
+        reserved_name::ReservedName,
+        constant_condition::ConstantCondition,
+        bad_function_call::BadFunctionCall,
+        duplicate_declaration::DuplicateDeclaration,
+        module_source::ModuleSourceRule,
+    ],
+    // Added after the first release.
+    [
+        invalid_reference::InvalidReferenceRule,
+        missing_instance_key::MissingInstanceKey,
+        invalid_config_address::InvalidConfigAddress,
+        unknown_argument::UnknownArgument,
+        reference_cycle::ReferenceCycle,
+    ],
+}
+
 use crate::model::terraform::{ModuleId, TfModule};
 use crate::model::workspace::Workspace;
 use crate::parse::Syntax;

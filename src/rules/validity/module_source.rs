@@ -4,18 +4,17 @@
 use super::scoped_modules;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::{ModuleId, ModuleSource, TerraformModel};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use std::collections::{HashMap, VecDeque};
 
-pub struct ModuleSourceRule;
-
-static META: RuleMeta = RuleMeta {
-    id: "module-source",
-    default_severity: Severity::Error,
-    summary: "A local module source that is missing, leaves the repository, or calls back into itself",
-    doc: include_str!("../../../rules/module-source.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct ModuleSourceRule {
+        id: "module-source",
+        severity: Severity::Error,
+        summary: "A local module source that is missing, leaves the repository, or calls back into itself",
+        fix: None,
+    }
+}
 
 /// The shortest chain of local calls from `from` to `to` (both included).
 fn path(model: &TerraformModel, from: ModuleId, to: ModuleId) -> Option<Vec<ModuleId>> {
@@ -48,10 +47,6 @@ fn path(model: &TerraformModel, from: ModuleId, to: ModuleId) -> Option<Vec<Modu
 }
 
 impl Rule for ModuleSourceRule {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

@@ -3,23 +3,18 @@
 use super::scoped_modules;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::cycles::local_cycles;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 
-pub struct ReferenceCycle;
-
-static META: RuleMeta = RuleMeta {
-    id: "reference-cycle",
-    default_severity: Severity::Error,
-    summary: "Local values that refer to themselves or to each other in a cycle",
-    doc: include_str!("../../../rules/reference-cycle.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct ReferenceCycle {
+        id: "reference-cycle",
+        severity: Severity::Error,
+        summary: "Local values that refer to themselves or to each other in a cycle",
+        fix: None,
+    }
+}
 
 impl Rule for ReferenceCycle {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let tf = cx.session.terraform();

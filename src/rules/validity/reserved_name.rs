@@ -4,18 +4,17 @@
 use super::scoped_modules;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::BlockKind;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use hcl_edit::Span as _;
 
-pub struct ReservedName;
-
-static META: RuleMeta = RuleMeta {
-    id: "reserved-name",
-    default_severity: Severity::Error,
-    summary: "A variable or block name Terraform reserves or does not accept as an identifier",
-    doc: include_str!("../../../rules/reserved-name.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct ReservedName {
+        id: "reserved-name",
+        severity: Severity::Error,
+        summary: "A variable or block name Terraform reserves or does not accept as an identifier",
+        fix: None,
+    }
+}
 
 /// Names a `variable` cannot have: the arguments and block types of a `module` block
 /// (Terraform's `moduleBlockSchema`).
@@ -32,10 +31,6 @@ pub const RESERVED_VARIABLE_NAMES: &[&str] = &[
 ];
 
 impl Rule for ReservedName {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

@@ -6,18 +6,17 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::expr::{RefStep, Reference, references};
 use crate::model::terraform::{BlockKind, ModuleSource, TerraformModel, TfModule};
 use crate::repo::Repository;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use hcl_edit::structure::Block;
 
-pub struct UndefinedReference;
-
-static META: RuleMeta = RuleMeta {
-    id: "undefined-reference",
-    default_severity: Severity::Error,
-    summary: "A reference to a variable, local, module output, data source or resource the module does not declare",
-    doc: include_str!("../../../rules/undefined-reference.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UndefinedReference {
+        id: "undefined-reference",
+        severity: Severity::Error,
+        summary: "A reference to a variable, local, module output, data source or resource the module does not declare",
+        fix: None,
+    }
+}
 
 /// Roots that never name a declared object of the module.
 const BUILTIN_ROOTS: &[&str] = &[
@@ -33,10 +32,6 @@ const BUILTIN_ROOTS: &[&str] = &[
 ];
 
 impl Rule for UndefinedReference {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

@@ -12,21 +12,20 @@ use crate::model::terraform::schema::{
 };
 use crate::model::terraform::{BlockKind, TfBlock, TfModule};
 use crate::repo::Repository;
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use crate::source::{FileId, Span};
 use hcl_edit::Span as _;
 use hcl_edit::structure::{Block, Body};
 use std::collections::BTreeSet;
 
-pub struct UnknownArgument;
-
-static META: RuleMeta = RuleMeta {
-    id: "unknown-argument",
-    default_severity: Severity::Error,
-    summary: "An argument or nested block a resource or data source type does not have, or a required one missing (for the providers preflight knows)",
-    doc: include_str!("../../../rules/unknown-argument.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UnknownArgument {
+        id: "unknown-argument",
+        severity: Severity::Error,
+        summary: "An argument or nested block a resource or data source type does not have, or a required one missing (for the providers preflight knows)",
+        fix: None,
+    }
+}
 
 /// Meta-arguments and blocks Terraform handles itself.
 const RESOURCE_META_ARGS: &[&str] = &["count", "for_each", "provider", "depends_on"];
@@ -41,10 +40,6 @@ struct Problem {
 }
 
 impl Rule for UnknownArgument {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();

@@ -4,19 +4,18 @@
 use super::{closest, complete, scoped_modules};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::{ModuleSource, TfModule};
-use crate::rules::{Context, Rule, RuleMeta};
+use crate::rules::{Context, Rule};
 use hcl_edit::Span as _;
 use hcl_edit::structure::Attribute;
 
-pub struct UnknownModuleArgument;
-
-static META: RuleMeta = RuleMeta {
-    id: "unknown-module-argument",
-    default_severity: Severity::Error,
-    summary: "A module call passes an argument the module does not declare, or omits a required variable",
-    doc: include_str!("../../../rules/unknown-module-argument.md"),
-    options: &[],
-};
+crate::rules::declare_rule! {
+    pub struct UnknownModuleArgument {
+        id: "unknown-module-argument",
+        severity: Severity::Error,
+        summary: "A module call passes an argument the module does not declare, or omits a required variable",
+        fix: None,
+    }
+}
 
 /// Arguments of a `module` block that are Terraform's, not the module's.
 const META_ARGUMENTS: &[&str] = &[
@@ -30,10 +29,6 @@ const META_ARGUMENTS: &[&str] = &[
 ];
 
 impl Rule for UnknownModuleArgument {
-    fn meta(&self) -> &'static RuleMeta {
-        &META
-    }
-
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let repo = &cx.session.repo;
         let model = cx.session.terraform();
