@@ -4,131 +4,17 @@
 //! the versions that give it a value. The verdict for one secret (a value, no value, cannot
 //! tell) is the model's; `secret-without-value` reports it.
 
-use crate::model::gitops::{GitopsModel, GroupId, NodeRef};
+use crate::model::gitops::{GitopsModel, GroupId, NodeRef, SecretRead, StoreRef};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{Analysis, BlockAt, Count, Iter, unknown_text};
 use crate::model::terraform::expr::{Unknown, Value};
 use crate::model::workspace::Workspace;
 use crate::parse::yaml::Yaml;
-use crate::source::Span;
 use hcl_edit::expr::{Expression, TraversalOperator};
-use std::collections::HashSet;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Deepest YAML nesting walked, and deepest chain of Terraform variables/locals followed.
-pub const MAX_DEPTH: usize = 64;
-
-/// A `secretStoreRef` (or `sourceRef.storeRef`).
-#[derive(Clone, Debug)]
-pub struct StoreRef {
-    pub kind: Option<String>,
-    pub name: String,
-}
-
-/// One read of a remote secret: `remoteRef` or `dataFrom[].extract`.
-#[derive(Clone, Debug)]
-pub struct SecretRead {
-    pub key: String,
-    pub key_span: Span,
-    pub property: Option<(String, Span)>,
-    /// `None`: no store reference is written around the read.
-    pub store: Option<StoreRef>,
-    pub via: &'static str,
-}
-
-/// Every remote-secret read under a node: ExternalSecret manifests, ClusterExternalSecrets,
-/// and chart values that template one.
-pub fn reads_under(y: Yaml<'_>, store: Option<StoreRef>, depth: usize, out: &mut Vec<SecretRead>) {
-    walk(y, store, depth, out, &mut HashSet::new());
-}
-
-/// Each node is visited once: aliases make a document a graph whose paths can be
-/// exponentially many (an alias bomb), while its nodes are few.
-pub fn walk(
-    y: Yaml<'_>,
-    store: Option<StoreRef>,
-    depth: usize,
-    out: &mut Vec<SecretRead>,
-    seen: &mut HashSet<crate::parse::yaml::NodeId>,
-) {
-    if depth > MAX_DEPTH || !seen.insert(y.resolved().id) {
-        return;
-    }
-    if y.is_seq() {
-        for item in y.items() {
-            walk(item, store.clone(), depth + 1, out, seen);
-        }
-        return;
-    }
-    if !y.is_map() {
-        return;
-    }
-    let store = y
-        .get("secretStoreRef")
-        .and_then(store_ref)
-        .map(Some)
-        .unwrap_or(store);
-    // `data[].sourceRef.storeRef` overrides the ExternalSecret's store for one item; a
-    // `generatorRef` reads no store at all.
-    let source = y.get("sourceRef");
-    let local_store = match source {
-        Some(src) if src.get("generatorRef").is_some() => None,
-        Some(src) => Some(src.get("storeRef").and_then(store_ref).or(store.clone())),
-        None => Some(store.clone()),
-    };
-    for (k, v) in y.entries() {
-        match k.as_str() {
-            Some("remoteRef") => {
-                if let Some(s) = &local_store {
-                    read_of(v, "remoteRef.key", s.clone(), out);
-                }
-                continue;
-            }
-            Some("dataFrom") => {
-                for item in v.items() {
-                    let item_store = match item.get("sourceRef") {
-                        Some(src) if src.get("generatorRef").is_some() => continue,
-                        Some(src) => src.get("storeRef").and_then(store_ref).or(store.clone()),
-                        None => store.clone(),
-                    };
-                    if let Some(e) = item.get("extract") {
-                        read_of(e, "dataFrom.extract.key", item_store, out);
-                    }
-                }
-                continue;
-            }
-            _ => {}
-        }
-        walk(v, store.clone(), depth + 1, out, seen);
-    }
-}
-
-pub fn store_ref(r: Yaml<'_>) -> Option<StoreRef> {
-    Some(StoreRef {
-        name: r.str_at(&["name"])?.to_string(),
-        kind: r.str_at(&["kind"]).map(str::to_owned),
-    })
-}
-
-pub fn read_of(r: Yaml<'_>, via: &'static str, store: Option<StoreRef>, out: &mut Vec<SecretRead>) {
-    let Some((_, key)) = r.get_entry("key") else {
-        return;
-    };
-    let Some(k) = key.as_string() else { return };
-    // Tags and other metadata are read, not the value.
-    if r.str_at(&["metadataPolicy"]) == Some("Fetch") {
-        return;
-    }
-    out.push(SecretRead {
-        key: k.to_string(),
-        key_span: key.span(),
-        property: r
-            .get_entry("property")
-            .and_then(|(_, p)| p.as_string().map(|s| (s.to_string(), p.span()))),
-        store,
-        via,
-    });
-}
+/// Deepest chain of Terraform variables/locals followed.
+const MAX_DEPTH: usize = 64;
 
 /// What the store of a read is.
 pub enum StoreIs {
@@ -699,29 +585,16 @@ pub fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
             }
         }
     };
-    for (id, obj) in model.objects.iter().enumerate() {
-        if !obj.api_version.starts_with("external-secrets.io/")
-            || !matches!(
-                obj.kind.as_str(),
-                "ExternalSecret" | "ClusterExternalSecret"
-            )
-        {
-            continue;
-        }
-        let Some(y) = model.yaml(repo, obj.node) else {
-            continue;
-        };
-        let mut reads = Vec::new();
-        reads_under(y, None, 0, &mut reads);
+    let refs = model.refs(repo);
+    for id in 0..model.objects.len() {
+        let reads = refs.object(id).secret_reads.clone();
         add(reads, obj_groups.get(&id).map_or(&[], Vec::as_slice));
     }
     for (pos, deployers) in &values {
-        let Some(y) = model.yaml(repo, value_roots[*pos]) else {
-            continue;
-        };
-        let mut reads = Vec::new();
-        reads_under(y, None, 0, &mut reads);
-        add(reads, deployers);
+        add(
+            refs.values(value_roots[*pos]).secret_reads.clone(),
+            deployers,
+        );
     }
     by_span.into_values().collect()
 }
