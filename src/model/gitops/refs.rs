@@ -251,3 +251,154 @@ fn read_of(r: Yaml<'_>, via: &'static str, store: Option<StoreRef>, out: &mut Ve
         via,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GitopsConfig;
+    use crate::discover::Excludes;
+    use crate::repo::LoadOptions;
+
+    const URL: &str = "https://github.com/acme/infra.git";
+
+    fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Repository) {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testing::write_tree(dir.path(), files);
+        let ex = Excludes::new(&[]).unwrap();
+        let repo = Repository::load(
+            dir.path(),
+            &LoadOptions {
+                excludes: &ex,
+                max_file_bytes: 1 << 20,
+            },
+        );
+        (dir, repo)
+    }
+
+    #[test]
+    fn each_tree_is_walked_once_for_issuers_stores_and_secret_reads() {
+        let app = format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web
+spec:
+  destination:
+    server: https://eks.example.com
+  source:
+    repoURL: {URL}
+    targetRevision: HEAD
+    path: k8s
+    helm:
+      values: |
+        ingress:
+          annotations:
+            cert-manager.io/cluster-issuer: letsencrypt
+        externalSecret:
+          secretStoreRef:
+            name: aws
+            kind: ClusterSecretStore
+          remoteRef:
+            key: web/db
+            property: password
+"
+        );
+        let (_d, repo) = load(&[
+            ("apps/web.yaml", app.as_str()),
+            (
+                "k8s/secret.yaml",
+                "apiVersion: external-secrets.io/v1beta1
+kind: ExternalSecret
+metadata:
+  name: db
+spec:
+  secretStoreRef:
+    name: vault
+  data:
+    - secretKey: url
+      remoteRef:
+        key: db/url
+  dataFrom:
+    - extract:
+        key: db/all
+",
+            ),
+            (
+                "k8s/cert.yaml",
+                "apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata:
+  name: web
+spec:
+  issuerRef:
+    name: internal
+    kind: Issuer
+  secretStoreRef:
+    name: not-an-external-secret
+",
+            ),
+        ]);
+        let config = GitopsConfig {
+            repo_urls: vec![URL.to_string()],
+            ..GitopsConfig::default()
+        };
+        let model = GitopsModel::build(&repo, &config, HashSet::new());
+        let refs = model.refs(&repo);
+        assert!(std::ptr::eq(refs, model.refs(&repo)), "walked once");
+        let obj = |kind: &str| {
+            let id = model.objects.iter().position(|o| o.kind == kind).unwrap();
+            refs.object(id)
+        };
+        let es = obj("ExternalSecret");
+        assert!(es.issuers.is_empty());
+        let stores: Vec<(&str, &str)> = es
+            .stores
+            .iter()
+            .map(|r| (r.kind.as_str(), r.name.as_str()))
+            .collect();
+        assert_eq!(stores, [("SecretStore", "vault")]);
+        let reads: Vec<(&str, &str, Option<&str>)> = es
+            .secret_reads
+            .iter()
+            .map(|r| {
+                (
+                    r.key.as_str(),
+                    r.via,
+                    r.store.as_ref().map(|s| s.name.as_str()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            reads,
+            [
+                ("db/url", "remoteRef.key", Some("vault")),
+                ("db/all", "dataFrom.extract.key", Some("vault")),
+            ]
+        );
+        // A Certificate names an issuer; its stray `secretStoreRef` is not a store reference.
+        let cert = obj("Certificate");
+        let issuers: Vec<(&str, &str, &str)> = cert
+            .issuers
+            .iter()
+            .map(|r| (r.kind.as_str(), r.name.as_str(), r.via.as_str()))
+            .collect();
+        assert_eq!(issuers, [("Issuer", "internal", "`issuerRef`")]);
+        assert!(cert.stores.is_empty() && cert.secret_reads.is_empty());
+        // The inline values of the Application: all three.
+        let web = &model.apps[0];
+        let values = refs.values(web.values[0].root);
+        assert_eq!(values.issuers[0].name, "letsencrypt");
+        assert_eq!(values.issuers[0].kind, "ClusterIssuer");
+        assert_eq!(values.stores[0].name, "aws");
+        let read = &values.secret_reads[0];
+        assert_eq!(read.key, "web/db");
+        assert_eq!(
+            read.property.as_ref().map(|p| p.0.as_str()),
+            Some("password")
+        );
+        assert_eq!(
+            read.store.as_ref().and_then(|s| s.kind.as_deref()),
+            Some("ClusterSecretStore")
+        );
+    }
+}

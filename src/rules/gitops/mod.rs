@@ -1,5 +1,5 @@
 //! Rules about ArgoCD Applications and what they deploy. They ask the GitOps model
-//! (`Session::gitops`) and never read files themselves.
+//! (`Workspace::gitops`) and never read files themselves.
 
 pub mod app_of_apps_loop;
 pub mod duplicate_key;
