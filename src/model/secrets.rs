@@ -25,7 +25,7 @@ pub enum StoreIs {
     Unknown(String),
 }
 
-pub fn store_provider(y: Yaml<'_>) -> Option<bool> {
+fn store_provider(y: Yaml<'_>) -> Option<bool> {
     let provider = y.path(&["spec", "provider"])?;
     match provider.get("aws") {
         Some(aws) => Some(aws.str_at(&["service"]) == Some("SecretsManager")),
@@ -130,7 +130,7 @@ pub struct Secrets {
     pub gated: Vec<(BlockAt, usize)>,
 }
 
-pub fn index_text(iter: &Iter) -> String {
+fn index_text(iter: &Iter) -> String {
     match iter {
         Iter::None => String::new(),
         Iter::Count(i) => format!("[{i}]"),
@@ -258,7 +258,7 @@ pub fn terraform_stores(s: &Workspace, an: &Analysis) -> HashMap<(String, String
 }
 
 /// The secret name an ARN names (`arn:aws:secretsmanager:…:secret:NAME-AbCdEf`).
-pub fn arn_names(arn: &str) -> Vec<&str> {
+fn arn_names(arn: &str) -> Vec<&str> {
     let Some((_, rest)) = arn.split_once(":secret:") else {
         return Vec::new();
     };
@@ -273,7 +273,7 @@ pub fn arn_names(arn: &str) -> Vec<&str> {
 
 /// Whether a version's `secret_id` names a secret instance: `Some(true)` yes, `Some(false)`
 /// no, `None` cannot tell.
-pub fn names_secret(
+fn names_secret(
     s: &Workspace,
     an: &Analysis,
     deps: &mut VersionDeps,
@@ -333,7 +333,7 @@ pub fn names_secret(
     }
 }
 
-pub fn version_deps<'a>(
+fn version_deps<'a>(
     s: &Workspace,
     an: &Analysis,
     cache: &'a mut VersionDeps,
@@ -350,7 +350,7 @@ pub fn version_deps<'a>(
 
 /// The initial value's JSON object, when the version's `secret_string` can be read as one:
 /// `Ok(object)`, `Err(why it is not a JSON object)`; `None` when it cannot be evaluated.
-pub fn initial_json(s: &Workspace, an: &Analysis, v: &TfVersion) -> Option<Result<Value, String>> {
+fn initial_json(s: &Workspace, an: &Analysis, v: &TfVersion) -> Option<Result<Value, String>> {
     let block = an.hcl(s, v.at)?;
     if block.body.get_attribute("secret_binary").is_some() {
         return None;
@@ -359,7 +359,7 @@ pub fn initial_json(s: &Workspace, an: &Analysis, v: &TfVersion) -> Option<Resul
     json_of(s, an, v.pass, v.at.inst, v.iter.clone(), e, 0)
 }
 
-pub fn json_of(
+fn json_of(
     s: &Workspace,
     an: &Analysis,
     pass: usize,
@@ -435,7 +435,7 @@ pub fn json_of(
 
 /// Whether an ESO `property` (a key, or a gjson path `a.b`) is in the object. `None`: cannot
 /// tell.
-pub fn has_property(obj: &Value, property: &str) -> Option<bool> {
+fn has_property(obj: &Value, property: &str) -> Option<bool> {
     let map = obj.as_object()?;
     if map.contains_key(property) {
         return Some(true);
@@ -455,10 +455,10 @@ pub fn has_property(obj: &Value, property: &str) -> Option<bool> {
 }
 
 /// A version's initial value as a JSON object (see [`initial_json`]).
-pub type InitialJson = Option<Result<Value, String>>;
+type InitialJson = Option<Result<Value, String>>;
 
 /// How one Terraform secret fares for one read.
-pub enum Verdict {
+enum Verdict {
     /// A version sets it; its initial JSON value when known.
     HasValue(Option<Result<Value, String>>, BlockAt),
     /// No version: the version blocks gated to zero that would set it.
@@ -466,7 +466,7 @@ pub enum Verdict {
     CannotTell(String),
 }
 
-pub fn verdict(
+fn verdict(
     s: &Workspace,
     an: &Analysis,
     secrets: &Secrets,
@@ -599,10 +599,144 @@ pub fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
     by_span.into_values().collect()
 }
 
-pub fn secret_names_of(key: &str) -> Vec<&str> {
+fn secret_names_of(key: &str) -> Vec<&str> {
     if key.starts_with("arn:") {
         arn_names(key)
     } else {
         vec![key]
     }
+}
+
+/// What one remote-secret read finds among the secrets Terraform creates.
+pub enum ReadVerdict<'s> {
+    /// No secret has the name read; one whose name is generated from `prefix` may be it.
+    Prefixed { at: BlockAt, prefix: &'s str },
+    /// A secret of that name may be created: whether cannot be told.
+    MayBeCreated { secret: &'s TfSecret, why: String },
+    /// Every value that may be read is known and lacks the property asked for: the version
+    /// that sets the value without it, why, and the keys of the first value known (for a
+    /// suggested value).
+    PropertyMissing {
+        secret: &'s TfSecret,
+        version: BlockAt,
+        why: String,
+        keys: Vec<String>,
+    },
+    /// Whether the secret has a value cannot be told.
+    CannotTell { secret: &'s TfSecret, why: String },
+    /// The secret is created without a value; the version blocks gated to zero that would
+    /// set it.
+    NoValue {
+        secret: &'s TfSecret,
+        gated: Vec<BlockAt>,
+    },
+}
+
+/// The verdict for one read: `None` when the read is fine or names no secret Terraform
+/// creates. Per created instance, the last selected pass where it exists decides.
+pub fn read_verdict<'s>(
+    s: &Workspace,
+    an: &Analysis,
+    secrets: &'s Secrets,
+    deps: &mut VersionDeps,
+    r: &SecretRead,
+) -> Option<ReadVerdict<'s>> {
+    let candidates: Vec<&TfSecret> = secret_names_of(&r.key)
+        .into_iter()
+        .flat_map(|n| secrets.by_name.get(n).into_iter().flatten())
+        .collect();
+    if candidates.is_empty() {
+        let (at, prefix) = secrets
+            .prefixes
+            .iter()
+            .find(|(_, p)| r.key.starts_with(p.as_str()))?;
+        return Some(ReadVerdict::Prefixed { at: *at, prefix });
+    }
+    let mut latest: BTreeMap<String, &TfSecret> = BTreeMap::new();
+    let mut unsure_count: Option<(&TfSecret, String)> = None;
+    for c in &candidates {
+        match &c.count {
+            Count::Known(0) => {}
+            Count::Known(_) => {
+                let e = latest.entry(c.address.clone()).or_insert(c);
+                if c.pass >= e.pass {
+                    *e = c;
+                }
+            }
+            Count::Unknown(u) => {
+                unsure_count.get_or_insert((c, unknown_text(u)));
+            }
+        }
+    }
+    if latest.is_empty() {
+        let (secret, why) = unsure_count?;
+        return Some(ReadVerdict::MayBeCreated { secret, why });
+    }
+    let mut missing: Option<(&TfSecret, Vec<BlockAt>)> = None;
+    let mut unsure: Option<(&TfSecret, String)> = None;
+    let mut with_value: Vec<(&TfSecret, InitialJson, BlockAt)> = Vec::new();
+    for c in latest.values() {
+        match verdict(s, an, secrets, deps, c) {
+            Verdict::HasValue(json, v) => with_value.push((c, json, v)),
+            Verdict::NoValue(gated) => {
+                missing.get_or_insert((c, gated));
+            }
+            Verdict::CannotTell(why) => {
+                unsure.get_or_insert((c, why));
+            }
+        }
+    }
+    if !with_value.is_empty() {
+        let (property, _) = r.property.as_ref()?;
+        // Only when every value that may be read is known and lacks the property.
+        let mut lacking = None;
+        for (c, json, v) in &with_value {
+            match json {
+                Some(Ok(obj)) => match has_property(obj, property) {
+                    Some(false) => {
+                        let keys: Vec<&str> = obj
+                            .as_object()
+                            .map(|m| m.keys().map(String::as_str).collect())
+                            .unwrap_or_default();
+                        lacking.get_or_insert((
+                            *c,
+                            *v,
+                            format!("its keys are {}", keys_text(&keys)),
+                        ));
+                    }
+                    _ => return None,
+                },
+                Some(Err(why)) => {
+                    lacking.get_or_insert((*c, *v, why.clone()));
+                }
+                None => return None,
+            }
+        }
+        let (secret, version, why) = lacking?;
+        let keys = match with_value.first().map(|w| &w.1) {
+            Some(Some(Ok(Value::Object(m)))) => m.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
+        return Some(ReadVerdict::PropertyMissing {
+            secret,
+            version,
+            why,
+            keys,
+        });
+    }
+    if let Some((secret, why)) = unsure {
+        return Some(ReadVerdict::CannotTell { secret, why });
+    }
+    let (secret, gated) = missing?;
+    Some(ReadVerdict::NoValue { secret, gated })
+}
+
+fn keys_text(keys: &[&str]) -> String {
+    if keys.is_empty() {
+        return "none".to_string();
+    }
+    keys.iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

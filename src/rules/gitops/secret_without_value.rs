@@ -4,14 +4,14 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::secrets::{
-    InitialJson, Located, Secrets, StoreIs, TfSecret, Verdict, VersionDeps, classify_store,
-    collect_reads, collect_secrets, has_property, secret_names_of, terraform_stores, verdict,
+    Located, ReadVerdict, Secrets, StoreIs, VersionDeps, classify_store, collect_reads,
+    collect_secrets, read_verdict, terraform_stores,
 };
-use crate::model::terraform::analysis::{Analysis, BlockAt, Count, unknown_text};
-use crate::model::terraform::expr::{self, Value};
+use crate::model::terraform::analysis::{Analysis, BlockAt};
+use crate::model::terraform::expr;
 use crate::model::workspace::Workspace;
 use crate::rules::{Context, Rule, RuleMeta};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 pub struct SecretWithoutValue;
 
@@ -118,72 +118,6 @@ fn check_read(
         Some(a) => f.with_address(a.clone()),
         None => f,
     };
-    let candidates: Vec<&TfSecret> = secret_names_of(&r.key)
-        .into_iter()
-        .flat_map(|n| secrets.by_name.get(n).into_iter().flatten())
-        .collect();
-    if candidates.is_empty() {
-        let (at, prefix) = secrets
-            .prefixes
-            .iter()
-            .find(|(_, p)| r.key.starts_with(p.as_str()))?;
-        let address = an.address(tf, *at);
-        return Some(with_app(
-            cx.note(
-                r.key_span,
-                format!(
-                    "cannot tell whether `{}` is the secret `{address}` creates: its name is generated from `name_prefix = \"{prefix}\"`",
-                    r.key
-                ),
-            )
-            .with_label(an.span(s, *at, None), "creates a secret with a generated name")
-            .with_help("give the secret a fixed `name` so that the ExternalSecret can name it"),
-        ));
-    }
-    // Per created instance: the last selected pass where it exists decides.
-    let mut latest: BTreeMap<String, &TfSecret> = BTreeMap::new();
-    let mut unsure_count: Option<(&TfSecret, String)> = None;
-    for c in &candidates {
-        match &c.count {
-            Count::Known(0) => {}
-            Count::Known(_) => {
-                let e = latest.entry(c.address.clone()).or_insert(c);
-                if c.pass >= e.pass {
-                    *e = c;
-                }
-            }
-            Count::Unknown(u) => {
-                unsure_count.get_or_insert((c, unknown_text(u)));
-            }
-        }
-    }
-    if latest.is_empty() {
-        let (c, why) = unsure_count?;
-        return Some(with_app(
-            cx.note(
-                r.key_span,
-                format!(
-                    "cannot tell whether Terraform creates the secret `{}` read here (`{}`): {why}",
-                    r.key, c.address
-                ),
-            )
-            .with_label(an.span(s, c.at, None), "may create the secret"),
-        ));
-    }
-    let mut missing: Option<(&TfSecret, Vec<BlockAt>)> = None;
-    let mut unsure: Option<(&TfSecret, String)> = None;
-    let mut with_value: Vec<(&TfSecret, InitialJson, BlockAt)> = Vec::new();
-    for c in latest.values() {
-        match verdict(s, an, secrets, deps, c) {
-            Verdict::HasValue(json, v) => with_value.push((c, json, v)),
-            Verdict::NoValue(gated) => {
-                missing.get_or_insert((c, gated));
-            }
-            Verdict::CannotTell(why) => {
-                unsure.get_or_insert((c, why));
-            }
-        }
-    }
     let pass_phrase = |p: usize| {
         if an.passes.len() > 1 {
             format!(" {}", an.passes[p].phrase())
@@ -191,66 +125,76 @@ fn check_read(
             String::new()
         }
     };
-    if !with_value.is_empty() {
-        let (property, pspan) = r.property.as_ref()?;
-        // Report only when every value that may be read is known and lacks the property.
-        let mut lacking = None;
-        for (c, json, v) in &with_value {
-            match json {
-                Some(Ok(obj)) => match has_property(obj, property) {
-                    Some(false) => {
-                        let keys: Vec<&str> = obj
-                            .as_object()
-                            .map(|m| m.keys().map(String::as_str).collect())
-                            .unwrap_or_default();
-                        lacking.get_or_insert((c, v, format!("its keys are {}", keys_text(&keys))));
-                    }
-                    _ => return None,
-                },
-                Some(Err(why)) => {
-                    lacking.get_or_insert((c, v, why.clone()));
-                }
-                None => return None,
-            }
+    let (c, gated) = match read_verdict(s, an, secrets, deps, r)? {
+        ReadVerdict::Prefixed { at, prefix } => {
+            let address = an.address(tf, at);
+            return Some(with_app(
+                cx.note(
+                    r.key_span,
+                    format!(
+                        "cannot tell whether `{}` is the secret `{address}` creates: its name is generated from `name_prefix = \"{prefix}\"`",
+                        r.key
+                    ),
+                )
+                .with_label(an.span(s, at, None), "creates a secret with a generated name")
+                .with_help("give the secret a fixed `name` so that the ExternalSecret can name it"),
+            ));
         }
-        let (c, v, why) = lacking?;
-        let mut props = asked.get(&r.key).cloned().unwrap_or_default();
-        if let Some(Some(Ok(Value::Object(m)))) = with_value.first().map(|w| &w.1) {
-            props.extend(m.keys().cloned());
+        ReadVerdict::MayBeCreated { secret: c, why } => {
+            return Some(with_app(
+                cx.note(
+                    r.key_span,
+                    format!(
+                        "cannot tell whether Terraform creates the secret `{}` read here (`{}`): {why}",
+                        r.key, c.address
+                    ),
+                )
+                .with_label(an.span(s, c.at, None), "may create the secret"),
+            ));
         }
-        return Some(with_app(
-            cx.finding(
-                *pspan,
-                format!(
-                    "property `{property}` is not in the initial value of `{}`{}: {why}{store_note}",
-                    r.key,
-                    pass_phrase(c.pass)
-                ),
-            )
-            .with_span_label("the ExternalSecret asks for this property")
-            .with_label(r.key_span, "of this secret")
-            .with_label(an.span(s, *v, None), "sets the initial value without it")
-            .with_help(format!(
-                "add `{property}` to the initial value, e.g. `secret_string = jsonencode({})`, or fix the property name",
-                placeholder_object(&props)
-            )),
-        ));
-    }
-    if let Some((c, why)) = unsure {
-        return Some(with_app(
-            cx.note(
-                r.key_span,
-                format!(
-                    "cannot tell whether the secret `{}` that `{}` creates has a value{}: {why}",
-                    r.key,
-                    c.address,
-                    pass_phrase(c.pass)
-                ),
-            )
-            .with_label(an.span(s, c.at, None), "creates the secret"),
-        ));
-    }
-    let (c, gated) = missing?;
+        ReadVerdict::PropertyMissing {
+            secret: c,
+            version: v,
+            why,
+            keys,
+        } => {
+            let (property, pspan) = r.property.as_ref()?;
+            let mut props = asked.get(&r.key).cloned().unwrap_or_default();
+            props.extend(keys);
+            return Some(with_app(
+                cx.finding(
+                    *pspan,
+                    format!(
+                        "property `{property}` is not in the initial value of `{}`{}: {why}{store_note}",
+                        r.key,
+                        pass_phrase(c.pass)
+                    ),
+                )
+                .with_span_label("the ExternalSecret asks for this property")
+                .with_label(r.key_span, "of this secret")
+                .with_label(an.span(s, v, None), "sets the initial value without it")
+                .with_help(format!(
+                    "add `{property}` to the initial value, e.g. `secret_string = jsonencode({})`, or fix the property name",
+                    placeholder_object(&props)
+                )),
+            ));
+        }
+        ReadVerdict::CannotTell { secret: c, why } => {
+            return Some(with_app(
+                cx.note(
+                    r.key_span,
+                    format!(
+                        "cannot tell whether the secret `{}` that `{}` creates has a value{}: {why}",
+                        r.key,
+                        c.address,
+                        pass_phrase(c.pass)
+                    ),
+                )
+                .with_label(an.span(s, c.at, None), "creates the secret"),
+            ));
+        }
+        ReadVerdict::NoValue { secret, gated } => (secret, gated),
+    };
     let props = asked.get(&r.key).cloned().unwrap_or_default();
     let mut f = cx
         .finding(
@@ -307,16 +251,6 @@ fn check_read(
 
 fn module_file(an: &Analysis, s: &Workspace, at: BlockAt) -> crate::source::FileId {
     an.module(s.terraform(), at.inst).blocks[at.block].at.file
-}
-
-fn keys_text(keys: &[&str]) -> String {
-    if keys.is_empty() {
-        return "none".to_string();
-    }
-    keys.iter()
-        .map(|k| format!("`{k}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]
