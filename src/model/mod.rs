@@ -8,6 +8,7 @@ pub mod iam;
 pub mod identities;
 pub mod kube;
 pub mod live;
+pub mod secrets;
 pub mod steps;
 pub mod terraform;
 pub mod workload_identity;

@@ -9,6 +9,7 @@ pub mod gitops;
 pub mod helm;
 pub mod iam;
 pub mod identity;
+pub mod syntax;
 pub mod terraform;
 pub mod validity;
 

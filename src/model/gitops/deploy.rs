@@ -812,7 +812,7 @@ impl<'a> Builder<'a> {
         }
         // (node, is a string holding YAML)
         let mut candidates: Vec<(NodeRef, bool)> = Vec::new();
-        for (_, k, v) in self.model.entries_under(self.repo, root) {
+        for (k, v) in self.model.entries_under(self.repo, root) {
             if !k.as_str().is_some_and(|k| EXTRA_MANIFEST_KEYS.contains(&k)) {
                 continue;
             }

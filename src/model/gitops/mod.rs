@@ -18,6 +18,7 @@ mod apps;
 pub(crate) mod deploy;
 pub mod git;
 mod lookup;
+mod refs;
 
 use crate::config::GitopsConfig;
 use crate::parse::Syntax;
@@ -30,6 +31,7 @@ pub use applied::TerraformApplied;
 pub use deploy::normalize_path as deploy_normalize_path;
 pub use git::{GitInfo, Revision};
 pub use lookup::HelmValue;
+pub use refs::{AllRefs, Reference, Refs, SecretRead, StoreRef};
 
 pub type AppId = usize;
 pub type GroupId = usize;
@@ -305,6 +307,8 @@ pub struct GitopsModel {
     rendered_docs: HashSet<u32>,
     /// Applications rendered by a local chart → the Application that renders them.
     rendered_parent: HashMap<AppId, AppId>,
+    /// What every object and values tree refers to, walked once on first ask.
+    refs: std::sync::OnceLock<AllRefs>,
 }
 
 /// One render of a local chart for one Application source.
@@ -724,19 +728,19 @@ impl GitopsModel {
     }
 
     /// Every map entry under `r`, depth first, each node visited once (aliases are not
-    /// followed into subtrees already seen). Entries carry the key path from `r`.
+    /// followed into subtrees already seen).
     pub fn entries_under<'a>(
         &'a self,
         repo: &'a Repository,
         r: NodeRef,
-    ) -> Vec<(Vec<String>, Yaml<'a>, Yaml<'a>)> {
+    ) -> Vec<(Yaml<'a>, Yaml<'a>)> {
         let mut out = Vec::new();
         let Some(start) = self.yaml(repo, r) else {
             return out;
         };
         let mut seen = HashSet::new();
-        let mut stack = vec![(start.resolved(), Vec::<String>::new())];
-        while let Some((node, path)) = stack.pop() {
+        let mut stack = vec![start.resolved()];
+        while let Some(node) = stack.pop() {
             if !seen.insert(node.id) || out.len() > 1_000_000 {
                 continue;
             }
@@ -744,26 +748,28 @@ impl GitopsModel {
                 NodeKind::Map(_) => {
                     let entries: Vec<_> = node.entries().collect();
                     for (k, v) in entries.into_iter().rev() {
-                        let mut p = path.clone();
-                        p.push(k.as_str().unwrap_or("?").to_string());
-                        out.push((p.clone(), k, v));
-                        stack.push((v, p));
+                        out.push((k, v));
+                        stack.push(v);
                     }
                 }
                 NodeKind::Seq(_) => {
                     let items: Vec<_> = node.items().collect();
-                    for (i, item) in items.into_iter().enumerate().rev() {
-                        let mut p = path.clone();
-                        p.push(format!("[{i}]"));
-                        stack.push((item, p));
+                    for item in items.into_iter().rev() {
+                        stack.push(item);
                     }
                 }
                 _ => {}
             }
         }
         // Depth-first order with keys in document order.
-        out.sort_by_key(|(_, k, _)| k.span().start);
+        out.sort_by_key(|(k, _)| k.span().start);
         out
+    }
+
+    /// What every object and every values tree refers to (issuers, secret stores, secret
+    /// reads): walked once, on the first ask, and shared by every rule that asks.
+    pub fn refs(&self, repo: &Repository) -> &AllRefs {
+        self.refs.get_or_init(|| AllRefs::build(self, repo))
     }
 }
 

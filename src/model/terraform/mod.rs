@@ -13,6 +13,7 @@ pub mod replace;
 pub mod schema;
 pub mod scope;
 pub mod templates;
+pub mod validity;
 
 pub use module::{
     BlockKind, BlockRef, Expansion, ModuleCall, ModuleId, ModuleSource, TerraformModel, TfBlock,

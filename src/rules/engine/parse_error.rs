@@ -1,7 +1,7 @@
 //! `parse-error`: a Terraform, YAML or JSON file that does not parse.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::parse::Syntax;
+use crate::rules::syntax::Syntax;
 use crate::rules::{Context, Rule};
 
 crate::rules::declare_rule! {

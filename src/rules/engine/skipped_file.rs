@@ -1,7 +1,7 @@
 //! `skipped-file`: a file preflight did not check (too large, unreadable, a template).
 
 use crate::diagnostic::{Finding, Severity};
-use crate::parse::{ParseFailure, Syntax};
+use crate::rules::syntax::{ParseFailure, Syntax};
 use crate::rules::{Context, Rule};
 use crate::source::{FileKind, SourceFile};
 

@@ -1,8 +1,7 @@
 //! `duplicate-key`: a YAML mapping with the same key twice; the last one silently wins.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::parse::Syntax;
-use crate::parse::yaml::{NodeId, NodeKind, YamlDoc};
+use crate::rules::syntax::{NodeId, NodeKind, Syntax, Yaml, YamlDoc};
 use crate::rules::{Context, Rule};
 use std::collections::HashMap;
 
@@ -70,8 +69,8 @@ fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Findin
                 } else {
                     format!("{path}.{value}")
                 };
-                let first_span = crate::parse::yaml::Yaml { doc, id: first }.span();
-                let later_span = crate::parse::yaml::Yaml { doc, id: k }.span();
+                let first_span = Yaml { doc, id: first }.span();
+                let later_span = Yaml { doc, id: k }.span();
                 let line = cx
                     .session
                     .repo

@@ -1,5 +1,5 @@
 //! Rules about ArgoCD Applications and what they deploy. They ask the GitOps model
-//! (`Session::gitops`) and never read files themselves.
+//! (`Workspace::gitops`) and never read files themselves.
 
 pub mod app_of_apps_loop;
 pub mod duplicate_key;
@@ -29,19 +29,9 @@ use crate::diagnostic::Finding;
 use crate::model::gitops::{AppId, DocRef, GitopsModel, GroupId, NodeRef, ObjId, SourcesShape};
 use crate::rules::Context;
 use crate::source::{FileId, Span};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-/// A reference from something an Application deploys to an object that must exist in the
-/// same cluster.
-#[derive(Clone, Debug)]
-pub struct Reference {
-    pub kind: String,
-    pub name: String,
-    /// Where the name is written.
-    pub span: Span,
-    /// What refers ("the annotation `cert-manager.io/cluster-issuer`").
-    pub via: String,
-}
+pub use crate::model::gitops::Reference;
 
 /// The file a model node lives in.
 pub fn node_file(model: &GitopsModel, r: NodeRef) -> Option<FileId> {
@@ -51,28 +41,25 @@ pub fn node_file(model: &GitopsModel, r: NodeRef) -> Option<FileId> {
     }
 }
 
-/// Collect the references of every Application, extracting them once per object and per
-/// values tree (`of_object`, `of_values`, `of_parameter`).
-pub fn references_by_app(
-    model: &GitopsModel,
-    of_object: &dyn Fn(ObjId) -> Vec<Reference>,
-    of_values: &dyn Fn(NodeRef) -> Vec<Reference>,
+/// Collect the references of every Application from those of the objects and values trees
+/// it deploys (`of_object`, `of_values`, answered by the model's shared walk) and of its
+/// Helm parameters (`of_parameter`).
+pub fn references_by_app<'m>(
+    model: &'m GitopsModel,
+    of_object: &dyn Fn(ObjId) -> &'m [Reference],
+    of_values: &dyn Fn(NodeRef) -> &'m [Reference],
     of_parameter: &dyn Fn(&str, &crate::model::gitops::Val) -> Option<Reference>,
 ) -> Vec<(AppId, Reference)> {
-    let mut objects: HashMap<ObjId, Vec<Reference>> = HashMap::new();
-    let mut values: HashMap<NodeRef, Vec<Reference>> = HashMap::new();
     let mut out = Vec::new();
     for (id, app) in model.apps.iter().enumerate() {
         if model.group(app.group).unresolved {
             continue;
         }
         for &o in &app.objects {
-            let refs = objects.entry(o).or_insert_with(|| of_object(o));
-            out.extend(refs.iter().map(|r| (id, r.clone())));
+            out.extend(of_object(o).iter().map(|r| (id, r.clone())));
         }
         for v in &app.values {
-            let refs = values.entry(v.root).or_insert_with(|| of_values(v.root));
-            out.extend(refs.iter().map(|r| (id, r.clone())));
+            out.extend(of_values(v.root).iter().map(|r| (id, r.clone())));
         }
         for s in &app.sources {
             for (name, value) in &s.helm.parameters {

@@ -3,8 +3,7 @@
 
 use super::{Reference, check_references, references_by_app};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::gitops::{GitopsModel, NodeRef, Val};
-use crate::repo::Repository;
+use crate::model::gitops::Val;
 use crate::rules::{Context, Rule};
 
 crate::rules::declare_rule! {
@@ -19,55 +18,16 @@ crate::rules::declare_rule! {
 const CLUSTER_ISSUER: &str = "cert-manager.io/cluster-issuer";
 const ISSUER: &str = "cert-manager.io/issuer";
 
-/// Issuer references under `root`: cert-manager annotations anywhere, and `issuerRef`
-/// mappings (a `Certificate`'s `spec.issuerRef`, or chart values shaped like it).
-fn issuer_refs(model: &GitopsModel, repo: &Repository, root: NodeRef) -> Vec<Reference> {
-    let mut out = Vec::new();
-    for (_, k, v) in model.entries_under(repo, root) {
-        match k.as_str() {
-            Some(key @ (CLUSTER_ISSUER | ISSUER)) => {
-                if let Some(name) = v.as_string() {
-                    out.push(Reference {
-                        kind: if key == CLUSTER_ISSUER {
-                            "ClusterIssuer"
-                        } else {
-                            "Issuer"
-                        }
-                        .into(),
-                        name: name.to_string(),
-                        span: v.span(),
-                        via: format!("the annotation `{key}`"),
-                    });
-                }
-            }
-            Some("issuerRef") => {
-                let group = v.str_at(&["group"]).unwrap_or("cert-manager.io");
-                if group != "cert-manager.io" {
-                    continue; // an external issuer type
-                }
-                if let Some(name) = v.get("name").filter(|n| n.as_string().is_some()) {
-                    out.push(Reference {
-                        kind: v.str_at(&["kind"]).unwrap_or("Issuer").to_string(),
-                        name: name.as_string().unwrap_or_default().to_string(),
-                        span: name.span(),
-                        via: "`issuerRef`".into(),
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
 impl Rule for UndeployedIssuer {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let model = cx.session.gitops();
-        let repo = &cx.session.repo;
+        // Cert-manager annotations anywhere, and `issuerRef` mappings (a `Certificate`'s
+        // `spec.issuerRef`, or chart values shaped like it).
+        let walked = model.refs(&cx.session.repo);
         let refs = references_by_app(
             model,
-            &|o| issuer_refs(model, repo, model.object(o).node),
-            &|v| issuer_refs(model, repo, v),
+            &|o| &walked.object(o).issuers,
+            &|v| &walked.values(v).issuers,
             &|name: &str, value: &Val| {
                 let kind = if name.ends_with(CLUSTER_ISSUER) {
                     "ClusterIssuer"

@@ -1,10 +1,8 @@
 //! `undeployed-secret-store`: an `ExternalSecret` whose `secretStoreRef` names a
 //! `SecretStore`/`ClusterSecretStore` that nothing deploys to the same cluster.
 
-use super::{Reference, check_references, references_by_app};
+use super::{check_references, references_by_app};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::gitops::{GitopsModel, NodeRef};
-use crate::repo::Repository;
 use crate::rules::{Context, Rule};
 
 crate::rules::declare_rule! {
@@ -16,47 +14,16 @@ crate::rules::declare_rule! {
     }
 }
 
-/// `secretStoreRef` mappings under `root` (in an ExternalSecret, a ClusterExternalSecret,
-/// or chart values that template one).
-fn store_refs(model: &GitopsModel, repo: &Repository, root: NodeRef) -> Vec<Reference> {
-    let mut out = Vec::new();
-    for (_, k, v) in model.entries_under(repo, root) {
-        if k.as_str() != Some("secretStoreRef") {
-            continue;
-        }
-        let Some(name) = v.get("name").filter(|n| n.as_string().is_some()) else {
-            continue;
-        };
-        out.push(Reference {
-            kind: v.str_at(&["kind"]).unwrap_or("SecretStore").to_string(),
-            name: name.as_string().unwrap_or_default().to_string(),
-            span: name.span(),
-            via: "`secretStoreRef`".into(),
-        });
-    }
-    out
-}
-
 impl Rule for UndeployedSecretStore {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let model = cx.session.gitops();
-        let repo = &cx.session.repo;
+        // `secretStoreRef` mappings of ExternalSecrets and ClusterExternalSecrets, and of
+        // chart values that template one.
+        let walked = model.refs(&cx.session.repo);
         let refs = references_by_app(
             model,
-            &|o| {
-                let obj = model.object(o);
-                if obj.api_version.starts_with("external-secrets.io/")
-                    && matches!(
-                        obj.kind.as_str(),
-                        "ExternalSecret" | "ClusterExternalSecret"
-                    )
-                {
-                    store_refs(model, repo, obj.node)
-                } else {
-                    Vec::new()
-                }
-            },
-            &|v| store_refs(model, repo, v),
+            &|o| &walked.object(o).stores,
+            &|v| &walked.values(v).stores,
             &|_, _| None,
         );
         check_references(cx, refs, "external-secrets")

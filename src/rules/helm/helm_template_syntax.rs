@@ -2,7 +2,7 @@
 //! `helm template` (and the ArgoCD sync or `helm_release` that renders it) fails.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::parse::Syntax;
+use crate::rules::syntax::Syntax;
 use crate::rules::{Context, Rule};
 
 crate::rules::declare_rule! {

@@ -3,7 +3,7 @@
 
 use super::{closest, edit_distance, scoped_modules, sites, span_or};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::terraform::expr::{builtin_function_names, function_arity, function_calls};
+use crate::model::terraform::expr::{builtin_function_names, function_arity};
 use crate::rules::{Context, Rule};
 
 crate::rules::declare_rule! {
@@ -62,10 +62,10 @@ impl Rule for BadFunctionCall {
         let mut out = Vec::new();
         for id in scoped_modules(cx.session) {
             for site in sites(repo, model.module(id)) {
-                if site.is_type_constraint() || site.top.ident.as_str() == "terraform" {
+                if site.is_type_constraint() || site.top.ident() == "terraform" {
                     continue;
                 }
-                for call in function_calls(site.expr) {
+                for call in site.function_calls() {
                     let name = match call.name.strip_prefix("core::") {
                         Some(n) => n,
                         None if call.name.contains("::") => continue,

@@ -3,9 +3,7 @@
 
 use super::{scoped_modules, sites};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::terraform::expr::references;
 use crate::rules::{Context, Rule};
-use hcl_edit::Span as _;
 
 crate::rules::declare_rule! {
     pub struct ConstantCondition {
@@ -36,10 +34,10 @@ impl Rule for ConstantCondition {
                     continue;
                 }
                 let file = repo.file(site.file);
-                let span = file.span(site.expr.span().unwrap_or(0..0));
-                let refs = references(site.expr);
-                let validated = (site.top.ident.as_str() == "variable" && kind == "validation")
-                    .then(|| site.top.labels.first().map(|l| l.as_str().to_string()))
+                let span = file.span(site.value_range().unwrap_or(0..0));
+                let refs = site.references();
+                let validated = (site.top.ident() == "variable" && kind == "validation")
+                    .then(|| site.top.label(0).map(str::to_string))
                     .flatten();
                 if refs.is_empty() {
                     let help = match &validated {

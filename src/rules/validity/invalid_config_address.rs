@@ -6,13 +6,12 @@
 
 use super::{complete, scoped_modules, span_or};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::terraform::address::{self, AddressError, ConfigAddress};
+use crate::model::terraform::address::{AddressError, ConfigAddress};
+use crate::model::terraform::validity::{self, BlockView};
 use crate::model::terraform::{BlockKind, ModuleSource, TerraformModel, TfBlock, TfModule};
 use crate::repo::Repository;
 use crate::rules::{Context, Rule};
 use crate::source::Span;
-use hcl_edit::Span as _;
-use hcl_edit::structure::Block;
 
 crate::rules::declare_rule! {
     pub struct InvalidConfigAddress {
@@ -43,7 +42,7 @@ impl Rule for InvalidConfigAddress {
             // "Not declared" is a fact only when every file of the module was read.
             let known = complete(repo, module);
             for b in &module.blocks {
-                let Some(block) = model.hcl_block(repo, b.at) else {
+                let Some(block) = validity::block(model, repo, b.at) else {
                     continue;
                 };
                 let problems = match b.kind {
@@ -96,13 +95,13 @@ impl KindName for TfBlock {
 fn attr<'r>(
     repo: &'r Repository,
     b: &TfBlock,
-    block: &'r Block,
+    block: BlockView<'r>,
     key: &str,
 ) -> Option<(Result<ConfigAddress, AddressError>, Span, &'r str)> {
-    let a = block.body.get_attribute(key)?;
-    let span = span_or(repo, b.at.file, a.value.span(), b.header);
+    let a = block.body().attribute(key)?;
+    let span = span_or(repo, b.at.file, a.value_range(), b.header);
     let text = &repo.file(b.at.file).text[span.range()];
-    Some((address::parse(&a.value), span, text.trim()))
+    Some((a.config_address(), span, text.trim()))
 }
 
 /// Whether the module declares what a module-local address names.
@@ -189,7 +188,7 @@ fn moved(
     model: &TerraformModel,
     module: &TfModule,
     b: &TfBlock,
-    block: &Block,
+    block: BlockView<'_>,
     known: bool,
 ) -> Vec<Problem> {
     let mut out = Vec::new();
@@ -277,7 +276,7 @@ fn import(
     model: &TerraformModel,
     module: &TfModule,
     b: &TfBlock,
-    block: &Block,
+    block: BlockView<'_>,
     known: bool,
 ) -> Vec<Problem> {
     let Some((to, span, text)) = attr(repo, b, block, "to") else {
@@ -340,7 +339,7 @@ fn removed(
     repo: &Repository,
     module: &TfModule,
     b: &TfBlock,
-    block: &Block,
+    block: BlockView<'_>,
     known: bool,
 ) -> Vec<Problem> {
     let Some((from, span, text)) = attr(repo, b, block, "from") else {

@@ -6,7 +6,7 @@
 
 use super::{closest, scoped_modules, sites, span_or};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::terraform::expr::{Reference, references};
+use crate::model::terraform::expr::Reference;
 use crate::model::terraform::scope::{self, InvalidReference, Problem, Scope};
 use crate::model::terraform::{Expansion, TfModule};
 use crate::rules::{Context, Rule};
@@ -31,8 +31,8 @@ impl Rule for InvalidReferenceRule {
                 if site.holds_no_references() {
                     continue;
                 }
-                let scope = Scope::of(site.top, &site.path);
-                for r in references(site.expr) {
+                let scope = site.scope();
+                for r in site.references() {
                     if site.iterators.contains(&r.root) {
                         continue;
                     }

@@ -7,7 +7,7 @@
 use super::{scoped_modules, sites, span_or};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::Expansion;
-use crate::model::terraform::expr::{RefStep, Reference, references};
+use crate::model::terraform::expr::{RefStep, Reference};
 use crate::rules::{Context, Rule};
 
 crate::rules::declare_rule! {
@@ -65,7 +65,7 @@ impl Rule for MissingInstanceKey {
                 if site.holds_no_references() || site.key == "replace_triggered_by" {
                     continue;
                 }
-                for r in references(site.expr) {
+                for r in site.references() {
                     if site.iterators.contains(&r.root) {
                         continue;
                     }

@@ -4,8 +4,8 @@
 use super::scoped_modules;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::BlockKind;
+use crate::model::terraform::validity;
 use crate::rules::{Context, Rule};
-use hcl_edit::Span as _;
 
 crate::rules::declare_rule! {
     pub struct ReservedName {
@@ -47,17 +47,11 @@ impl Rule for ReservedName {
                     BlockKind::Check => "check",
                     _ => continue,
                 };
-                let Some(block) = model.hcl_block(repo, b.at) else {
+                let Some(block) = validity::block(model, repo, b.at) else {
                     continue;
                 };
                 let file = repo.file(b.at.file);
-                let label_span = |i: usize| {
-                    block
-                        .labels
-                        .get(i)
-                        .and_then(|l| l.span())
-                        .map_or(b.header, |r| file.span(r))
-                };
+                let label_span = |i: usize| block.label_range(i).map_or(b.header, |r| file.span(r));
                 if b.kind == BlockKind::Variable
                     && RESERVED_VARIABLE_NAMES.contains(&b.name.as_str())
                 {

@@ -3,11 +3,11 @@
 
 use super::{closest, complete, scoped_modules, sites, span_or};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::terraform::expr::{RefStep, Reference, references};
+use crate::model::terraform::expr::{RefStep, Reference};
+use crate::model::terraform::validity::BlockView;
 use crate::model::terraform::{BlockKind, ModuleSource, TerraformModel, TfModule};
 use crate::repo::Repository;
 use crate::rules::{Context, Rule};
-use hcl_edit::structure::Block;
 
 crate::rules::declare_rule! {
     pub struct UndefinedReference {
@@ -46,7 +46,7 @@ impl Rule for UndefinedReference {
                     continue;
                 }
                 let scoped_data = check_scoped_data(site.top);
-                for r in references(site.expr) {
+                for r in site.references() {
                     if site.iterators.contains(&r.root) {
                         continue;
                     }
@@ -88,19 +88,14 @@ fn dir_name(module: &TfModule) -> String {
 }
 
 /// Data sources declared inside a `check` block, visible only within it.
-fn check_scoped_data(top: &Block) -> Vec<(String, String)> {
-    if top.ident.as_str() != "check" {
+fn check_scoped_data(top: BlockView<'_>) -> Vec<(String, String)> {
+    if top.ident() != "check" {
         return Vec::new();
     }
-    top.body
+    top.body()
         .blocks()
-        .filter(|b| b.ident.as_str() == "data")
-        .filter_map(|b| {
-            Some((
-                b.labels.first()?.as_str().to_string(),
-                b.labels.get(1)?.as_str().to_string(),
-            ))
-        })
+        .filter(|b| b.ident() == "data")
+        .filter_map(|b| Some((b.label(0)?.to_string(), b.label(1)?.to_string())))
         .collect()
 }
 

@@ -10,12 +10,11 @@ use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::schema::{
     self, BlockSchema, Coverage, ProviderSchema, SchemaKind, implied_provider,
 };
+use crate::model::terraform::validity::{self, BlockView, BodyView};
 use crate::model::terraform::{BlockKind, TfBlock, TfModule};
 use crate::repo::Repository;
 use crate::rules::{Context, Rule};
 use crate::source::{FileId, Span};
-use hcl_edit::Span as _;
-use hcl_edit::structure::{Block, Body};
 use std::collections::BTreeSet;
 
 crate::rules::declare_rule! {
@@ -55,7 +54,7 @@ impl Rule for UnknownArgument {
                     BlockKind::Data => SchemaKind::Data,
                     _ => continue,
                 };
-                let Some(block) = model.hcl_block(repo, b.at) else {
+                let Some(block) = validity::block(model, repo, b.at) else {
                     continue;
                 };
                 let local = provider_local_name(block, &b.type_name);
@@ -112,15 +111,12 @@ impl Rule for UnknownArgument {
 
 /// The provider local name a block uses: its `provider = NAME.ALIAS`, else the type's
 /// prefix.
-fn provider_local_name(block: &Block, ty: &str) -> String {
-    let explicit = block.body.get_attribute("provider").and_then(|a| {
-        let text = match &a.value {
-            hcl_edit::expr::Expression::Variable(v) => v.as_str().to_string(),
-            hcl_edit::expr::Expression::Traversal(t) => t.expr.as_variable()?.as_str().to_string(),
-            _ => return None,
-        };
-        Some(text)
-    });
+fn provider_local_name(block: BlockView<'_>, ty: &str) -> String {
+    let explicit = block
+        .body()
+        .attribute("provider")
+        .and_then(|a| a.root_name())
+        .map(str::to_string);
     explicit.unwrap_or_else(|| implied_provider(ty).to_string())
 }
 
@@ -128,7 +124,7 @@ fn problems(
     repo: &Repository,
     module: &TfModule,
     b: &TfBlock,
-    block: &Block,
+    block: BlockView<'_>,
     kind: SchemaKind,
     provider: &ProviderSchema,
 ) -> Vec<Problem> {
@@ -179,7 +175,7 @@ fn problems(
         check_required: !overridden,
     };
     cx.body(
-        &block.body,
+        block.body(),
         &schema,
         meta_args,
         meta_blocks,
@@ -207,7 +203,7 @@ impl Walk<'_> {
     #[allow(clippy::too_many_arguments)]
     fn body(
         &self,
-        body: &Body,
+        body: BodyView<'_>,
         schema: &BlockSchema,
         meta_args: &[&str],
         meta_blocks: &[&str],
@@ -219,11 +215,11 @@ impl Walk<'_> {
             return;
         }
         for attr in body.attributes() {
-            let key = attr.key.as_str();
+            let key = attr.key();
             if meta_args.contains(&key) {
                 continue;
             }
-            let span = self.span(attr.key.span());
+            let span = self.span(attr.key_range());
             match schema.attributes.get(key) {
                 Some(a) if a.computed_only => out.push(Problem {
                     span,
@@ -261,21 +257,24 @@ impl Walk<'_> {
         let mut seen: Vec<&str> = Vec::new();
         let mut dynamic: Vec<&str> = Vec::new();
         for block in body.blocks() {
-            let ident = block.ident.as_str();
+            let ident = block.ident();
             if meta_blocks.contains(&ident) {
                 continue;
             }
             let (name, inner, span) = if ident == "dynamic" {
-                let Some(label) = block.labels.first() else {
+                let Some(name) = block.label(0) else {
                     continue;
                 };
-                let name = label.as_str();
                 dynamic.push(name);
-                let content = block.body.blocks().find(|c| c.ident.as_str() == "content");
-                (name, content.map(|c| &c.body), self.span(label.span()))
+                let content = block.body().blocks().find(|c| c.ident() == "content");
+                (
+                    name,
+                    content.map(|c| c.body()),
+                    self.span(block.label_range(0)),
+                )
             } else {
                 seen.push(ident);
-                (ident, Some(&block.body), self.span(block.ident.span()))
+                (ident, Some(block.body()), self.span(block.ident_range()))
             };
             match (schema.blocks.get(name), schema.attributes.get(name)) {
                 (Some(nested), _) => {
@@ -309,7 +308,7 @@ impl Walk<'_> {
             return;
         }
         for (name, a) in &schema.attributes {
-            if a.required && body.get_attribute(name).is_none() {
+            if a.required && body.attribute(name).is_none() {
                 out.push(Problem {
                     span: header,
                     summary: "Missing required argument".into(),

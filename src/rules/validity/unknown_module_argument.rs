@@ -3,10 +3,9 @@
 
 use super::{closest, complete, scoped_modules};
 use crate::diagnostic::{Finding, Severity};
+use crate::model::terraform::validity::{self, AttrView};
 use crate::model::terraform::{ModuleSource, TfModule};
 use crate::rules::{Context, Rule};
-use hcl_edit::Span as _;
-use hcl_edit::structure::Attribute;
 
 crate::rules::declare_rule! {
     pub struct UnknownModuleArgument {
@@ -46,27 +45,27 @@ impl Rule for UnknownModuleArgument {
                 let Some(tf_block) = module.blocks.get(call.block) else {
                     continue;
                 };
-                let Some(block) = model.hcl_block(repo, tf_block.at) else {
+                let Some(block) = validity::block(model, repo, tf_block.at) else {
                     continue;
                 };
                 let file = repo.file(tf_block.at.file);
                 // Arguments, including those inside the `_` meta-argument escaping block.
-                let mut args: Vec<&Attribute> = block
-                    .body
+                let mut args: Vec<AttrView> = block
+                    .body()
                     .attributes()
-                    .filter(|a| !META_ARGUMENTS.contains(&a.key.as_str()))
+                    .filter(|a| !META_ARGUMENTS.contains(&a.key()))
                     .collect();
-                for escaped in block.body.blocks().filter(|b| b.ident.as_str() == "_") {
-                    args.extend(escaped.body.attributes());
+                for escaped in block.body().blocks().filter(|b| b.ident() == "_") {
+                    args.extend(escaped.body().attributes());
                 }
                 let address = format!("module.{}", call.name);
                 let where_ = child_name(child);
                 for arg in &args {
-                    let name = arg.key.as_str();
+                    let name = arg.key();
                     if child.block(&format!("var.{name}")).is_some() {
                         continue;
                     }
-                    let span = file.span(arg.key.span().unwrap_or(0..0));
+                    let span = file.span(arg.key_range().unwrap_or(0..0));
                     let suggestion = closest(name, child.variables().map(|v| v.name.as_str()));
                     let help = match suggestion {
                         Some(s) => format!(
@@ -120,7 +119,7 @@ impl Rule for UnknownModuleArgument {
                     out.push(f);
                 }
                 for var in child.variables() {
-                    if args.iter().any(|a| a.key.as_str() == var.name) {
+                    if args.iter().any(|a| a.key() == var.name) {
                         continue;
                     }
                     if model.attribute(repo, var.at, "default").is_some() {
