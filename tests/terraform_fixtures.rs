@@ -230,3 +230,44 @@ fn the_broken_example_reports_every_regression_of_the_seed() {
         assert!(has(rule, file), "{rule} at {file} missing: {found:?}");
     }
 }
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_fixed_example_is_clean_with_no_configuration_at_all() {
+    // No preflight.toml: no declared passes, no GitOps repository URLs, no IAM settings.
+    let dir = tempfile::tempdir().unwrap();
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/platform-fixed");
+    copy_tree(&here, dir.path());
+    std::fs::remove_file(dir.path().join("preflight.toml")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_preflight"))
+        .args(["check", ".", "--verbose", "--format", "json"])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json output");
+    let loud: Vec<&serde_json::Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "note")
+        .collect();
+    assert!(loud.is_empty(), "{loud:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pass `pass1` (enable_k8s_resources = false): inferred: bootstrap/10_bootstrap/two-pass-apply.sh"),
+        "{err}"
+    );
+}
