@@ -60,8 +60,33 @@ pub struct Finding {
     /// A stable address that survives unrelated edits (Terraform block address, YAML key
     /// path, Application name). Used by baselines; empty when the file alone identifies it.
     pub address: String,
-    /// The one safe fix, as text edits (applied by `--fix`); empty when there is none.
+    /// The one fix, as text edits; empty when there is none. `--fix` applies it when its
+    /// applicability is [`Applicability::Safe`].
     pub fix: Vec<Edit>,
+    /// What the fix does, in one line ("add `var.enable_k8s_resources` to the count").
+    pub fix_title: String,
+    /// Whether the fix changes nothing but the problem.
+    pub applicability: Applicability,
+}
+
+/// How far a fix can be trusted, as ruff's fixes say it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Applicability {
+    /// Changes nothing but the problem: `--fix` applies it.
+    #[default]
+    Safe,
+    /// May change what the deploy does beyond the problem: shown, never applied.
+    DisplayOnly,
+}
+
+impl Applicability {
+    /// The word the JSON and SARIF outputs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Applicability::Safe => "safe",
+            Applicability::DisplayOnly => "display-only",
+        }
+    }
 }
 
 /// Replace the text at `span` with `replacement` (an insertion when the span is empty).
@@ -88,10 +113,24 @@ impl Finding {
             help: String::new(),
             address: String::new(),
             fix: Vec::new(),
+            fix_title: String::new(),
+            applicability: Applicability::Safe,
         }
     }
 
     /// Attach the fix: edits applied together by `--fix`.
+    /// What the fix does, in one line (the reports fall back to a generic title).
+    pub fn with_fix_title(mut self, title: impl Into<String>) -> Finding {
+        self.fix_title = title.into();
+        self
+    }
+
+    /// How far the fix can be trusted (safe unless set).
+    pub fn with_applicability(mut self, applicability: Applicability) -> Finding {
+        self.applicability = applicability;
+        self
+    }
+
     pub fn with_fix(mut self, edits: Vec<Edit>) -> Finding {
         self.fix = edits;
         self

@@ -31,6 +31,9 @@ pub struct FixedFile {
 pub fn plan(repo: &Repository, findings: &[Finding]) -> FixPlan {
     let mut by_file: BTreeMap<FileId, Vec<(usize, &Edit)>> = BTreeMap::new();
     for (i, f) in findings.iter().enumerate() {
+        if f.applicability != crate::diagnostic::Applicability::Safe {
+            continue;
+        }
         for e in &f.fix {
             by_file.entry(e.span.file).or_default().push((i, e));
         }

@@ -431,6 +431,7 @@ fn fixable_findings_are_marked_and_diff_keeps_the_exit_code() {
         "json",
     ]));
     let f = &v["findings"][0];
+    assert_eq!(f["fix"]["applicability"], "safe", "{f}");
     let edit = &f["fix"]["edits"][0];
     assert_eq!(edit["file"], "envs/dev/main.tf");
     assert!(

@@ -32,6 +32,10 @@ pub struct Base {
 
 #[derive(Serialize)]
 pub struct JsonFix<'a> {
+    /// What the fix does, in one line.
+    pub title: &'a str,
+    /// `safe` (applied by `--fix`) or `display-only`.
+    pub applicability: &'static str,
     pub edits: Vec<JsonEdit<'a>>,
 }
 
@@ -110,7 +114,9 @@ pub fn report(outcome: &Outcome) -> Report<'_> {
                     })
                     .collect(),
                 url: super::rule_url(f.rule),
-                fix: super::fixable(f).then(|| JsonFix {
+                fix: super::has_fix(f).then(|| JsonFix {
+                    title: super::fix_title(f),
+                    applicability: f.applicability.as_str(),
                     edits: f
                         .fix
                         .iter()

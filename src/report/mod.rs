@@ -46,7 +46,21 @@ pub fn rule_url(id: &str) -> String {
 
 /// Whether a finding carries a fix that `--fix` applies.
 pub fn fixable(f: &crate::diagnostic::Finding) -> bool {
+    !f.fix.is_empty() && f.applicability == crate::diagnostic::Applicability::Safe
+}
+
+/// Whether a finding carries a fix at all (applied by `--fix` or only shown).
+pub fn has_fix(f: &crate::diagnostic::Finding) -> bool {
     !f.fix.is_empty()
+}
+
+/// A fix's one-line title, or the generic one when the rule gave none.
+pub fn fix_title(f: &crate::diagnostic::Finding) -> &str {
+    if f.fix_title.is_empty() {
+        "the fix `preflight check --fix` applies"
+    } else {
+        &f.fix_title
+    }
 }
 
 /// A span as file, line and column (1-based; columns in characters; end exclusive).

@@ -141,7 +141,7 @@ fn fix(outcome: &Outcome, f: &crate::diagnostic::Finding) -> Value {
         }
     }
     json!({
-        "description": { "text": "the fix `preflight check --fix` applies" },
+        "description": { "text": super::fix_title(f) },
         "artifactChanges": by_file
             .into_iter()
             .map(|(file, replacements)| json!({

@@ -356,9 +356,14 @@ fn missing_finding(
                     )
                     .with_help(help);
                 if model.this_repo_url.is_some() && app.generated_by.is_none() {
-                    f = f.with_fix(append_source_fix(repo, app, |dash, indent, nl| {
-                        entry(dash, indent, nl)
-                    }));
+                    f = f
+                        .with_fix(append_source_fix(repo, app, |dash, indent, nl| {
+                            entry(dash, indent, nl)
+                        }))
+                        .with_fix_title(format!(
+                            "add a source for `{folder}` to the Application `{}`",
+                            app.name
+                        ));
                 }
             }
             None => {

@@ -127,13 +127,15 @@ impl Rule for BadFunctionCall {
                         let start = span.start as usize;
                         let end = start + call.name.len();
                         if repo.file(site.file).text.get(start..end) == Some(call.name.as_str()) {
-                            f = f.with_fix(vec![crate::diagnostic::Edit {
-                                span: crate::source::Span::new(
-                                    site.file,
-                                    start + call.name.len() - name.len()..end,
-                                ),
-                                replacement: to.to_string(),
-                            }]);
+                            f = f
+                                .with_fix(vec![crate::diagnostic::Edit {
+                                    span: crate::source::Span::new(
+                                        site.file,
+                                        start + call.name.len() - name.len()..end,
+                                    ),
+                                    replacement: to.to_string(),
+                                }])
+                                .with_fix_title(format!("call `{to}` instead of `{name}`"));
                         }
                     }
                     out.push(f);
