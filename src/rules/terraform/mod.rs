@@ -52,9 +52,10 @@ pub(crate) fn block_span(an: &Analysis, s: &Workspace, at: BlockAt) -> Span {
 
 /// The `count`/`for_each` attribute's span, or the block header.
 pub(crate) fn gate_span(an: &Analysis, s: &Workspace, at: BlockAt) -> Span {
-    use hcl_edit::Span as _;
-    let range = an.gate_attr(s, at).and_then(|a| a.span());
-    an.span(s, at, range)
+    match an.block(s, at).gate() {
+        Some(g) => g.attr_span(),
+        None => an.span(s, at, None),
+    }
 }
 
 /// Terms in `want` missing from `have` (by qualified text).

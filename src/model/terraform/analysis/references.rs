@@ -312,7 +312,7 @@ pub(super) fn guarded(
 
 impl Analysis {
     /// The `count` or `for_each` attribute of a block.
-    pub fn gate_attr<'r>(
+    pub(in crate::model) fn gate_attr<'r>(
         &self,
         s: &'r Workspace,
         at: BlockAt,
