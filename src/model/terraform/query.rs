@@ -602,3 +602,219 @@ fn caller_arn(
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{PassId, RootId};
+    use crate::model::terraform::BlockKind;
+    use crate::model::terraform::analysis::{Analysis, Count, ReadPhase};
+    use crate::model::terraform::expr::{Unknown, Value};
+    use crate::model::workspace::Workspace;
+
+    const ROOT: &str = r#"variable "enable" {
+  type    = bool
+  default = false
+}
+
+variable "other" {
+  type    = bool
+  default = true
+}
+
+provider "kubernetes" {
+  host = aws_eks_cluster.this.endpoint
+}
+
+resource "aws_eks_cluster" "this" {
+  name     = "dev-eks"
+  role_arn = "arn:aws:iam::123456789012:role/eks"
+}
+
+data "aws_eks_cluster" "gated" {
+  count = var.enable && var.other ? 1 : 0
+  name  = "dev-eks"
+}
+
+resource "aws_s3_bucket" "logs" {
+  bucket = "dev-logs"
+}
+
+resource "aws_s3_bucket_policy" "logs" {
+  bucket = aws_s3_bucket.logs.id
+  policy = "{}"
+}
+
+module "app" {
+  source  = "../../modules/app"
+  enabled = var.enable
+}
+"#;
+
+    const APP: &str = r#"variable "enabled" {
+  type = bool
+}
+
+resource "kubernetes_namespace_v1" "app" {
+  count = var.enabled ? 1 : 0
+  metadata {
+    name = "app"
+  }
+}
+"#;
+
+    const CONFIG: &str =
+        "[terraform.passes]\npass1 = { enable = false }\npass2 = { enable = true }\n";
+
+    /// The model of a small tree, built without the engine.
+    fn with_model(check: impl FnOnce(&Workspace, &Analysis)) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        crate::testing::write_tree(
+            dir.path(),
+            &[
+                ("preflight.toml", CONFIG),
+                ("envs/dev/main.tf", ROOT),
+                ("modules/app/main.tf", APP),
+            ],
+        );
+        let s = Workspace::for_tests(dir.path(), &[]);
+        let an = Analysis::build(&s);
+        check(&s, &an);
+    }
+
+    fn named<'a>(
+        an: &'a Analysis,
+        s: &'a Workspace,
+        kind: BlockKind,
+        ty: &str,
+    ) -> super::BlockQ<'a> {
+        let found = an.blocks_of(s, RootId(0), kind, Some(ty));
+        assert_eq!(found.len(), 1, "one {ty}");
+        found[0]
+    }
+
+    #[test]
+    fn passes_and_roots_come_from_the_configuration() {
+        with_model(|s, an| {
+            let roots: Vec<RootId> = an.root_ids().collect();
+            assert_eq!(roots, [RootId(0)]);
+            assert_eq!(
+                s.terraform().module(an.insts[an.roots[0]].module).dir,
+                "envs/dev"
+            );
+            let names: Vec<Option<&str>> = an.passes.iter().map(|p| p.name.as_deref()).collect();
+            assert_eq!(names, [Some("pass1"), Some("pass2")]);
+            assert_eq!(an.pass_ids().collect::<Vec<_>>(), [PassId(0), PassId(1)]);
+        });
+    }
+
+    #[test]
+    fn a_count_gated_data_source_counts_per_pass_with_its_gate_terms() {
+        with_model(|s, an| {
+            let d = named(an, s, BlockKind::Data, "aws_eks_cluster");
+            assert_eq!(d.address(), "data.aws_eks_cluster.gated");
+            assert_eq!(d.own_count(PassId(0)), Count::Known(0));
+            assert_eq!(d.own_count(PassId(1)), Count::Known(1));
+            assert_eq!(d.count(PassId(1)), Count::Known(1));
+            let terms: Vec<String> = d.own_terms().into_iter().map(|t| t.qualified).collect();
+            assert_eq!(terms, ["var.enable", "var.other"]);
+            let gate = d.gate().expect("a count");
+            assert_eq!(gate.name(), "count");
+            assert_eq!(gate.text(), "var.enable && var.other ? 1 : 0");
+            assert!(d.has_count() && !d.has_for_each());
+            assert_eq!(d.read_phase(PassId(1)), ReadPhase::Plan);
+        });
+    }
+
+    #[test]
+    fn an_argument_has_its_value_and_span() {
+        with_model(|s, an| {
+            let c = named(an, s, BlockKind::Resource, "aws_eks_cluster");
+            let name = c.arg("name").expect("name");
+            assert_eq!(name.value(PassId(0)), Value::string("dev-eks"));
+            assert_eq!(name.written(), Some("\"dev-eks\""));
+            let span = name.span();
+            let text = &s.repo.file(span.file).text;
+            assert_eq!(text.get(span.range()), Some("\"dev-eks\""));
+            assert_eq!(name.known_at_plan(PassId(0)), Ok(()));
+            assert!(c.arg("nothing").is_none());
+        });
+    }
+
+    #[test]
+    fn an_attribute_the_provider_computes_is_known_only_after_apply() {
+        with_model(|s, an| {
+            let p = named(an, s, BlockKind::Resource, "aws_s3_bucket_policy");
+            let bucket = p.arg("bucket").expect("bucket");
+            match bucket.known_at_plan(PassId(0)) {
+                Err(Unknown::AtApply { origin }) => assert_eq!(origin, "aws_s3_bucket.logs.id"),
+                other => panic!("expected known only after apply, got {other:?}"),
+            }
+            let refs: Vec<String> = bucket.references().iter().map(|r| r.dotted()).collect();
+            assert_eq!(refs, ["aws_s3_bucket.logs.id"]);
+            let deps: Vec<String> = bucket
+                .dependencies()
+                .into_iter()
+                .map(|d| an.block(s, d).address())
+                .collect();
+            assert_eq!(deps, ["aws_s3_bucket.logs"]);
+            assert!(
+                p.arg("policy")
+                    .expect("policy")
+                    .known_at_plan(PassId(0))
+                    .is_ok()
+            );
+        });
+    }
+
+    #[test]
+    fn a_module_instance_block_has_its_address_count_terms_and_provider() {
+        with_model(|s, an| {
+            let ns = named(an, s, BlockKind::Resource, "kubernetes_namespace_v1");
+            assert_eq!(ns.address(), "module.app.kubernetes_namespace_v1.app");
+            assert_ne!(ns.instance().0, an.roots[0]);
+            assert_eq!(ns.count(PassId(0)), Count::Known(0));
+            assert_eq!(ns.count(PassId(1)), Count::Known(1));
+            let terms: Vec<(String, String)> = ns
+                .terms()
+                .into_iter()
+                .map(|t| (t.qualified, t.text))
+                .collect();
+            assert_eq!(
+                terms,
+                [("var.enable".to_string(), "var.enabled".to_string())]
+            );
+            let name = ns.arg_path("metadata.name").expect("metadata.name");
+            assert_eq!(name.value(PassId(1)), Value::string("app"));
+            let provider = ns.provider().expect("the root's kubernetes provider");
+            assert_eq!(provider.kind(), BlockKind::Provider);
+            assert_eq!(provider.instance().0, an.roots[0]);
+        });
+    }
+
+    #[test]
+    fn created_objects_are_named_per_pass() {
+        with_model(|s, an| {
+            let objects = an.objects(s, 0);
+            let ns = &objects.by_key[&("namespace".to_string(), "app".to_string())];
+            assert_eq!(ns[0].counts, [Count::Known(0), Count::Known(1)]);
+            let cluster = &objects.by_key[&("aws_eks_cluster".to_string(), "dev-eks".to_string())];
+            assert_eq!(cluster[0].counts, [Count::Known(1), Count::Known(1)]);
+        });
+    }
+
+    #[test]
+    fn a_text_evaluates_in_an_instance() {
+        with_model(|s, an| {
+            let root = an.roots[0];
+            assert_eq!(
+                an.eval_text(s, 0, root, "var.enable"),
+                Some(Value::Bool(false))
+            );
+            assert_eq!(
+                an.eval_text(s, 1, root, "var.enable"),
+                Some(Value::Bool(true))
+            );
+            assert_eq!(an.eval_text(s, 0, root, "var.enable &&"), None);
+        });
+    }
+}
