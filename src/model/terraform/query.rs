@@ -96,6 +96,12 @@ impl Analysis {
         (0..self.roots.len()).map(RootId)
     }
 
+    /// The objects a root creates, by type and identifying value, with their count per
+    /// pass.
+    pub fn created_objects(&self, s: &Workspace, root: RootId) -> &super::analysis::Objects {
+        self.objects(s, root.0)
+    }
+
     /// Ask about one block.
     pub fn block<'a>(&'a self, s: &'a Workspace, at: BlockAt) -> BlockQ<'a> {
         BlockQ { an: self, s, at }
@@ -794,7 +800,7 @@ resource "kubernetes_namespace_v1" "app" {
     #[test]
     fn created_objects_are_named_per_pass() {
         with_model(|s, an| {
-            let objects = an.objects(s, 0);
+            let objects = an.created_objects(s, RootId(0));
             let ns = &objects.by_key[&("namespace".to_string(), "app".to_string())];
             assert_eq!(ns[0].counts, [Count::Known(0), Count::Known(1)]);
             let cluster = &objects.by_key[&("aws_eks_cluster".to_string(), "dev-eks".to_string())];

@@ -7,6 +7,12 @@
 //! deeper than [`MAX_CHAIN`] evaluates to `Unknown::Undecidable`. The model is shared by
 //! rules running in parallel: the memo sits behind a mutex that is never held while
 //! evaluating, and each top-level evaluation carries its own cycle-guard stack.
+//!
+//! One file per question: `inputs` (variables, tfvars, passes and their inference),
+//! `instances` (the module instance tree), `evaluation` (values, counts, read
+//! phases), `references` (guarded references, gates, dependencies), `providers` and
+//! `created` (objects the configuration creates). Rules ask through
+//! [`crate::model::terraform::query`], which hands out no syntax.
 
 mod created;
 mod evaluation;
