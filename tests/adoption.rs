@@ -432,6 +432,10 @@ fn fixable_findings_are_marked_and_diff_keeps_the_exit_code() {
     ]));
     let f = &v["findings"][0];
     assert_eq!(f["fix"]["applicability"], "safe", "{f}");
+    assert!(
+        f["fix"]["title"].as_str().unwrap().contains("in its count"),
+        "{f}"
+    );
     let edit = &f["fix"]["edits"][0];
     assert_eq!(edit["file"], "envs/dev/main.tf");
     assert!(

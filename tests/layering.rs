@@ -121,7 +121,6 @@ fn assert_none(what: &str, found: Vec<String>) {
 }
 
 #[test]
-#[ignore = "rules still read parsed syntax outside src/rules/syntax.rs (src/rules/validity/mod.rs, gitops/duplicate_key.rs, terraform/gate_mismatch.rs, ...) until those rules ask the models instead"]
 fn rules_read_syntax_only_through_the_syntax_module() {
     assert_none(
         "rules reaching into parsed syntax (only src/rules/syntax.rs may)",

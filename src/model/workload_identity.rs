@@ -426,3 +426,66 @@ pub fn role_policies(s: &Workspace, an: &Analysis, role: BlockAt) -> Vec<RolePol
     }
     out
 }
+
+/// The keys an ExternalSecret reads: (key, span).
+pub fn external_secret_keys(spec: Yaml<'_>) -> Vec<(String, Span)> {
+    let mut out = Vec::new();
+    for item in spec
+        .get("data")
+        .map(|d| d.items().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if item.path(&["sourceRef", "generatorRef"]).is_some() {
+            continue;
+        }
+        if let Some(k) = item.path(&["remoteRef", "key"])
+            && let Some(v) = k.as_string()
+        {
+            out.push((v.to_string(), k.span()));
+        }
+    }
+    for item in spec
+        .get("dataFrom")
+        .map(|d| d.items().collect::<Vec<_>>())
+        .unwrap_or_default()
+    {
+        if let Some(k) = item.path(&["extract", "key"])
+            && let Some(v) = k.as_string()
+        {
+            out.push((v.to_string(), k.span()));
+        }
+    }
+    out
+}
+
+/// The Secrets Manager store an ExternalSecret uses in a group: (region, service account
+/// namespace, service account name, store name).
+pub fn secret_store_identity(
+    s: &Workspace,
+    model: &GitopsModel,
+    g: GroupId,
+    es_namespace: Option<&str>,
+    store: Yaml<'_>,
+) -> Option<(Option<String>, String, String, String)> {
+    let name = store.str_at(&["name"])?;
+    let kind = store.str_at(&["kind"]).unwrap_or("SecretStore");
+    let (_, obj) = model.deployed(g, kind, name).first()?;
+    let o = model.object(*obj);
+    let y = model.yaml(&s.repo, o.node)?;
+    let aws = y.path(&["spec", "provider", "aws"])?;
+    if aws.str_at(&["service"]) != Some("SecretsManager") {
+        return None;
+    }
+    let sa = aws.path(&["auth", "jwt", "serviceAccountRef"])?;
+    let sa_name = sa.str_at(&["name"])?;
+    let ns = sa
+        .str_at(&["namespace"])
+        .or(o.namespace.as_deref())
+        .or(es_namespace)?;
+    Some((
+        aws.str_at(&["region"]).map(str::to_owned),
+        ns.to_string(),
+        sa_name.to_string(),
+        name.to_string(),
+    ))
+}

@@ -58,6 +58,14 @@ pub struct Subchart {
     pub condition: Option<String>,
 }
 
+/// Where a values file (its first document) sets the key path `keys`.
+pub fn values_file_sets(repo: &Repository, file: FileId, keys: &[&str]) -> Option<Span> {
+    let Syntax::Yaml(docs) = repo.syntax(file) else {
+        return None;
+    };
+    docs.first()?.root().path(keys).map(|y| y.span())
+}
+
 /// Find the chart whose `Chart.yaml` is in `dir`.
 pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
     let prefix = if dir.is_empty() {

@@ -9,6 +9,7 @@ pub mod cycles;
 pub mod expr;
 pub mod module;
 pub mod planned;
+pub mod query;
 pub mod replace;
 pub mod schema;
 pub mod scope;

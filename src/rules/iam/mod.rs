@@ -14,7 +14,7 @@ crate::rules::declare_domain! {
 }
 
 use crate::model::terraform::BlockKind;
-use crate::model::terraform::analysis::{Analysis, BlockAt, Iter};
+use crate::model::terraform::analysis::{Analysis, BlockAt};
 use crate::model::terraform::expr::Value;
 use crate::model::workspace::Workspace;
 use crate::source::Span;
@@ -69,13 +69,6 @@ pub fn aws_blocks(s: &Workspace) -> Vec<AwsBlock> {
 /// An argument of a block evaluated in its first instance, with the argument's span.
 /// `None` when the block does not set it.
 pub fn argument(s: &Workspace, an: &Analysis, b: &AwsBlock, name: &str) -> Option<(Value, Span)> {
-    let block = an.hcl(s, b.at)?;
-    let attr = block.body.get_attribute(name)?;
-    let iter = an.first_iter(s, b.pass, b.at);
-    let value = match iter {
-        Iter::None => an.eval(s, b.pass, b.at.inst, &attr.value),
-        it => an.eval_iter(s, b.pass, b.at.inst, it, &attr.value),
-    };
-    let span = an.span(s, b.at, hcl_edit::Span::span(&attr.value));
-    Some((value, span))
+    let attr = an.block(s, b.at).arg(name)?;
+    Some((attr.value_first(b.pass), attr.span()))
 }

@@ -191,11 +191,9 @@ impl Rule for TeardownCoverage {
 fn default_tags(cx: &Context<'_>, b: &super::AwsBlock) -> Option<Value> {
     let s = cx.session;
     let an = s.terraform_analysis();
-    let p = an.provider_of(s, b.at)?;
-    let block = an.hcl(s, p)?;
-    let dt = block.body.get_blocks("default_tags").next()?;
-    let attr = dt.body.get_attribute("tags")?;
-    Some(an.eval(s, b.pass, p.inst, &attr.value))
+    let p = an.block(s, b.at).provider()?;
+    let attr = p.nested("default_tags").into_iter().next()?.arg("tags")?;
+    Some(attr.value(b.pass))
 }
 
 /// The name up to its last `-`, as a pattern prefix (`goldenpath-idp-eso-role` →

@@ -6,11 +6,9 @@ use super::attr_span;
 use crate::diagnostic::{Finding, Severity};
 use crate::model::identities::IdKind;
 use crate::model::terraform::BlockKind;
-use crate::model::terraform::analysis::{Analysis, BlockAt, nested_attr, unknown_text};
+use crate::model::terraform::analysis::unknown_text;
 use crate::model::terraform::expr::{Truth, Value};
-use crate::model::workspace::Workspace;
 use crate::rules::{Context, Rule};
-use hcl_edit::expr::Expression;
 use std::collections::HashSet;
 
 crate::rules::declare_rule! {
@@ -19,62 +17,6 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "An EKS access entry for the caller's own identity on a cluster that already grants its creator admin access",
         fix: None,
-    }
-}
-
-const MAX_DEPTH: usize = 16;
-
-/// Whether an expression is the identity running Terraform: `data.aws_caller_identity.X.arn`
-/// or `data.aws_iam_session_context.X.issuer_arn`, directly or through locals and module
-/// variables. Returns the text of the data source attribute.
-fn caller_arn(
-    s: &Workspace,
-    an: &Analysis,
-    inst: usize,
-    e: &Expression,
-    depth: usize,
-) -> Option<String> {
-    if depth > MAX_DEPTH {
-        return None;
-    }
-    let mut e = e;
-    while let Expression::Parenthesis(p) = e {
-        e = p.inner();
-    }
-    let refs = crate::model::terraform::expr::references(e);
-    let [r] = refs.as_slice() else {
-        return None;
-    };
-    // The expression must be the reference itself, not a string built from it.
-    if !matches!(e, Expression::Traversal(_)) {
-        return None;
-    }
-    let tf = s.terraform();
-    match (r.root.as_str(), r.attrs.as_slice()) {
-        ("data", [ty, name, attr, ..])
-            if (ty == "aws_caller_identity" && attr == "arn")
-                || (ty == "aws_iam_session_context" && attr == "issuer_arn") =>
-        {
-            Some(format!("data.{ty}.{name}.{attr}"))
-        }
-        ("local", [name, ..]) => {
-            let def = an.module(tf, inst).local(name)?;
-            let le = tf.local_expr(&s.repo, def)?;
-            caller_arn(s, an, inst, le, depth + 1)
-        }
-        ("var", [name, ..]) => {
-            let (parent, call) = an.insts[inst].parent?;
-            let call = an.hcl(
-                s,
-                BlockAt {
-                    inst: parent,
-                    block: call,
-                },
-            )?;
-            let arg = &call.body.get_attribute(name)?.value;
-            caller_arn(s, an, parent, arg, depth + 1)
-        }
-        _ => None,
     }
 }
 
@@ -93,14 +35,14 @@ impl Rule for DuplicateAccessEntry {
                 if tb.kind != BlockKind::Resource || tb.type_name != "aws_eks_access_entry" {
                     continue;
                 }
-                let Some(block) = an.hcl(s, at) else { continue };
-                let Some(principal) = block.body.get_attribute("principal_arn") else {
+                let q = an.block(s, at);
+                let Some(principal) = q.arg("principal_arn") else {
                     continue;
                 };
-                let Some(caller) = caller_arn(s, an, at.inst, &principal.value, 0) else {
+                let Some(caller) = principal.caller_identity() else {
                     continue;
                 };
-                let Some(cluster_expr) = block.body.get_attribute("cluster_name") else {
+                let Some(cluster_expr) = q.arg("cluster_name") else {
                     continue;
                 };
                 if !s.file_in_scope(&s.repo.file(an.span(s, at, None).file).rel_path) {
@@ -115,7 +57,7 @@ impl Rule for DuplicateAccessEntry {
                     if !an.count(s, pass, at).is_active() || seen.contains(&at) {
                         continue;
                     }
-                    let cluster = match an.eval(s, pass, at.inst, &cluster_expr.value) {
+                    let cluster = match cluster_expr.value(pass) {
                         Value::String(c) => c,
                         _ => continue,
                     };
@@ -129,16 +71,13 @@ impl Rule for DuplicateAccessEntry {
                     }) else {
                         continue;
                     };
-                    let Some(cblock) = an.hcl(s, created.at) else {
+                    let cblock = an.block(s, created.at);
+                    if !cblock.readable() {
                         continue;
-                    };
-                    let iter = an.first_iter(s, pass, created.at);
-                    let flag = nested_attr(
-                        cblock,
-                        "access_config",
-                        "bootstrap_cluster_creator_admin_permissions",
-                    )
-                    .map(|e| an.eval_iter(s, pass, created.at.inst, iter, e));
+                    }
+                    let flag = cblock
+                        .arg_path("access_config.bootstrap_cluster_creator_admin_permissions")
+                        .map(|e| e.value_first(pass));
                     let span = attr_span(an, s, at, "principal_arn");
                     let address = an.address(tf, at);
                     let head = format!(

@@ -29,10 +29,7 @@ fn ephemeral(s: &Workspace, an: &Analysis, inst: usize) -> Option<(String, Optio
     let module = an.module(s.terraform(), inst);
     let has = |n: &str| module.variables().any(|v| v.name == n);
     let pass = an.selected.first().copied().unwrap_or(0);
-    let var = |n: &str| -> Option<Value> {
-        let e: hcl_edit::expr::Expression = format!("var.{n}").parse().ok()?;
-        Some(an.eval(s, pass, inst, &e))
-    };
+    let var = |n: &str| -> Option<Value> { an.eval_text(s, pass, inst, &format!("var.{n}")) };
     let lifecycle = if has("lifecycle") {
         var("lifecycle")
     } else {

@@ -5,7 +5,7 @@
 
 use crate::diagnostic::{Finding, Severity};
 use crate::model::identities::{
-    CLUSTER_CONSUMERS, arn_accounts, ecr_image, role_arn, root_accounts, where_set,
+    CLUSTER_CONSUMERS, arn_accounts, ecr_image, role_arn, root_accounts,
 };
 use crate::model::identities::{
     IdKind, Literal, Named, is_placeholder, literal_envs, rds_host_label,
@@ -235,7 +235,7 @@ impl Rule for HardcodedIdentity {
                     }
                     _ => continue,
                 };
-                let Some(e) = an.hcl(s, at).and_then(|b| b.body.get_attribute(arg)) else {
+                let Some(e) = an.block(s, at).arg(arg) else {
                     continue;
                 };
                 let Some(pass) = an
@@ -246,9 +246,7 @@ impl Rule for HardcodedIdentity {
                 else {
                     continue;
                 };
-                let Value::String(name) =
-                    an.eval_iter(s, pass, at.inst, an.first_iter(s, pass, at), &e.value)
-                else {
+                let Value::String(name) = e.value_first(pass) else {
                     continue;
                 };
                 if is_placeholder(&name) {
@@ -261,7 +259,8 @@ impl Rule for HardcodedIdentity {
                 let Some(target) = created.iter().find(|n| n.count.is_active()) else {
                     continue;
                 };
-                let span = where_set(s, an, at.inst, &e.value, 0)
+                let span = e
+                    .where_set()
                     .unwrap_or_else(|| super::attr_span(an, s, at, arg));
                 if !s.file_in_scope(&s.repo.file(span.file).rel_path) {
                     continue;

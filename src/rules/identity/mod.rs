@@ -26,14 +26,10 @@ use crate::source::Span;
 
 /// The span of a block's attribute value (`path` may be `nested.key`), or its header.
 pub(crate) fn attr_span(an: &Analysis, s: &Workspace, at: BlockAt, path: &str) -> Span {
-    use hcl_edit::Span as _;
-    let range = an.hcl(s, at).and_then(|b| match path.split_once('.') {
-        Some((nested, key)) => {
-            crate::model::terraform::analysis::nested_attr(b, nested, key).and_then(|e| e.span())
-        }
-        None => b.body.get_attribute(path).and_then(|a| a.value.span()),
-    });
-    an.span(s, at, range)
+    match an.block(s, at).arg_path(path) {
+        Some(a) => a.span(),
+        None => an.span(s, at, None),
+    }
 }
 
 /// The folder of the root an instance belongs to.

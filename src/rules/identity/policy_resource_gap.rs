@@ -3,13 +3,13 @@
 //! `secretsmanager:GetSecretValue` on the secrets its ExternalSecrets read.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::model::gitops::{GitopsModel, GroupId, ObjId};
+use crate::model::gitops::{GroupId, ObjId};
 use crate::model::iam::pattern::UNKNOWN;
 use crate::model::iam::policy::{Decision, Request};
-use crate::model::workload_identity::{RoleRef, role_policies, roles_of_service_account};
-use crate::parse::yaml::Yaml;
+use crate::model::workload_identity::{
+    RoleRef, external_secret_keys, role_policies, roles_of_service_account, secret_store_identity,
+};
 use crate::rules::{Context, Rule};
-use crate::source::Span;
 use std::collections::{BTreeMap, HashSet};
 
 crate::rules::declare_rule! {
@@ -22,69 +22,6 @@ crate::rules::declare_rule! {
 }
 
 const ACTION: &str = "secretsmanager:GetSecretValue";
-
-/// The keys an ExternalSecret reads: (key, span).
-fn keys(spec: Yaml<'_>) -> Vec<(String, Span)> {
-    let mut out = Vec::new();
-    for item in spec
-        .get("data")
-        .map(|d| d.items().collect::<Vec<_>>())
-        .unwrap_or_default()
-    {
-        if item.path(&["sourceRef", "generatorRef"]).is_some() {
-            continue;
-        }
-        if let Some(k) = item.path(&["remoteRef", "key"])
-            && let Some(v) = k.as_string()
-        {
-            out.push((v.to_string(), k.span()));
-        }
-    }
-    for item in spec
-        .get("dataFrom")
-        .map(|d| d.items().collect::<Vec<_>>())
-        .unwrap_or_default()
-    {
-        if let Some(k) = item.path(&["extract", "key"])
-            && let Some(v) = k.as_string()
-        {
-            out.push((v.to_string(), k.span()));
-        }
-    }
-    out
-}
-
-/// The Secrets Manager store an ExternalSecret uses in a group: (region, service account
-/// namespace, service account name, store name).
-fn store_identity(
-    s: &crate::model::workspace::Workspace,
-    model: &GitopsModel,
-    g: GroupId,
-    es_namespace: Option<&str>,
-    store: Yaml<'_>,
-) -> Option<(Option<String>, String, String, String)> {
-    let name = store.str_at(&["name"])?;
-    let kind = store.str_at(&["kind"]).unwrap_or("SecretStore");
-    let (_, obj) = model.deployed(g, kind, name).first()?;
-    let o = model.object(*obj);
-    let y = model.yaml(&s.repo, o.node)?;
-    let aws = y.path(&["spec", "provider", "aws"])?;
-    if aws.str_at(&["service"]) != Some("SecretsManager") {
-        return None;
-    }
-    let sa = aws.path(&["auth", "jwt", "serviceAccountRef"])?;
-    let sa_name = sa.str_at(&["name"])?;
-    let ns = sa
-        .str_at(&["namespace"])
-        .or(o.namespace.as_deref())
-        .or(es_namespace)?;
-    Some((
-        aws.str_at(&["region"]).map(str::to_owned),
-        ns.to_string(),
-        sa_name.to_string(),
-        name.to_string(),
-    ))
-}
 
 impl Rule for PolicyResourceGap {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
@@ -127,7 +64,7 @@ impl Rule for PolicyResourceGap {
                     continue;
                 };
                 let Some((region, ns, sa, store_name)) =
-                    store_identity(s, model, g, obj.namespace.as_deref(), store)
+                    secret_store_identity(s, model, g, obj.namespace.as_deref(), store)
                 else {
                     continue;
                 };
@@ -136,7 +73,7 @@ impl Rule for PolicyResourceGap {
                 if roles.is_empty() {
                     continue;
                 }
-                for (key, span) in keys(spec) {
+                for (key, span) in external_secret_keys(spec) {
                     if key.contains("{{") || key.contains("${") {
                         continue;
                     }

@@ -139,29 +139,28 @@ impl Rule for UnknownDomainFilter {
                 if tb.kind != BlockKind::Resource || tb.type_name != "helm_release" {
                     continue;
                 }
-                let Some(block) = an.hcl(s, at) else { continue };
+                let q = an.block(s, at);
+                if !q.readable() {
+                    continue;
+                }
                 for &pass in &an.selected {
                     if an.count(s, pass, at).is_zero() {
                         continue;
                     }
-                    for set in block.body.get_blocks("set") {
-                        let (Some(n), Some(v)) = (
-                            set.body.get_attribute("name"),
-                            set.body.get_attribute("value"),
-                        ) else {
+                    for set in q.nested("set") {
+                        let (Some(n), Some(v)) = (set.arg("name"), set.arg("value")) else {
                             continue;
                         };
-                        let Value::String(name) = an.eval(s, pass, at.inst, &n.value) else {
+                        let Value::String(name) = n.value(pass) else {
                             continue;
                         };
                         if !is_filter_name(&name) {
                             continue;
                         }
-                        let Value::String(filter) = an.eval(s, pass, at.inst, &v.value) else {
+                        let Value::String(filter) = v.value(pass) else {
                             continue;
                         };
-                        use hcl_edit::Span as _;
-                        let span = an.span(s, at, v.value.span());
+                        let span = v.span();
                         if !s.file_in_scope(&s.repo.file(span.file).rel_path) {
                             continue;
                         }
@@ -248,10 +247,6 @@ fn overridden_values(cx: &Context<'_>) -> Vec<Finding> {
                 let Some(file) = rel.as_deref().and_then(|r| s.repo.file_by_path(r)) else {
                     continue;
                 };
-                let crate::parse::Syntax::Yaml(docs) = s.repo.syntax(file.id) else {
-                    continue;
-                };
-                let Some(doc) = docs.first() else { continue };
                 for p in params {
                     let Some(name) = p
                         .as_object()
@@ -262,7 +257,8 @@ fn overridden_values(cx: &Context<'_>) -> Vec<Finding> {
                     };
                     let keys = param_keys(name);
                     let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-                    let Some(set) = doc.root().path(&refs) else {
+                    let Some(set) = crate::model::helm::values_file_sets(&s.repo, file.id, &refs)
+                    else {
                         continue;
                     };
                     if !seen.insert((m.at, name.to_string(), file.id)) {
@@ -284,7 +280,7 @@ fn overridden_values(cx: &Context<'_>) -> Vec<Finding> {
                                 file.rel_path
                             ),
                         )
-                        .with_label(set.span(), "set here, then overridden")
+                        .with_label(set, "set here, then overridden")
                         .with_help(format!(
                             "set `{}` in one place only: drop the parameter, or remove the key from {}",
                             keys.join("."),

@@ -31,10 +31,10 @@ impl Rule for ApplyTimeCount {
                 ) {
                     continue;
                 }
-                let Some(attr) = an.gate_attr(s, at) else {
+                let Some(attr) = an.block(s, at).gate() else {
                     continue;
                 };
-                let arg = attr.key.as_str().to_string();
+                let arg = attr.name().to_string();
                 let key = block_span(an, s, at);
                 let address = an.address(tf, at);
                 for pass in an.selected.iter().copied() {

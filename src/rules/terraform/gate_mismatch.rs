@@ -33,7 +33,7 @@ fn checked(an: &Analysis, s: &Workspace, inst: usize, r: &GuardedRef) -> Option<
         BlockKind::Resource | BlockKind::Module => 1,
         _ => return None,
     };
-    an.gate_attr(s, target)?;
+    an.block(s, target).gate()?;
     let indexed = r.reference.attrs.len() == addr_len
         && matches!(r.reference.rest.first(), Some(RefStep::Index(_)));
     (indexed || r.depends_on).then_some(target)
@@ -42,8 +42,8 @@ fn checked(an: &Analysis, s: &Workspace, inst: usize, r: &GuardedRef) -> Option<
 /// Whether a guard text evaluates to false in a pass (the reference is not evaluated).
 fn guarded_off(an: &Analysis, s: &Workspace, pass: usize, inst: usize, guards: &[String]) -> bool {
     guards.iter().any(|g| {
-        crate::parse::hcl::parse_expression(g)
-            .is_some_and(|e| an.eval(s, pass, inst, &e).truthiness() == Truth::False)
+        an.eval_text(s, pass, inst, g)
+            .is_some_and(|v| v.truthiness() == Truth::False)
     })
 }
 

@@ -5,7 +5,7 @@ use super::{PerBlock, block_span, gate_span, has_passes, reported};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{
-    Analysis, BlockAt, Count, Objects, data_target, nested_attr, unknown_text,
+    Analysis, BlockAt, Count, Objects, data_target, unknown_text,
 };
 use crate::model::terraform::expr::Value;
 use crate::model::workspace::Workspace;
@@ -39,14 +39,11 @@ fn created_deps(
                 let Some((target, arg)) = data_target(&tb.type_name) else {
                     continue;
                 };
-                let Some(block) = an.hcl(s, d) else { continue };
-                let e = match arg.split_once('.') {
-                    Some((n, k)) => nested_attr(block, n, k),
-                    None => block.body.get_attribute(arg).map(|a| &a.value),
+                let Some(e) = an.block(s, d).arg_path(arg) else {
+                    continue;
                 };
-                let Some(e) = e else { continue };
                 for pass in 0..an.passes.len() {
-                    if let Value::String(name) = an.eval(s, pass, d.inst, e)
+                    if let Value::String(name) = e.value(pass)
                         && let Some(cs) = objects.by_key.get(&(target.to_string(), name))
                     {
                         for c in cs {

@@ -5,9 +5,9 @@ use super::{PerBlock, block_span, gate_span, has_passes, local_text, missing_ter
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::{
-    Analysis, BlockAt, Count, GateTerm, ReadPhase, data_target, nested_attr, unknown_text,
+    Analysis, BlockAt, Count, GateTerm, ReadPhase, data_target, unknown_text,
 };
-use crate::model::terraform::expr::{self, Unknown, Value};
+use crate::model::terraform::expr::{Unknown, Value};
 use crate::rules::{Context, Rule};
 
 crate::rules::declare_rule! {
@@ -52,14 +52,14 @@ impl Rule for UngatedDataSource {
                     if count.is_zero() {
                         continue;
                     }
-                    let Some(block) = an.hcl(s, at) else { break };
-                    let iter = an.first_iter(s, pass, at);
-                    let ident = match arg.split_once('.') {
-                        Some((nested, k)) => nested_attr(block, nested, k),
-                        None => block.body.get_attribute(arg).map(|a| &a.value),
+                    let q = an.block(s, at);
+                    if !q.readable() {
+                        break;
+                    }
+                    let Some(ident) = q.arg_path(arg) else {
+                        continue;
                     };
-                    let Some(ident) = ident else { continue };
-                    let name = match an.eval_iter(s, pass, at.inst, iter, ident) {
+                    let name = match ident.value_first(pass) {
                         Value::String(n) => n,
                         Value::Unknown(Unknown::Undecidable { reason }) => {
                             if reported(an, pass) {
@@ -163,7 +163,11 @@ impl Rule for UngatedDataSource {
                         .with_label(creator_span, format!("creates {target} \"{name}\""))
                         .with_help(help)
                         .with_address(address.clone())
-                        .with_fix(count_fix(an, s, at, &missing));
+                        .with_fix(count_fix(an, s, at, &missing))
+                        .with_fix_title(format!(
+                            "gate `{address}` on {} in its count",
+                            missing.join(" && ")
+                        ));
                     out.put(key, f);
                 }
             }
@@ -182,51 +186,38 @@ fn count_fix(
     at: BlockAt,
     missing: &[String],
 ) -> Vec<crate::diagnostic::Edit> {
-    use hcl_edit::Span as _;
-    use hcl_edit::expr::Expression;
+    use crate::model::terraform::query::CountShape;
     if missing.is_empty() {
         return Vec::new();
     }
-    let Some(count) = an.hcl(s, at).and_then(|b| b.body.get_attribute("count")) else {
+    let Some(count) = an.block(s, at).arg("count") else {
         return Vec::new();
     };
     let file = gate_span(an, s, at).file;
     let text = &s.repo.file(file).text;
-    let needs_parens = |e: &Expression| {
-        !matches!(
-            e,
-            Expression::Variable(_)
-                | Expression::Traversal(_)
-                | Expression::FuncCall(_)
-                | Expression::Parenthesis(_)
-                | Expression::Bool(_)
-        ) && !matches!(e, Expression::BinaryOp(op) if op.operator.value().to_string() == "&&")
-    };
     let terms = missing.join(" && ");
-    let (range, replacement) = match &count.value {
-        Expression::Conditional(c) => {
-            let Some(r) = c.cond_expr.span() else {
-                return Vec::new();
-            };
+    let (range, replacement) = match count.count_shape() {
+        Some(CountShape::Conditional {
+            cond: r,
+            needs_parens,
+        }) => {
             let Some(cond) = text.get(r.clone()) else {
                 return Vec::new();
             };
-            let cond = if needs_parens(&c.cond_expr) {
+            let cond = if needs_parens {
                 format!("({cond})")
             } else {
                 cond.to_string()
             };
             (r, format!("{cond} && {terms}"))
         }
-        other => {
-            let Some(r) = other.span() else {
-                return Vec::new();
-            };
+        Some(CountShape::Other(r)) => {
             let Some(v) = text.get(r.clone()) else {
                 return Vec::new();
             };
             (r, format!("{terms} ? {v} : 0"))
         }
+        None => return Vec::new(),
     };
     vec![crate::diagnostic::Edit {
         span: crate::source::Span::new(file, range),
@@ -266,24 +257,17 @@ fn help_text(
         return format!("gate `{address}` off in the pass that creates the object, {defer}");
     }
     let own: Vec<String> = an.own_terms(s, at).into_iter().map(|t| t.text).collect();
-    let gate = an.gate_attr(s, at);
-    let is_count = an
-        .hcl(s, at)
-        .is_some_and(|b| b.body.get_attribute("count").is_some());
+    let q = an.block(s, at);
+    let gate = q.gate();
+    let is_count = q.has_count();
     match gate {
-        Some(g) if is_count && !own.is_empty() => {
+        Some(_) if is_count && !own.is_empty() => {
             let mut terms = own;
             terms.extend(missing.iter().cloned());
-            let _ = g;
             format!("count = {} ? 1 : 0", terms.join(" && "))
         }
         Some(g) if is_count => {
-            let _ = expr::canonical_text(&g.value);
-            format!(
-                "count = {} ? {} : 0",
-                missing.join(" && "),
-                expr::canonical_text(&g.value)
-            )
+            format!("count = {} ? {} : 0", missing.join(" && "), g.text())
         }
         Some(_) => format!("gate the for_each with {}, {defer}", missing.join(" && ")),
         None => format!(

@@ -4,15 +4,11 @@
 use super::{PerBlock, block_span};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::BlockKind;
-use crate::model::terraform::analysis::{
-    Analysis, BlockAt, Count, Iter, nested_attr, unknown_text,
-};
-use crate::model::terraform::expr::{self, Truth, Unknown, Value};
+use crate::model::terraform::analysis::{Analysis, BlockAt, Count, unknown_text};
+use crate::model::terraform::expr::{Unknown, Value};
 use crate::model::workspace::Workspace;
 use crate::rules::{Context, Rule};
 use crate::source::Span;
-use hcl_edit::Span as _;
-use hcl_edit::expr::{Expression, ObjectKey};
 
 crate::rules::declare_rule! {
     pub struct UnmanagedNamespace {
@@ -24,137 +20,6 @@ crate::rules::declare_rule! {
 }
 
 const BUILT_IN: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
-
-/// Where a block puts its object: the namespace value per instance and where it is written.
-struct Placement {
-    values: Vec<Value>,
-    span: Span,
-}
-
-fn placement(an: &Analysis, s: &Workspace, pass: usize, at: BlockAt) -> Option<Placement> {
-    let tf = s.terraform();
-    let tb = &an.module(tf, at.inst).blocks[at.block];
-    let ty = tb.type_name.as_str();
-    let block = an.hcl(s, at)?;
-    let file = s.repo.file(tb.at.file);
-    let iters = an.iters(s, pass, at).unwrap_or_else(|_| vec![Iter::None]);
-    let eval_all = |e: &Expression| -> Vec<Value> {
-        iters
-            .iter()
-            .take(32)
-            .map(|i| an.eval_iter(s, pass, at.inst, i.clone(), e))
-            .collect()
-    };
-    match ty {
-        "kubernetes_namespace" | "kubernetes_namespace_v1" => None,
-        "helm_release" => {
-            // Per instance: `create_namespace = try(each.value.create_namespace, false)`.
-            let a = block.body.get_attribute("namespace")?;
-            let create = block.body.get_attribute("create_namespace");
-            let values = iters
-                .iter()
-                .take(32)
-                .filter(|i| {
-                    create.is_none_or(|c| {
-                        an.eval_iter(s, pass, at.inst, (*i).clone(), &c.value)
-                            .truthiness()
-                            != Truth::True
-                    })
-                })
-                .map(|i| an.eval_iter(s, pass, at.inst, i.clone(), &a.value))
-                .collect::<Vec<_>>();
-            if values.is_empty() {
-                return None;
-            }
-            Some(Placement {
-                values,
-                span: file.span(a.value.span().unwrap_or(0..0)),
-            })
-        }
-        "kubernetes_manifest" => {
-            let a = block.body.get_attribute("manifest")?;
-            let values: Vec<Value> = iters
-                .iter()
-                .take(32)
-                .map(|i| match an.manifest(s, pass, at, i.clone()) {
-                    Ok(m) => manifest_namespace(&m),
-                    Err(r) => Value::undecidable(r),
-                })
-                .collect();
-            let range = key_span(&a.value, &["metadata", "namespace"]).or(a.value.span());
-            Some(Placement {
-                values,
-                span: file.span(range.unwrap_or(0..0)),
-            })
-        }
-        "kubectl_manifest" => {
-            if let Some(o) = block.body.get_attribute("override_namespace") {
-                return Some(Placement {
-                    values: eval_all(&o.value),
-                    span: file.span(o.value.span().unwrap_or(0..0)),
-                });
-            }
-            let a = block.body.get_attribute("yaml_body")?;
-            let values = iters
-                .iter()
-                .take(32)
-                .map(|i| match an.manifest(s, pass, at, i.clone()) {
-                    Ok(m) => manifest_namespace(&m),
-                    Err(r) => Value::undecidable(r),
-                })
-                .collect();
-            Some(Placement {
-                values,
-                span: file.span(a.value.span().unwrap_or(0..0)),
-            })
-        }
-        t if t.starts_with("kubernetes_") => {
-            let e = nested_attr(block, "metadata", "namespace")?;
-            Some(Placement {
-                values: eval_all(e),
-                span: file.span(e.span().unwrap_or(0..0)),
-            })
-        }
-        _ => None,
-    }
-}
-
-/// `metadata.namespace` of a manifest; a manifest without one is cluster-scoped or in the
-/// default namespace.
-fn manifest_namespace(m: &Value) -> Value {
-    match m {
-        Value::Object(o) => match o.get("metadata") {
-            Some(Value::Object(md)) => md.get("namespace").cloned().unwrap_or(Value::Null),
-            Some(Value::Unknown(u)) => Value::Unknown(u.clone()),
-            _ => Value::Null,
-        },
-        Value::Unknown(u) => Value::Unknown(u.clone()),
-        _ => Value::Null,
-    }
-}
-
-/// The span of `a.b` inside an object expression.
-fn key_span(e: &Expression, path: &[&str]) -> Option<std::ops::Range<usize>> {
-    let (first, rest) = path.split_first()?;
-    let Expression::Object(o) = e else {
-        return None;
-    };
-    for (k, v) in o.iter() {
-        let name = match k {
-            ObjectKey::Ident(i) => i.value().as_str().to_string(),
-            ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
-            ObjectKey::Expression(x) => expr::canonical_text(x),
-        };
-        if name == *first {
-            return if rest.is_empty() {
-                v.expr().span()
-            } else {
-                key_span(v.expr(), rest)
-            };
-        }
-    }
-    None
-}
 
 impl Rule for UnmanagedNamespace {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
@@ -202,7 +67,7 @@ impl Rule for UnmanagedNamespace {
                     if an.count(s, pass, at).is_zero() {
                         continue;
                     }
-                    let Some(p) = placement(an, s, pass, at) else {
+                    let Some(p) = an.placement(s, pass, at) else {
                         break;
                     };
                     let mut names: Vec<String> = Vec::new();
@@ -242,7 +107,7 @@ impl Rule for UnmanagedNamespace {
                         }
                         if let Some(c) = existing.first() {
                             // Created in this apply: is there an ordering dependency?
-                            if depends_on_block(an, s, at, c.at) {
+                            if an.depends_on_block(s, at, c.at) {
                                 continue;
                             }
                             let creator = an.address(tf, c.at);
@@ -259,7 +124,8 @@ impl Rule for UnmanagedNamespace {
                             .with_label(an.span(s, c.at, None), format!("creates namespace \"{ns}\""))
                             .with_help(format!("refer to the namespace through its resource: namespace = {reference}"))
                             .with_address(address.clone())
-                            .with_fix(reference_fix(an, s, at, c.at, p.span, &ns, &reference));
+                            .with_fix(reference_fix(an, s, at, c.at, p.span, &ns, &reference))
+                            .with_fix_title(format!("name the namespace through its resource: {reference}"));
                             out.put(key, f);
                             continue;
                         }
@@ -441,15 +307,15 @@ fn namespace_candidate(
     let tf = s.terraform();
     let module = an.module(tf, at.inst);
     let tb = &module.blocks[at.block];
-    let block = an.hcl(s, at)?;
-    if block.body.get_attribute("for_each").is_some() {
+    let q = an.block(s, at);
+    if !q.readable() || q.has_for_each() {
         return None;
     }
     let text = &s.repo.file(literal.file).text;
-    let count = match block.body.get_attribute("count") {
+    let count = match q.arg("count") {
         Some(c) => {
-            let written = text.get(c.value.span()?)?.trim().to_string();
-            Some((written, expr::canonical_text(&c.value)))
+            let written = text.get(c.span_range()?)?.trim().to_string();
+            Some((written, c.text()))
         }
         None => None,
     };
@@ -527,6 +393,10 @@ fn attach_namespace_fixes(s: &Workspace, findings: &mut [Finding], candidates: &
                 replacement: format!("kubernetes_namespace_v1.{}{index}.metadata[0].name", c.name),
             },
         ];
+        f.fix_title = format!(
+            "create namespace \"{}\" with a kubernetes_namespace_v1 resource and refer to it",
+            c.ns
+        );
     }
 }
 
@@ -559,33 +429,6 @@ fn created_by_other_root(
     None
 }
 
-/// Whether a block depends (by reference, depends_on, or its module calls') on another.
-fn depends_on_block(an: &Analysis, s: &Workspace, at: BlockAt, target: BlockAt) -> bool {
-    let mut sets = Vec::new();
-    if let Some(b) = an.hcl(s, at) {
-        let exprs: Vec<&Expression> = expr::body_expressions(&b.body)
-            .into_iter()
-            .map(|(_, e)| e)
-            .collect();
-        sets.push(an.dependencies(s, at.inst, &exprs));
-    }
-    let mut cur = at.inst;
-    while let Some((p, call)) = an.insts[cur].parent {
-        if let Some(cb) = an.hcl(
-            s,
-            BlockAt {
-                inst: p,
-                block: call,
-            },
-        ) && let Some(d) = cb.body.get_attribute("depends_on")
-        {
-            sets.push(an.dependencies(s, p, &[&d.value]));
-        }
-        cur = p;
-    }
-    sets.iter().any(|d| d.contains(&target))
-}
-
 /// The safe fix for a literal namespace whose creator is in the same module instance:
 /// replace the literal with a reference to the creating resource, which also gives
 /// Terraform the ordering dependency. Offered only when the reference cannot fail: the
@@ -609,17 +452,15 @@ fn reference_fix(
     {
         return Vec::new();
     }
-    let (Some(cb), Some(ub)) = (an.hcl(s, creator), an.hcl(s, user)) else {
-        return Vec::new();
-    };
-    if cb.body.get_attribute("for_each").is_some() {
+    let (cb, ub) = (an.block(s, creator), an.block(s, user));
+    if !cb.readable() || !ub.readable() {
         return Vec::new();
     }
-    if let Some(cc) = cb.body.get_attribute("count") {
-        let same = ub
-            .body
-            .get_attribute("count")
-            .is_some_and(|uc| expr::canonical_text(&uc.value) == expr::canonical_text(&cc.value));
+    if cb.has_for_each() {
+        return Vec::new();
+    }
+    if let Some(cc) = cb.arg("count") {
+        let same = ub.arg("count").is_some_and(|uc| uc.text() == cc.text());
         if !same {
             return Vec::new();
         }
@@ -637,10 +478,13 @@ fn reference_fix(
 fn reference_for(an: &Analysis, s: &Workspace, at: BlockAt) -> String {
     let tf = s.terraform();
     let tb = &an.module(tf, at.inst).blocks[at.block];
-    let idx = match an.hcl(s, at) {
-        Some(b) if b.body.get_attribute("count").is_some() => "[0]",
-        Some(b) if b.body.get_attribute("for_each").is_some() => "[each.key]",
-        _ => "",
+    let q = an.block(s, at);
+    let idx = if q.has_count() {
+        "[0]"
+    } else if q.has_for_each() {
+        "[each.key]"
+    } else {
+        ""
     };
     let addr = tb.address();
     match tb.type_name.as_str() {
