@@ -578,4 +578,115 @@ output "cluster_name" {
             .collect::<Vec<_>>();
         expect(&found, &[]);
     }
+
+    /// One cluster data source feeds the kubernetes, helm and kubectl providers; each
+    /// provider's users carry the phase flag plus gates of their own.
+    fn three_providers(data_count: &str, manifest_count: &str) -> String {
+        format!(
+            r#"variable "enable_k8s_resources" {{
+  type    = bool
+  default = true
+}}
+
+variable "enable_addons" {{
+  type    = bool
+  default = true
+}}
+
+variable "install_crds" {{
+  type    = bool
+  default = true
+}}
+
+module "eks" {{
+  source       = "../../modules/eks"
+  cluster_name = "ops-eks"
+}}
+
+data "aws_eks_cluster" "this" {{
+  count = {data_count}
+  name  = module.eks.cluster_name
+}}
+
+provider "kubernetes" {{
+  host = data.aws_eks_cluster.this[0].endpoint
+}}
+
+provider "helm" {{
+  kubernetes {{
+    host = data.aws_eks_cluster.this[0].endpoint
+  }}
+}}
+
+provider "kubectl" {{
+  host             = data.aws_eks_cluster.this[0].endpoint
+  load_config_file = false
+}}
+
+resource "kubernetes_namespace_v1" "ops" {{
+  count = var.enable_k8s_resources ? 1 : 0
+  metadata {{
+    name = "ops"
+  }}
+}}
+
+resource "helm_release" "metrics" {{
+  count      = var.enable_k8s_resources && var.enable_addons ? 1 : 0
+  name       = "metrics-server"
+  chart      = "metrics-server"
+  repository = "https://kubernetes-sigs.github.io/metrics-server/"
+}}
+
+resource "kubectl_manifest" "crds" {{
+  count     = {manifest_count}
+  yaml_body = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ops-crds\n  namespace: default\n"
+}}
+"#
+        )
+    }
+
+    #[test]
+    fn a_data_source_feeding_three_providers_is_gated_on_what_all_their_users_share() {
+        let phase = "var.enable_k8s_resources && var.install_crds ? 1 : 0";
+        let broken = three_providers("1", phase);
+        let found = check_rule(
+            "ungated-data-source",
+            &[
+                ("envs/ops/main.tf", broken.as_str()),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+            ],
+        );
+        expect(&found, &[("ungated-data-source", "envs/ops/main.tf", 22)]);
+        // Not the helm users' addons flag, nor the kubectl users' CRD flag.
+        assert_eq!(
+            found[0].help.lines().next(),
+            Some("count = var.enable_k8s_resources ? 1 : 0"),
+            "{}",
+            found[0].help
+        );
+        let fixed = three_providers("var.enable_k8s_resources ? 1 : 0", phase);
+        let files = [
+            ("envs/ops/main.tf", fixed.as_str()),
+            ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+        ];
+        expect(&check_rule("ungated-data-source", &files), &[]);
+        // A kubectl user without the phase flag the bootstrap script flips uses its
+        // provider in the pass that creates the cluster.
+        let lax = three_providers(
+            "var.enable_k8s_resources ? 1 : 0",
+            "var.install_crds ? 1 : 0",
+        );
+        let found = check_rule(
+            "provider-same-apply",
+            &[
+                ("envs/ops/main.tf", lax.as_str()),
+                ("modules/eks/main.tf", super::super::fixtures::EKS_MODULE),
+                (
+                    "Makefile",
+                    "bootstrap:\n\tterraform -chdir=envs/ops apply -var enable_k8s_resources=false\n\tterraform -chdir=envs/ops apply -var enable_k8s_resources=true\n",
+                ),
+            ],
+        );
+        expect(&found, &[("provider-same-apply", "envs/ops/main.tf", 56)]);
+    }
 }
