@@ -14,9 +14,11 @@ use crate::model::terraform::expr::Value;
 use crate::model::workspace::Workspace;
 use crate::parse::yaml::Yaml;
 use crate::source::Span;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::Block;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
 
 /// What kind of identity a name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -585,12 +587,19 @@ pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
         }
     }
     let mut by_span: BTreeMap<(u32, u32, u32), Literal> = BTreeMap::new();
-    for (node, groups) in by_node {
-        let Some(y) = model.yaml(&s.repo, node) else {
-            continue;
-        };
-        let mut found = Vec::new();
-        walk_literals(y, &mut Vec::new(), &mut HashSet::new(), &mut found);
+    // The walks are independent: in parallel, merged in the same order after.
+    let walked: Vec<(Vec<GroupId>, Vec<_>)> = by_node
+        .into_iter()
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .filter_map(|(node, groups)| {
+            let y = model.yaml(&s.repo, node)?;
+            let mut found = Vec::new();
+            walk_literals(y, &mut Vec::new(), &mut HashSet::new(), &mut found);
+            Some((groups, found))
+        })
+        .collect();
+    for (groups, found) in walked {
         for (path, value, span) in found {
             let e = by_span
                 .entry((span.file.0, span.start, span.end))

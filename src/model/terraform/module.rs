@@ -7,10 +7,10 @@
 
 use crate::repo::Repository;
 use crate::source::{FileId, FileKind, Span};
+use foldhash::{HashMap, HashMapExt};
 use hcl_edit::Span as _;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, Body};
-use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModuleId(pub u32);
