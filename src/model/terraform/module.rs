@@ -544,6 +544,43 @@ mod tests {
         (dir, repo)
     }
 
+    /// `blocks_at` gives the first declaration then the override files' blocks, in order,
+    /// as the scan of every block did; blocks without an address only for "".
+    #[test]
+    fn blocks_at_lists_every_block_of_an_address_in_order() {
+        let (_d, repo) = load(&[
+            (
+                "main.tf",
+                "resource \"x\" \"a\" {}\nresource \"x\" \"b\" {}\nterraform {}\nmoved {\n  from = x.c\n  to   = x.b\n}\n",
+            ),
+            (
+                "main_override.tf",
+                "resource \"x\" \"a\" {\n  count = 1\n}\nlocals {\n  m = 2\n}\n",
+            ),
+            ("z_override.tf", "resource \"x\" \"a\" {}\n"),
+        ]);
+        let model = TerraformModel::build(&repo);
+        let root = model.module(model.module_at("").unwrap());
+        let at = |address: &str| -> Vec<(String, u32)> {
+            root.blocks_at(address)
+                .map(|b| (repo.file(b.at.file).rel_path.clone(), b.at.index))
+                .collect()
+        };
+        let scanned = |address: &str| -> Vec<(String, u32)> {
+            root.blocks
+                .iter()
+                .filter(|b| b.address() == address)
+                .map(|b| (repo.file(b.at.file).rel_path.clone(), b.at.index))
+                .collect()
+        };
+        for address in ["x.a", "x.b", "", "x.none"] {
+            assert_eq!(at(address), scanned(address), "{address}");
+        }
+        assert_eq!(at("x.a").len(), 3);
+        assert_eq!(at("").len(), 2, "terraform and moved");
+        assert_eq!(root.expansion("x.a"), Some(Expansion::Count));
+    }
+
     #[test]
     fn indexes_blocks_calls_and_roots() {
         let (_d, repo) = load(&[
