@@ -5,9 +5,12 @@
 #   bench/run.sh                 # scales 1, 10 and 100, plus the two shape cases
 #   SCALES="1 10" bench/run.sh   # a quicker subset
 #
-# Needs hyperfine (apt-get install -y hyperfine), GNU time (/usr/bin/time, package `time`)
-# and python3. Generated repositories go to /tmp/preflight-bench/ (BENCH_DIR to change), never
-# into the repository. Prints a Markdown report and writes it to $BENCH_DIR/results.md.
+# Needs python3 only. Each command is timed as a whole process: wall clock, and user + sys
+# CPU and peak RSS from the kernel's accounting of the finished child (`wait4`). Check and
+# floor alternate run by run after one warm-up of each, so that a drift of the machine's
+# speed hits both; medians are reported. Generated repositories go to /tmp/preflight-bench/
+# (BENCH_DIR to change), never into the repository. Prints a Markdown report and writes it
+# to $BENCH_DIR/results.md.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,29 +22,39 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$CARGO_TARGET_DIR/release
 mkdir -p "$BENCH_DIR"
 
-for tool in hyperfine /usr/bin/time python3; do
-    command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 2; }
-done
+command -v python3 >/dev/null || { echo "missing: python3" >&2; exit 2; }
 
 (cd "$ROOT" && cargo build --release --quiet --bin preflight --example gen-monorepo --example walk-read)
 
 runs_for() { # fewer runs for bigger inputs
-    case "$1" in 1) echo 30 ;; 10) echo 10 ;; *) echo 3 ;; esac
+    case "$1" in 1) echo 20 ;; 10) echo 10 ;; *) echo 3 ;; esac
 }
 
-# median wall seconds of a command (hyperfine; a non-zero exit, i.e. findings, is fine)
-median() {
-    local runs=$1; shift
-    local json
-    json=$(mktemp)
-    hyperfine -N -i --warmup 1 --runs "$runs" --export-json "$json" "$*" >/dev/null 2>&1
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][0]["median"])' "$json"
-    rm -f "$json"
-}
-
-# peak RSS in MB (GNU time)
-peak_rss() {
-    /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}'
+# One warm-up of each, then RUNS pairs (check, floor). Prints the medians: wall of check and
+# floor, CPU (user + sys) of check and floor, peak RSS (MB) of check and floor.
+pair() { # runs dir
+    python3 - "$1" "$BIN/preflight" "$BIN/examples/walk-read" "$2" <<'EOF'
+import os, statistics, subprocess, sys, time
+runs, check, floor, d = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+def once(argv):
+    t = time.perf_counter()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    _, _, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    p.returncode = 0  # reaped by wait4 above
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+a, b = [check, "check", d], [floor, d]
+once(a)
+once(b)
+ra, rb = [], []
+for _ in range(runs):
+    ra.append(once(a))
+    rb.append(once(b))
+med = lambda rs, i: statistics.median(r[i] for r in rs)
+print(" ".join(f"{x:.6f}" for x in (
+    med(ra, 0), med(rb, 0), med(ra, 1), med(rb, 1), med(ra, 2), med(rb, 2))))
+EOF
 }
 
 # MB of every file, and MB of the files preflight reads (from walk-read's summary)
@@ -49,25 +62,25 @@ repo_mb() { find "$1" -type f ! -name .complete -printf '%s\n' | awk '{s += $1} 
 read_mb() { "$BIN/examples/walk-read" "$1" | sed -E 's/.* ([0-9]+) bytes$/\1/' | awk '{printf "%.1f", $1/1e6}'; }
 nfiles() { find "$1" -type f ! -name .complete | wc -l; }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
 measure() { # name dir runs
     local name=$1 dir=$2 runs=$3
-    local check floor rss_check rss_floor mb rmb n
-    check=$(median "$runs" "$BIN/preflight" check "$dir")
-    floor=$(median "$runs" "$BIN/examples/walk-read" "$dir")
-    rss_check=$(peak_rss "$BIN/preflight" check "$dir")
-    rss_floor=$(peak_rss "$BIN/examples/walk-read" "$dir")
+    local figures mb rmb n
+    figures=$(pair "$runs" "$dir")
     mb=$(repo_mb "$dir")
     rmb=$(read_mb "$dir")
     n=$(nfiles "$dir")
-    rows+=("$(python3 - "$name" "$n" "$mb" "$rmb" "$check" "$floor" "$rss_check" "$rss_floor" <<'EOF'
+    # shellcheck disable=SC2086 # six numbers, split on purpose
+    rows+=("$(python3 - "$name" "$n" "$mb" "$rmb" "$runs" $figures <<'EOF'
 import sys
-name, n, mb, rmb, check, floor, rss, rssf = sys.argv[1:]
-n, mb, rmb, check, floor = int(n), float(mb), float(rmb), float(check), float(floor)
+name, n, mb, rmb, runs = sys.argv[1:6]
+wc, wf, cc, cf, rc, rf = map(float, sys.argv[6:12])
+n, mb, rmb = int(n), float(mb), float(rmb)
 ms = lambda s: f"{s*1000:.0f} ms" if s < 10 else f"{s:.1f} s"
-print(f"| {name} | {n:,} | {mb:.1f} | {rmb:.1f} | {ms(check)} | {ms(floor)} | "
-      f"{check/floor:.1f}x | {check*1000/max(mb,0.001):.0f} ms | {check*1000/max(rmb,0.001):.0f} ms | "
-      f"{rss} MB | {rssf} MB |")
+print(f"| {name} | {n:,} | {mb:.1f} | {rmb:.1f} | {runs} | {ms(wc)} | {ms(wf)} | {wc/wf:.1f}x | "
+      f"{ms(cc)} | {ms(cf)} | {cc/cf:.1f}x | {cc/wc:.2f} | {cc*1000/max(rmb,0.001):.0f} ms | "
+      f"{rc:.0f} MB | {rf:.0f} MB |")
 EOF
 )")
     echo "measured $name" >&2
@@ -133,15 +146,18 @@ with open(os.path.join(root, "envs/dev/main.tf"), "w") as f:
 EOF
     touch "$big/.complete"
 fi
-measure "one 5 MB main.tf" "$big" 10
+measure "one 5 MB main.tf" "$big" 5
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
+commit=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 report=$(cat <<EOF
-Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); load average before/after: $load.
+Measured $(date -u +%Y-%m-%dT%H:%MZ) at commit $commit on $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GB", $2/1048576}' /proc/meminfo), $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $load.
 
-| input | files | MB | MB read | check (median) | floor (median) | check / floor | per MB | per MB read | peak RSS check | peak RSS floor |
-|---|---|---|---|---|---|---|---|---|---|---|
+| input | files | MB | MB read | runs | check wall | floor wall | wall ratio | check CPU | floor CPU | CPU ratio | check CPU / wall | check CPU per MB read | peak RSS check | peak RSS floor |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
 $(printf '%s\n' "${rows[@]}")
+
+Medians over the runs, after one warm-up of each; CPU is user + sys; check and floor alternate run by run.
 EOF
 )
 echo "$report" | tee "$BENCH_DIR/results.md"

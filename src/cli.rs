@@ -427,8 +427,10 @@ fn check(args: CheckArgs) -> ExitCode {
     let progress = Progress::start();
     let result = engine::check(options);
     progress.finish();
+    // The outcome (the workspace, its models, every parsed file) is never dropped: the
+    // process ends right after the report, and freeing it all cost ~6 % of a large check.
     let mut outcome = match result {
-        Ok(o) => o,
+        Ok(o) => std::mem::ManuallyDrop::new(o),
         Err(e) => {
             eprintln!(
                 "error: {}",
@@ -487,7 +489,11 @@ fn check(args: CheckArgs) -> ExitCode {
         if !plan.files.is_empty() {
             // Report what is left after the fixes.
             match engine::check(options_again.clone()) {
-                Ok(o) => outcome = o,
+                Ok(o) => {
+                    // The first check's workspace is no longer needed.
+                    let first = std::mem::replace(&mut outcome, std::mem::ManuallyDrop::new(o));
+                    drop(std::mem::ManuallyDrop::into_inner(first));
+                }
                 Err(e) => {
                     eprintln!(
                         "error: {}",
@@ -528,7 +534,8 @@ fn check(args: CheckArgs) -> ExitCode {
     }
     if let Some(b) = &baseline {
         let before = outcome.findings.len();
-        let stale = b.filter(&outcome.session.repo, &mut outcome.findings);
+        let o: &mut engine::Outcome = &mut outcome;
+        let stale = b.filter(&o.session.repo, &mut o.findings);
         if !quiet {
             eprintln!(
                 "preflight: the baseline hid {} findings",

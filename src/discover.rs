@@ -260,7 +260,10 @@ impl Excludes {
 }
 
 /// Helm chart templates are not manifests: `templates/` beside a `Chart.yaml`, and `*.tpl`.
-pub fn is_helm_template(rel: &str, files: &std::collections::HashSet<&str>) -> bool {
+pub fn is_helm_template<S: std::hash::BuildHasher>(
+    rel: &str,
+    files: &std::collections::HashSet<&str, S>,
+) -> bool {
     if rel.ends_with(".tpl") {
         return true;
     }

@@ -209,6 +209,11 @@ pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
         .config
         .rule_settings(|id| rules::find(id).map(|r| r.meta().options))
         .map_err(|e| EngineError(format!("configuration error: {e}")))?;
+    // A full check asks for every model: built up front, in parallel. A check of chosen
+    // rules builds only what they ask for, on first use.
+    if options.select.is_empty() {
+        session.prepare();
+    }
     let mut findings = run_rules(&session, &options, &settings);
     // No output format, baseline or fix text ever holds a sensitive value.
     let redactor = session.redactor();

@@ -3,8 +3,8 @@
 use crate::discover::{self, Excludes, Listing};
 use crate::parse::{self, Syntax};
 use crate::source::{FileId, FileKind, SourceFile};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use rayon::prelude::*;
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 pub struct Repository {

@@ -14,9 +14,10 @@ use crate::model::terraform::expr::Value;
 use crate::model::workspace::Workspace;
 use crate::parse::yaml::Yaml;
 use crate::source::Span;
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::Block;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// What kind of identity a name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -633,12 +634,33 @@ pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
         }
     }
     let mut by_span: BTreeMap<(u32, u32, u32), Literal> = BTreeMap::new();
-    for (node, groups) in by_node {
-        let Some(y) = model.yaml(&s.repo, node) else {
-            continue;
-        };
+    // The walks are independent: in parallel, merged in the same order after. On threads
+    // of their own, not rayon's: this runs inside a `OnceLock`'s initialisation, and a
+    // rayon worker waiting here could pick up a rule that asks for the same `OnceLock`.
+    let nodes: Vec<(NodeRef, Vec<GroupId>)> = by_node.into_iter().collect();
+    let walk = |(node, groups): &(NodeRef, Vec<GroupId>)| {
+        let y = model.yaml(&s.repo, *node)?;
         let mut found = Vec::new();
         walk_literals(y, &mut Vec::new(), &mut HashSet::new(), &mut found);
+        Some((groups.clone(), found))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = nodes.len().div_ceil(threads).max(1);
+    let walked: Vec<(Vec<GroupId>, Vec<_>)> = if nodes.len() < 2 * threads {
+        nodes.iter().filter_map(walk).collect()
+    } else {
+        std::thread::scope(|scope| {
+            let running: Vec<_> = nodes
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || part.iter().filter_map(walk).collect::<Vec<_>>()))
+                .collect();
+            running
+                .into_iter()
+                .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    for (groups, found) in walked {
         for (path, value, span) in found {
             let e = by_span
                 .entry((span.file.0, span.start, span.end))

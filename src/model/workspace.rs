@@ -268,6 +268,46 @@ impl Workspace {
         }
     }
 
+    /// Build the models a full check uses, up front and side by side, so that the rules'
+    /// workers do not queue one after another on a model another worker is building. The
+    /// GitOps model waits for the Terraform analysis (it asks what Terraform creates); what
+    /// needs only the analysis is built beside it.
+    pub fn prepare(&self) {
+        rayon::join(
+            || {
+                self.terraform_roots();
+            },
+            || {
+                self.steps();
+            },
+        );
+        self.terraform_analysis_all();
+        rayon::join(
+            || {
+                self.gitops();
+                rayon::join(
+                    || {
+                        self.gitops_literals();
+                    },
+                    || {
+                        self.environments();
+                    },
+                );
+            },
+            || {
+                rayon::join(
+                    || {
+                        self.identity_names();
+                    },
+                    || {
+                        self.redactor();
+                        self.terraform_templates();
+                    },
+                );
+            },
+        );
+    }
+
     /// How many loaded files are in scope (0: the check looked at nothing).
     pub fn files_in_scope(&self) -> usize {
         self.repo

@@ -712,21 +712,17 @@ impl<'a> Yaml<'a> {
         self.doc.node(self.id)
     }
 
-    /// Follow an alias (at most a bounded number of hops).
+    /// Follow an alias. An alias's target is resolved when the document is built, and
+    /// only an anchored scalar or collection can be a target, so one hop is all it takes.
+    #[inline]
     pub fn resolved(self) -> Yaml<'a> {
-        let mut cur = self;
-        for _ in 0..16 {
-            match cur.node().kind {
-                NodeKind::Alias(Some(target)) => {
-                    cur = Yaml {
-                        doc: cur.doc,
-                        id: target,
-                    }
-                }
-                _ => break,
-            }
+        match self.node().kind {
+            NodeKind::Alias(Some(target)) => Yaml {
+                doc: self.doc,
+                id: target,
+            },
+            _ => self,
         }
-        cur
     }
 
     /// The node's span in the file.

@@ -7,10 +7,10 @@
 
 use crate::repo::Repository;
 use crate::source::{FileId, FileKind, Span};
+use foldhash::{HashMap, HashMapExt};
 use hcl_edit::Span as _;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, Body};
-use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ModuleId(pub u32);
@@ -181,6 +181,9 @@ pub struct TfModule {
     pub locals: Vec<LocalDef>,
     pub calls: Vec<ModuleCall>,
     by_address: HashMap<String, usize>,
+    /// First block of an address → the later blocks with the same address (override files'
+    /// blocks, duplicates), in order: `blocks_at` without a scan of every block.
+    same_address: HashMap<usize, Vec<usize>>,
     locals_by_name: HashMap<String, usize>,
 }
 
@@ -209,7 +212,23 @@ impl TfModule {
     /// Every block with this address: the first declaration and the override files' blocks
     /// merged into it.
     pub fn blocks_at<'m>(&'m self, address: &'m str) -> impl Iterator<Item = &'m TfBlock> + 'm {
-        self.blocks.iter().filter(move |b| b.address() == address)
+        // Blocks without an address (`locals`, `terraform`, …) are not indexed.
+        let scan = address
+            .is_empty()
+            .then(|| self.blocks.iter().filter(|b| b.address().is_empty()));
+        let indexed = (!address.is_empty()).then(|| {
+            let first = self.by_address.get(address).copied();
+            let rest = first
+                .and_then(|i| self.same_address.get(&i))
+                .map_or(&[][..], Vec::as_slice);
+            first
+                .into_iter()
+                .chain(rest.iter().copied())
+                .map(|i| &self.blocks[i])
+        });
+        scan.into_iter()
+            .flatten()
+            .chain(indexed.into_iter().flatten())
     }
 
     /// How the block at `address` expands after override files are merged (an override can
@@ -448,10 +467,11 @@ fn index_body(repo: &Repository, file: FileId, body: &Body, module: &mut TfModul
         };
         let address = tf.address();
         if !address.is_empty() {
-            module
-                .by_address
-                .entry(address)
-                .or_insert(module.blocks.len());
+            let at = module.blocks.len();
+            let first = *module.by_address.entry(address).or_insert(at);
+            if first != at {
+                module.same_address.entry(first).or_default().push(at);
+            }
         }
         module.blocks.push(tf);
     }
@@ -522,6 +542,43 @@ mod tests {
             },
         );
         (dir, repo)
+    }
+
+    /// `blocks_at` gives the first declaration then the override files' blocks, in order,
+    /// as the scan of every block did; blocks without an address only for "".
+    #[test]
+    fn blocks_at_lists_every_block_of_an_address_in_order() {
+        let (_d, repo) = load(&[
+            (
+                "main.tf",
+                "resource \"x\" \"a\" {}\nresource \"x\" \"b\" {}\nterraform {}\nmoved {\n  from = x.c\n  to   = x.b\n}\n",
+            ),
+            (
+                "main_override.tf",
+                "resource \"x\" \"a\" {\n  count = 1\n}\nlocals {\n  m = 2\n}\n",
+            ),
+            ("z_override.tf", "resource \"x\" \"a\" {}\n"),
+        ]);
+        let model = TerraformModel::build(&repo);
+        let root = model.module(model.module_at("").unwrap());
+        let at = |address: &str| -> Vec<(String, u32)> {
+            root.blocks_at(address)
+                .map(|b| (repo.file(b.at.file).rel_path.clone(), b.at.index))
+                .collect()
+        };
+        let scanned = |address: &str| -> Vec<(String, u32)> {
+            root.blocks
+                .iter()
+                .filter(|b| b.address() == address)
+                .map(|b| (repo.file(b.at.file).rel_path.clone(), b.at.index))
+                .collect()
+        };
+        for address in ["x.a", "x.b", "", "x.none"] {
+            assert_eq!(at(address), scanned(address), "{address}");
+        }
+        assert_eq!(at("x.a").len(), 3);
+        assert_eq!(at("").len(), 2, "terraform and moved");
+        assert_eq!(root.expansion("x.a"), Some(Expansion::Count));
     }
 
     #[test]
