@@ -18,6 +18,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::Block;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// What kind of identity a name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -530,8 +531,12 @@ pub const CLUSTER_CONSUMERS: &[&str] = &[
 /// parameters), with the cluster groups it is deployed to. YAML comments are not values.
 #[derive(Debug, Clone)]
 pub struct Literal {
-    /// The keys leading to it (`[]` for a sequence item; a parameter's dotted name split).
-    pub path: Vec<String>,
+    /// The last key that is not a sequence item (`domainFilters` for `domainFilters[0]`),
+    /// the one above it, and the last path component as written (`[]` for a sequence
+    /// item; a parameter's last dotted part). Interned: literals share their keys.
+    key: Arc<str>,
+    parent_key: Arc<str>,
+    last: Arc<str>,
     pub value: String,
     pub span: Span,
     pub groups: Vec<GroupId>,
@@ -542,49 +547,70 @@ pub struct Literal {
 impl Literal {
     /// The last key (the sequence item's key for `domainFilters[0]`).
     pub fn key(&self) -> &str {
-        self.path
-            .iter()
-            .rev()
-            .find(|k| *k != "[]")
-            .map(String::as_str)
-            .unwrap_or("")
+        &self.key
     }
 
     /// The key right above the last one.
     pub fn parent_key(&self) -> &str {
-        let mut keys = self.path.iter().rev().filter(|k| *k != "[]");
-        keys.next();
-        keys.next().map(String::as_str).unwrap_or("")
+        &self.parent_key
+    }
+
+    /// The last component of the path as written (`[]` for a sequence item).
+    pub fn last(&self) -> &str {
+        &self.last
+    }
+}
+
+/// The (key, parent key, last component) of a path of keys, `[]` for sequence items.
+fn tail_keys<'k>(path: &[&'k str]) -> (&'k str, &'k str, &'k str) {
+    let mut keys = path.iter().rev().filter(|k| **k != "[]");
+    let key = keys.next().copied().unwrap_or("");
+    let parent = keys.next().copied().unwrap_or("");
+    (key, parent, path.last().copied().unwrap_or(""))
+}
+
+/// Interned key strings: a few distinct keys serve every literal.
+#[derive(Default)]
+struct Interner(HashMap<Box<str>, Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, k: &str) -> Arc<str> {
+        if let Some(a) = self.0.get(k) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(k);
+        self.0.insert(k.into(), a.clone());
+        a
     }
 }
 
 /// Deepest YAML nesting walked.
 const MAX_YAML_DEPTH: usize = 64;
 
-fn walk_literals(
-    y: Yaml<'_>,
-    path: &mut Vec<String>,
+fn walk_literals<'a>(
+    y: Yaml<'a>,
+    path: &mut Vec<&'a str>,
     seen: &mut HashSet<crate::parse::yaml::NodeId>,
-    out: &mut Vec<(Vec<String>, String, Span)>,
+    out: &mut Vec<((&'a str, &'a str, &'a str), String, Span)>,
 ) {
     if path.len() > MAX_YAML_DEPTH || !seen.insert(y.resolved().id) {
         return;
     }
     if y.is_seq() {
         for item in y.items() {
-            path.push("[]".into());
+            path.push("[]");
             walk_literals(item, path, seen, out);
             path.pop();
         }
     } else if y.is_map() {
         for (k, v) in y.entries() {
             let Some(k) = k.as_str() else { continue };
-            path.push(k.to_string());
+            path.push(k);
             walk_literals(v, path, seen, out);
             path.pop();
         }
     } else if let Some(v) = y.as_string() {
-        out.push((path.clone(), v.to_string(), y.span()));
+        out.push((tail_keys(path), v.to_string(), y.span()));
     }
 }
 
@@ -592,6 +618,7 @@ fn walk_literals(
 pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
     let mut by_node: HashMap<NodeRef, Vec<GroupId>> = HashMap::new();
     let mut params: BTreeMap<(u32, u32, u32), Literal> = BTreeMap::new();
+    let mut interner = Interner::default();
     for app in &model.apps {
         if model.group(app.group).unresolved {
             continue;
@@ -618,11 +645,15 @@ pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
                         }
                     })
                     .collect();
+                let parts: Vec<&str> = path.iter().map(String::as_str).collect();
+                let (k, parent, last) = tail_keys(&parts);
                 let key = (value.span.file.0, value.span.start, value.span.end);
                 params
                     .entry(key)
                     .or_insert_with(|| Literal {
-                        path,
+                        key: interner.get(k),
+                        parent_key: interner.get(parent),
+                        last: interner.get(last),
                         value: value.value.clone(),
                         span: value.span,
                         groups: Vec::new(),
@@ -661,11 +692,13 @@ pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
         })
     };
     for (groups, found) in walked {
-        for (path, value, span) in found {
+        for ((k, parent, last), value, span) in found {
             let e = by_span
                 .entry((span.file.0, span.start, span.end))
                 .or_insert_with(|| Literal {
-                    path,
+                    key: interner.get(k),
+                    parent_key: interner.get(parent),
+                    last: interner.get(last),
                     value,
                     span,
                     groups: Vec::new(),

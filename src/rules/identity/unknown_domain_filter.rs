@@ -110,8 +110,8 @@ impl Rule for UnknownDomainFilter {
             }
         };
         for lit in s.gitops_literals() {
-            let is_filter = lit.key() == "domainFilters"
-                || (lit.parameter && lit.path.last().is_some_and(|k| is_filter_name(k)));
+            let is_filter =
+                lit.key() == "domainFilters" || (lit.parameter && is_filter_name(lit.last()));
             if !is_filter || lit.value.contains("{{") || lit.value.contains("${") {
                 continue;
             }
