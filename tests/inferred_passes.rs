@@ -140,5 +140,12 @@ fn var_files_a_makefile_passes_are_the_passes() {
         ),
         "{passes:?}"
     );
-    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors,
+        [(
+            "ungated-data-source".to_string(),
+            "envs/dev/main.tf".to_string(),
+            13
+        )]
+    );
 }

@@ -123,11 +123,11 @@ pub struct Names {
 
 impl Names {
     /// The names of one kind created (not looked up) by the given roots.
-    pub fn created<'a>(
+    pub fn created<'a, 'r>(
         &'a self,
         kind: IdKind,
-        roots: &'a [usize],
-    ) -> impl Iterator<Item = &'a Named> + 'a {
+        roots: &'r [usize],
+    ) -> impl Iterator<Item = &'a Named> + use<'a, 'r> {
         self.named
             .iter()
             .filter(move |n| n.kind == kind && !n.lookup && roots.contains(&n.root))
@@ -558,6 +558,12 @@ impl Literal {
     /// The last component of the path as written (`[]` for a sequence item).
     pub fn last(&self) -> &str {
         &self.last
+    }
+
+    /// Whether the check looks at it: its file is in scope, or one of its cluster groups.
+    pub fn in_scope(&self, s: &Workspace) -> bool {
+        s.in_scope(&s.repo.file(self.span.file).rel_path)
+            || self.groups.iter().any(|g| s.gitops_group_in_scope(*g))
     }
 }
 

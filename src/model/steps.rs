@@ -507,12 +507,13 @@ impl Step {
                 continue;
             };
             if let Some(body) = crate::parse::hcl_body(repo.syntax(file.id)) {
+                use crate::model::terraform::expr::{EmptyScope, Value, eval};
                 for a in body.attributes() {
-                    use hcl_edit::expr::Expression as E;
-                    let text = match &a.value {
-                        E::Bool(b) => b.value().to_string(),
-                        E::String(t) => t.value().to_string(),
-                        E::Number(n) => n.value().to_string(),
+                    // A var file holds constants: evaluated as Terraform reads it.
+                    let text = match eval(&a.value, &EmptyScope) {
+                        Value::Bool(b) => b.to_string(),
+                        Value::String(t) => t,
+                        Value::Number(n) => n.to_string(),
                         _ => continue,
                     };
                     out.push((a.key.as_str().to_string(), text));

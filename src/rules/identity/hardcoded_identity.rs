@@ -4,11 +4,12 @@
 //! zero.
 
 use crate::diagnostic::{Finding, Severity};
+use crate::model::environments::Environments;
 use crate::model::identities::{
     CLUSTER_CONSUMERS, arn_accounts, ecr_image, role_arn, root_accounts,
 };
 use crate::model::identities::{
-    IdKind, Literal, Named, is_placeholder, literal_envs, rds_host_label,
+    IdKind, Literal, Named, Names, is_placeholder, literal_envs, rds_host_label,
 };
 use crate::model::terraform::expr::Value;
 use crate::model::workload_identity::{RoleRef, roles_of_service_account, values_role_annotations};
@@ -49,6 +50,23 @@ fn identity_in(l: &Literal) -> Option<(IdKind, String)> {
     rds_host_label(&l.value).map(|h| (IdKind::RdsIdentifier, h.to_string()))
 }
 
+/// Per environment of the literal, the first object of `kind` named `name` that the
+/// environment creates and switches on.
+fn created_for<'a>(
+    envs: &'a Environments,
+    index: &'a Names,
+    lit: &Literal,
+    kind: IdKind,
+    name: &'a str,
+) -> impl Iterator<Item = &'a Named> + 'a {
+    literal_envs(envs, lit).into_iter().filter_map(move |env| {
+        let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
+        index
+            .created(kind, &roots)
+            .find(|n| n.name == name && n.count.is_active())
+    })
+}
+
 impl Rule for HardcodedIdentity {
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let s = cx.session;
@@ -63,9 +81,7 @@ impl Rule for HardcodedIdentity {
             let Some((kind, name)) = identity_in(lit) else {
                 continue;
             };
-            if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
-                && !lit.groups.iter().any(|g| s.gitops_group_in_scope(*g))
-            {
+            if !lit.in_scope(s) {
                 continue;
             }
             for env in literal_envs(envs, lit) {
@@ -300,19 +316,10 @@ impl Rule for HardcodedIdentity {
             if is_placeholder(account) || is_placeholder(role) {
                 continue;
             }
-            if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
-                && !lit.groups.iter().any(|g| s.gitops_group_in_scope(*g))
-            {
+            if !lit.in_scope(s) {
                 continue;
             }
-            for env in literal_envs(envs, lit) {
-                let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
-                let Some(created) = index
-                    .created(IdKind::Role, &roots)
-                    .find(|n| n.name == role && n.count.is_active())
-                else {
-                    continue;
-                };
+            for created in created_for(envs, index, lit, IdKind::Role, role) {
                 let accounts = root_accounts(s, an, created.root);
                 if accounts.is_empty() || accounts.iter().any(|a| a == account) {
                     continue;
@@ -345,22 +352,16 @@ impl Rule for HardcodedIdentity {
             if is_placeholder(account) {
                 continue;
             }
-            if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
-                && !lit.groups.iter().any(|g| s.gitops_group_in_scope(*g))
-            {
+            if !lit.in_scope(s) {
                 continue;
             }
-            for env in literal_envs(envs, lit) {
-                let roots: Vec<usize> = envs.roots_of(env).map(|r| r.inst).collect();
-                let Some(created) = index
-                    .created(IdKind::EcrRepository, &roots)
-                    .find(|n| n.name == repo && n.count.is_active())
-                else {
-                    continue;
-                };
+            for created in created_for(envs, index, lit, IdKind::EcrRepository, repo) {
                 let pinned = root_accounts(s, an, created.root);
+                if pinned.iter().any(|a| a == account) {
+                    continue;
+                }
                 let used = arn_accounts(s, an, created.root);
-                if pinned.iter().chain(&used).any(|a| a == account) {
+                if used.iter().any(|a| a == account) {
                     continue;
                 }
                 // Pinned (allowed_account_ids, an account_id variable): the repository is

@@ -115,9 +115,7 @@ impl Rule for UnknownDomainFilter {
             if !is_filter || lit.value.contains("{{") || lit.value.contains("${") {
                 continue;
             }
-            if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
-                && !lit.groups.iter().any(|g| s.gitops_group_in_scope(*g))
-            {
+            if !lit.in_scope(s) {
                 continue;
             }
             if let Some(env) = literal_envs(envs, lit).into_iter().next() {

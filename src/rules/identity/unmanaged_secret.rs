@@ -56,9 +56,7 @@ impl Rule for UnmanagedSecret {
             if lit.key() != "key" || !matches!(lit.parent_key(), "remoteRef" | "extract") {
                 continue;
             }
-            if !s.in_scope(&s.repo.file(lit.span.file).rel_path)
-                && !lit.groups.iter().any(|g| s.gitops_group_in_scope(*g))
-            {
+            if !lit.in_scope(s) {
                 continue;
             }
             let key = secret_name(&lit.value);

@@ -342,12 +342,13 @@ impl<'s> Evaluator<'s> {
             }
             v
         };
-        let t = branch(self, true, &c.true_expr);
-        let f = branch(self, false, &c.false_expr);
-        match (at_apply(&t), at_apply(&f)) {
+        let t = at_apply(&branch(self, true, &c.true_expr));
+        let f = at_apply(&branch(self, false, &c.false_expr));
+        let when = t.is_some();
+        match (t, f) {
             (Some(origin), None) | (None, Some(origin)) => Value::Unknown(Unknown::AtApplyIf {
                 origin,
-                when: at_apply(&t).is_some(),
+                when,
                 condition,
                 decided_by,
             }),
