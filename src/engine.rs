@@ -167,6 +167,7 @@ pub fn open(options: CheckOptions) -> Result<Workspace, EngineError> {
         };
         scope = changed.into_iter().filter(|f| under(f)).collect();
     }
+    let loading = Instant::now();
     let repo = Repository::load(
         &root,
         &LoadOptions {
@@ -174,6 +175,7 @@ pub fn open(options: CheckOptions) -> Result<Workspace, EngineError> {
             max_file_bytes: config.max_file_bytes(),
         },
     );
+    crate::timing::report("load", loading.elapsed());
     let inputs = Inputs {
         vars: options.vars.clone(),
         var_files: options.var_files.clone(),
@@ -212,9 +214,13 @@ pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
     // A full check asks for every model: built up front, in parallel. A check of chosen
     // rules builds only what they ask for, on first use.
     if options.select.is_empty() {
+        let preparing = Instant::now();
         session.prepare();
+        crate::timing::report("models", preparing.elapsed());
     }
+    let checking = Instant::now();
     let mut findings = run_rules(&session, &options, &settings);
+    crate::timing::report("rules", checking.elapsed());
     // No output format, baseline or fix text ever holds a sensitive value.
     let redactor = session.redactor();
     for f in &mut findings {
@@ -286,7 +292,10 @@ fn run_rules(
                 meta,
                 settings: settings.get(meta.id).unwrap_or(&default),
             };
-            rule.check(&cx)
+            let started = Instant::now();
+            let found = rule.check(&cx);
+            crate::timing::report(&format!("rule {}", meta.id), started.elapsed());
+            found
         })
         .collect();
     let mut used = suppress::apply(&session.repo, &mut findings, &session.suppressions);

@@ -24,6 +24,7 @@ pub mod safe_fs;
 pub mod source;
 pub mod suggest;
 pub mod suppress;
+pub mod timing;
 
 #[cfg(test)]
 pub mod testing;

@@ -33,7 +33,7 @@ pub struct LoadOptions<'a> {
 
 impl Repository {
     pub fn load(root: &Path, opts: &LoadOptions) -> Repository {
-        let (paths, listing) = discover::list_files(root);
+        let (paths, listing) = crate::timing::time("list", || discover::list_files(root));
         // Links are confined to the canonical root.
         let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
         let all_paths: HashSet<String> = paths.iter().cloned().collect();
@@ -68,13 +68,15 @@ impl Repository {
                 FileKind::from_path(Path::new(p)).map(|k| (p, k))
             })
             .collect();
+        let reading = std::time::Instant::now();
+        let reader = crate::safe_fs::RootReader::new(&real_root);
         let loaded: Vec<(SourceFile, Syntax)> = candidates
             .par_iter()
             .enumerate()
             .map(|(i, (rel, kind))| {
                 load_one(
                     root,
-                    &real_root,
+                    &reader,
                     rel,
                     *kind,
                     FileId(i as u32),
@@ -82,6 +84,7 @@ impl Repository {
                 )
             })
             .collect();
+        crate::timing::report("read and parse", reading.elapsed());
         let mut files = Vec::with_capacity(loaded.len());
         let mut syntax = Vec::with_capacity(loaded.len());
         for (f, s) in loaded {
@@ -156,7 +159,7 @@ impl Repository {
 
 fn load_one(
     root: &Path,
-    real_root: &Path,
+    reader: &crate::safe_fs::RootReader,
     rel: &str,
     kind: FileKind,
     id: FileId,
@@ -169,7 +172,7 @@ fn load_one(
     };
     // Links are followed only to regular files inside the root; nothing blocks or reads
     // past the limit (see `safe_fs`).
-    let bytes = match crate::safe_fs::read_in_root(real_root, rel, limit) {
+    let bytes = match reader.read(rel, limit) {
         Ok(b) => b,
         Err(crate::safe_fs::Refusal::TooLarge(n)) => {
             return skip(format!(

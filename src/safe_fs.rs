@@ -98,21 +98,85 @@ pub fn is_confined_rel(rel: &str) -> bool {
 
 /// Read a file of the repository: `rel` below the canonical `root`, at most `limit` bytes.
 pub fn read_in_root(root: &Path, rel: &str, limit: u64) -> Result<Vec<u8>, Refusal> {
-    let real = resolve_in_root(root, &root.join(rel))?;
-    read_regular(&real, limit)
+    RootReader::new(root).read(rel, limit)
 }
 
-/// Open `path` for reading without blocking and without following a last link, and read
-/// it if it is a regular file of at most `limit` bytes.
-pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
-    let meta = std::fs::metadata(path).map_err(|e| Refusal::Io(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(Refusal::NotRegular(kind_of(meta.file_type())));
+/// Reads many files below one canonical root: [`read_in_root`] with the root opened once.
+///
+/// On Linux a path with no link anywhere in it is opened in one step below the root's
+/// handle (`openat2` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS`): the kernel refuses any
+/// link and any way out of the root, so nothing needs resolving first. A path the kernel
+/// refuses that way (it holds a link), or a kernel without `openat2`, takes the general
+/// way: every link resolved, the target checked to be inside the root, then opened.
+pub struct RootReader {
+    root: PathBuf,
+    #[cfg(target_os = "linux")]
+    dir: Option<std::os::fd::OwnedFd>,
+}
+
+impl RootReader {
+    pub fn new(root: &Path) -> RootReader {
+        RootReader {
+            root: root.to_path_buf(),
+            #[cfg(target_os = "linux")]
+            dir: open_dir(root),
+        }
     }
-    if meta.len() > limit {
-        return Err(Refusal::TooLarge(meta.len()));
+
+    pub fn read(&self, rel: &str, limit: u64) -> Result<Vec<u8>, Refusal> {
+        #[cfg(target_os = "linux")]
+        if let Some(dir) = &self.dir
+            && let Some(file) = open_beneath(dir, rel)
+        {
+            return read_open(file, limit);
+        }
+        let real = resolve_in_root(&self.root, &self.root.join(rel))?;
+        read_regular(&real, limit)
     }
-    let file = open_nonblocking(path).map_err(|e| Refusal::Io(e.to_string()))?;
+}
+
+#[cfg(target_os = "linux")]
+fn open_dir(root: &Path) -> Option<std::os::fd::OwnedFd> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(root)
+        .ok()
+        .map(std::os::fd::OwnedFd::from)
+}
+
+/// `rel` opened below `dir` when no component of it is a link (see [`RootReader`]);
+/// `None` when the kernel will not open it that way (a link, no `openat2`, an error the
+/// general way reports in its own words).
+#[cfg(target_os = "linux")]
+fn open_beneath(dir: &std::os::fd::OwnedFd, rel: &str) -> Option<File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let path = std::ffi::CString::new(rel).ok()?;
+    // SAFETY: `open_how` is plain data; zeroed is its documented "no options" value.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: the path is NUL-terminated and outlives the call; `how` is a valid
+    // `open_how` of the size passed; the returned descriptor is owned by the `File`.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a fresh descriptor the kernel just returned, owned by nothing else.
+    Some(unsafe { File::from_raw_fd(fd as i32) })
+}
+
+/// Read an opened file if it is a regular file of at most `limit` bytes.
+fn read_open(file: File, limit: u64) -> Result<Vec<u8>, Refusal> {
     let meta = file.metadata().map_err(|e| Refusal::Io(e.to_string()))?;
     if !meta.is_file() {
         return Err(Refusal::NotRegular(kind_of(meta.file_type())));
@@ -129,6 +193,20 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
         return Err(Refusal::TooLarge(bytes.len() as u64));
     }
     Ok(bytes)
+}
+
+/// Open `path` for reading without blocking and without following a last link, and read
+/// it if it is a regular file of at most `limit` bytes.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, Refusal> {
+    let meta = std::fs::metadata(path).map_err(|e| Refusal::Io(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(Refusal::NotRegular(kind_of(meta.file_type())));
+    }
+    if meta.len() > limit {
+        return Err(Refusal::TooLarge(meta.len()));
+    }
+    let file = open_nonblocking(path).map_err(|e| Refusal::Io(e.to_string()))?;
+    read_open(file, limit)
 }
 
 /// [`read_regular`] as UTF-8 text (lossy conversion is the caller's business: this fails).
@@ -248,6 +326,33 @@ mod tests {
             read_in_root(&repo, "shared/common.tf", 0),
             Err(Refusal::TooLarge(1))
         ));
+    }
+
+    /// A folder link out of the root is refused however the file below it is named, and
+    /// a folder link inside it is followed: the one-step open below the root's handle
+    /// refuses every link, and the general way judges where it leads.
+    #[test]
+    fn folder_links_are_judged_by_where_they_lead() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("repo/shared")).unwrap();
+        std::fs::create_dir_all(root.join("elsewhere")).unwrap();
+        std::fs::write(root.join("repo/shared/common.tf"), "x").unwrap();
+        std::fs::write(root.join("elsewhere/token.tf"), "secret").unwrap();
+        let repo = root.join("repo");
+        std::os::unix::fs::symlink("../elsewhere", repo.join("out")).unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), repo.join("abs")).unwrap();
+        std::os::unix::fs::symlink("shared", repo.join("in")).unwrap();
+        let reader = RootReader::new(&repo);
+        for rel in ["out/token.tf", "abs/token.tf", "shared/../out/token.tf"] {
+            assert!(
+                matches!(reader.read(rel, 10), Err(Refusal::OutsideRoot(_))),
+                "{rel} was not refused"
+            );
+        }
+        assert!(reader.read("../elsewhere/token.tf", 10).is_err());
+        assert_eq!(reader.read("in/common.tf", 10).unwrap(), b"x");
+        assert_eq!(reader.read("shared/common.tf", 10).unwrap(), b"x");
     }
 
     #[test]

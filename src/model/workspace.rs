@@ -273,35 +273,36 @@ impl Workspace {
     /// GitOps model waits for the Terraform analysis (it asks what Terraform creates); what
     /// needs only the analysis is built beside it.
     pub fn prepare(&self) {
+        use crate::timing::time;
         rayon::join(
             || {
-                self.terraform_roots();
+                time("model terraform roots", || self.terraform_roots());
             },
             || {
-                self.steps();
+                time("model steps", || self.steps());
             },
         );
-        self.terraform_analysis_all();
+        time("model terraform analysis", || self.terraform_analysis_all());
         rayon::join(
             || {
-                self.gitops();
+                time("model gitops", || self.gitops());
                 rayon::join(
                     || {
-                        self.gitops_literals();
+                        time("model gitops literals", || self.gitops_literals());
                     },
                     || {
-                        self.environments();
+                        time("model environments", || self.environments());
                     },
                 );
             },
             || {
                 rayon::join(
                     || {
-                        self.identity_names();
+                        time("model identity names", || self.identity_names());
                     },
                     || {
-                        self.redactor();
-                        self.terraform_templates();
+                        time("model redactor", || self.redactor());
+                        time("model terraform templates", || self.terraform_templates());
                     },
                 );
             },

@@ -381,11 +381,13 @@ impl GitopsModel {
             provided_by_config,
             ..GitopsModel::default()
         };
-        let mut found = model.index_files(repo);
+        let mut found = crate::timing::time("gitops index", || model.index_files(repo));
         let (rendered, replaced) = model.add_applied(repo, applied);
         found.retain(|(d, _)| !matches!(d, DocRef::File(f, _) if replaced.contains(f)));
         found.extend(rendered);
-        let mut specs = apps::collect(repo, &found, &model.embedded);
+        let mut specs = crate::timing::time("gitops apps", || {
+            apps::collect(repo, &found, &model.embedded)
+        });
         for doc in rendered_by_terraform {
             let n = model.embedded.len() as u32;
             let file = doc.file;
@@ -410,8 +412,8 @@ impl GitopsModel {
             }
         }
         let mut builder = deploy::Builder::new(repo, &mut model);
-        builder.resolve(specs);
-        model.link_and_group(repo, &found);
+        crate::timing::time("gitops resolve", || builder.resolve(specs));
+        crate::timing::time("gitops link", || model.link_and_group(repo, &found));
         model
     }
 
