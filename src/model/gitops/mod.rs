@@ -326,6 +326,9 @@ pub struct ChartRender {
     pub syntax_error: Option<FileId>,
 }
 
+/// [`GitopsModel::entries_under`] stops walking past this many entries.
+pub(crate) const MAX_ENTRIES_UNDER: usize = 1_000_000;
+
 impl GitopsModel {
     /// Build the model. `provided_by_terraform` is the Terraform extension point (see the
     /// field of that name).
@@ -743,7 +746,7 @@ impl GitopsModel {
         let mut seen = HashSet::new();
         let mut stack = vec![start.resolved()];
         while let Some(node) = stack.pop() {
-            if !seen.insert(node.id) || out.len() > 1_000_000 {
+            if !seen.insert(node.id) || out.len() > MAX_ENTRIES_UNDER {
                 continue;
             }
             match &node.node().kind {

@@ -66,26 +66,25 @@ static EMPTY: Refs = Refs {
 
 impl AllRefs {
     pub(super) fn build(model: &GitopsModel, repo: &Repository) -> AllRefs {
-        let objects = model
-            .objects
-            .iter()
-            .map(|obj| {
-                let external_secret = obj.api_version.starts_with("external-secrets.io/")
-                    && matches!(
-                        obj.kind.as_str(),
-                        "ExternalSecret" | "ClusterExternalSecret"
-                    );
-                Refs::of(model, repo, obj.node, external_secret)
-            })
-            .collect();
-        let mut values = HashMap::new();
+        let objects = crate::model::map_on_threads(&model.objects, |obj| {
+            let external_secret = obj.api_version.starts_with("external-secrets.io/")
+                && matches!(
+                    obj.kind.as_str(),
+                    "ExternalSecret" | "ClusterExternalSecret"
+                );
+            Refs::of(model, repo, obj.node, external_secret)
+        });
+        let mut roots = Vec::new();
+        let mut seen = HashSet::new();
         for app in &model.apps {
             for v in &app.values {
-                values
-                    .entry(v.root)
-                    .or_insert_with(|| Refs::of(model, repo, v.root, true));
+                if seen.insert(v.root) {
+                    roots.push(v.root);
+                }
             }
         }
+        let walked = crate::model::map_on_threads(&roots, |&r| Refs::of(model, repo, r, true));
+        let values = roots.into_iter().zip(walked).collect();
         AllRefs { objects, values }
     }
 
@@ -108,7 +107,12 @@ impl Refs {
     /// ExternalSecret manifest, or chart values that may template one).
     fn of(model: &GitopsModel, repo: &Repository, root: NodeRef, secrets: bool) -> Refs {
         let mut out = Refs::default();
-        for (k, v) in model.entries_under(repo, root) {
+        for (k, v) in entries_named(
+            model,
+            repo,
+            root,
+            &[CLUSTER_ISSUER, ISSUER, "issuerRef", "secretStoreRef"],
+        ) {
             match k.as_str() {
                 Some(key @ (CLUSTER_ISSUER | ISSUER)) => {
                     if let Some(name) = v.as_string() {
@@ -154,9 +158,75 @@ impl Refs {
             }
         }
         if secrets && let Some(y) = model.yaml(repo, root) {
-            walk(y, None, 0, &mut out.secret_reads, &mut HashSet::new());
+            SEEN.with_borrow_mut(|seen| {
+                seen.clear();
+                walk(y, None, 0, &mut out.secret_reads, seen);
+            });
         }
         out
+    }
+}
+
+/// The map entries under `root` whose key is one of `keys`: those of
+/// [`GitopsModel::entries_under`], in its order, without collecting every other entry.
+fn entries_named<'a>(
+    model: &'a GitopsModel,
+    repo: &'a Repository,
+    root: NodeRef,
+    keys: &[&str],
+) -> Vec<(Yaml<'a>, Yaml<'a>)> {
+    let mut out = Vec::new();
+    let Some(start) = model.yaml(repo, root) else {
+        return out;
+    };
+    // The same walk as `entries_under`: depth first, each node once, stopping past as
+    // many entries.
+    SEEN.with_borrow_mut(|seen| {
+        seen.clear();
+        walk_named(start, keys, seen, &mut out);
+    });
+    // `entries_under` sorts every entry by where its key is written (a stable sort of the
+    // walk's order); these are a part of its entries in the same order, so they come out
+    // of the same sort as they come out of its.
+    out.sort_by_cached_key(|(k, _)| k.span().start);
+    out
+}
+
+thread_local! {
+    /// The nodes a walk has seen, kept between walks on a thread (cleared, not freed).
+    static SEEN: std::cell::RefCell<Seen> = std::cell::RefCell::new(Seen::default());
+}
+
+type Seen = foldhash::HashSet<NodeId>;
+
+fn walk_named<'a>(
+    start: Yaml<'a>,
+    keys: &[&str],
+    seen: &mut Seen,
+    out: &mut Vec<(Yaml<'a>, Yaml<'a>)>,
+) {
+    let mut stack = vec![start.resolved()];
+    let mut scratch = Vec::new();
+    let mut entries = 0usize;
+    while let Some(node) = stack.pop() {
+        if !seen.insert(node.id) || entries > super::MAX_ENTRIES_UNDER {
+            continue;
+        }
+        if node.is_map() {
+            scratch.clear();
+            scratch.extend(node.entries());
+            entries += scratch.len();
+            for &(k, v) in scratch.iter().rev() {
+                if k.as_str().is_some_and(|k| keys.contains(&k)) {
+                    out.push((k, v));
+                }
+                stack.push(v);
+            }
+        } else if node.is_seq() {
+            let at = stack.len();
+            stack.extend(node.items());
+            stack[at..].reverse();
+        }
     }
 }
 
@@ -171,7 +241,7 @@ fn walk(
     store: Option<StoreRef>,
     depth: usize,
     out: &mut Vec<SecretRead>,
-    seen: &mut HashSet<NodeId>,
+    seen: &mut Seen,
 ) {
     if depth > MAX_DEPTH || !seen.insert(y.resolved().id) {
         return;

@@ -27,27 +27,29 @@ crate::rules::declare_rule! {
 /// Keys whose value is an EKS cluster name (`autoDiscovery.clusterName`,
 /// `settings.clusterName`, `cluster_name` …), compared without case, `-` and `_`.
 fn is_cluster_key(key: &str) -> bool {
-    let k: String = key
-        .chars()
-        .filter(|c| *c != '-' && *c != '_')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    matches!(k.as_str(), "clustername" | "eksclustername")
+    let is = |name: &str| {
+        key.bytes()
+            .filter(|b| *b != b'-' && *b != b'_')
+            .map(|b| b.to_ascii_lowercase())
+            .eq(name.bytes())
+    };
+    is("clustername") || is("eksclustername")
 }
 
 /// What a literal names: (kind, the name in it).
 fn identity_in(l: &Literal) -> Option<(IdKind, String)> {
-    if is_placeholder(&l.value) {
-        return None;
-    }
-    if is_cluster_key(l.key()) {
+    let found = if is_cluster_key(l.key()) {
         let v = l.value.trim();
         if v.is_empty() || v.contains(char::is_whitespace) || v.contains(['/', ':']) {
             return None;
         }
-        return Some((IdKind::Cluster, v.to_string()));
-    }
-    rds_host_label(&l.value).map(|h| (IdKind::RdsIdentifier, h.to_string()))
+        (IdKind::Cluster, v.to_string())
+    } else {
+        let h = rds_host_label(&l.value)?;
+        (IdKind::RdsIdentifier, h.to_string())
+    };
+    // Asked last: most literals name nothing, and this is the dearer test.
+    (!is_placeholder(&l.value)).then_some(found)
 }
 
 /// Per environment of the literal, the first object of `kind` named `name` that the
