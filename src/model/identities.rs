@@ -616,11 +616,40 @@ fn walk_literals<'a>(
             path.pop();
         }
     } else if let Some(v) = y.as_string() {
-        out.push((tail_keys(path), v.to_string(), y.span()));
+        let keys = tail_keys(path);
+        if may_name_identity(keys.0, keys.1, v) {
+            out.push((keys, v.to_string(), y.span()));
+        }
     }
 }
 
-/// Every string literal the Applications of resolved cluster groups deploy.
+/// Whether a deployed scalar (under `key`, itself under `parent_key`) may name an identity
+/// the rules compare with what Terraform computes: an ARN, an AWS endpoint or image
+/// (`….amazonaws.com`), or a value under a key that names a cluster, a domain filter or a
+/// remote secret's key. The others (most of every values file) are not kept: a model of
+/// every string deployed would hold several times the text it came from.
+pub fn may_name_identity(key: &str, parent_key: &str, value: &str) -> bool {
+    value.starts_with("arn:")
+        || value.contains(".amazonaws.com")
+        || is_cluster_key(key)
+        || key == "domainFilters"
+        || (key == "key" && matches!(parent_key, "remoteRef" | "extract"))
+}
+
+/// Keys whose value is an EKS cluster name (`autoDiscovery.clusterName`,
+/// `settings.clusterName`, `cluster_name` …), compared without case, `-` and `_`.
+pub fn is_cluster_key(key: &str) -> bool {
+    let is = |name: &str| {
+        key.bytes()
+            .filter(|b| *b != b'-' && *b != b'_')
+            .map(|b| b.to_ascii_lowercase())
+            .eq(name.bytes())
+    };
+    is("clustername") || is("eksclustername")
+}
+
+/// Every string literal the Applications of resolved cluster groups deploy that may name
+/// an identity ([`may_name_identity`]), and every Helm parameter they set.
 pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
     let mut by_node: HashMap<NodeRef, Vec<GroupId>> = HashMap::new();
     let mut params: BTreeMap<(u32, u32, u32), Literal> = BTreeMap::new();
@@ -752,5 +781,37 @@ mod tests {
         assert!(is_placeholder("arn:aws:iam::123456789012:role/x"));
         assert!(is_placeholder("<CLUSTER_NAME>"));
         assert!(!is_placeholder("goldenpath-dev-eks"));
+    }
+
+    /// What the identity rules look for is kept; the rest of a values file is not.
+    #[test]
+    fn literals_that_may_name_an_identity() {
+        for (key, parent, value) in [
+            (
+                "role-arn",
+                "annotations",
+                "arn:aws:iam::210987654322:role/x",
+            ),
+            ("host", "db", "app.cxmcacaams2q.eu-west-2.rds.amazonaws.com"),
+            (
+                "repository",
+                "image",
+                "210987654322.dkr.ecr.eu-west-2.amazonaws.com/web",
+            ),
+            ("clusterName", "autoDiscovery", "dev-eks"),
+            ("cluster_name", "settings", "dev-eks"),
+            ("domainFilters", "", "example.org"),
+            ("key", "remoteRef", "prod/db"),
+            ("key", "extract", "prod/all"),
+        ] {
+            assert!(may_name_identity(key, parent, value), "{key}: {value}");
+        }
+        for (key, parent, value) in [
+            ("replicaCount", "", "3"),
+            ("key", "tolerations", "dedicated"),
+            ("name", "cluster", "dev-eks"),
+        ] {
+            assert!(!may_name_identity(key, parent, value), "{key}: {value}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use crate::model::identities::{
     CLUSTER_CONSUMERS, arn_accounts, ecr_image, role_arn, root_accounts,
 };
 use crate::model::identities::{
-    IdKind, Literal, Named, Names, is_placeholder, literal_envs, rds_host_label,
+    IdKind, Literal, Named, Names, is_cluster_key, is_placeholder, literal_envs, rds_host_label,
 };
 use crate::model::terraform::expr::Value;
 use crate::model::workload_identity::{RoleRef, roles_of_service_account, values_role_annotations};
@@ -22,18 +22,6 @@ crate::rules::declare_rule! {
         summary: "A literal names a cluster, database or service-account role other than the one the environment's Terraform computes, or one it switches off",
         fix: None,
     }
-}
-
-/// Keys whose value is an EKS cluster name (`autoDiscovery.clusterName`,
-/// `settings.clusterName`, `cluster_name` …), compared without case, `-` and `_`.
-fn is_cluster_key(key: &str) -> bool {
-    let is = |name: &str| {
-        key.bytes()
-            .filter(|b| *b != b'-' && *b != b'_')
-            .map(|b| b.to_ascii_lowercase())
-            .eq(name.bytes())
-    };
-    is("clustername") || is("eksclustername")
 }
 
 /// What a literal names: (kind, the name in it).
