@@ -5,6 +5,12 @@
 //! ArgoCD, so a rule must see both), keeps key spans, and stores aliases as references to
 //! their anchor instead of copying the anchored subtree, so an alias bomb costs nothing to
 //! load. Readers that follow aliases do so one hop at a time.
+//!
+//! The arena is compact, as a large repository's documents hold millions of nodes: every
+//! node is a fixed-size [`Node`] record, the children of all of a document's collections
+//! share one pool, every scalar's value one string buffer, and the rare tags a side table,
+//! so a document costs a handful of allocations whatever its size. [`Yaml::kind`] gives a
+//! node's contents as borrowed slices.
 
 use crate::source::{FileId, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
@@ -15,39 +21,75 @@ pub struct NodeId(u32);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Style {
-    Plain,
+    Plain = 0,
     SingleQuoted,
     DoubleQuoted,
     Literal,
     Folded,
 }
 
-#[derive(Clone, Debug)]
-pub enum NodeKind {
+/// What a node is, borrowed from its document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind<'a> {
     Scalar {
-        value: String,
+        value: &'a str,
         style: Style,
     },
-    Seq(Vec<NodeId>),
+    Seq(&'a [NodeId]),
     /// Key/value pairs in document order, duplicates kept.
-    Map(Vec<(NodeId, NodeId)>),
+    Map(&'a [[NodeId; 2]]),
     /// An alias; `None` when the anchor is unknown.
     Alias(Option<NodeId>),
 }
 
-#[derive(Clone, Debug)]
+/// The `kind` byte of a [`Node`]: a scalar style, or one of these.
+const SEQ: u8 = 5;
+const MAP: u8 = 6;
+const ALIAS: u8 = 7;
+/// An alias's `a` when its anchor is unknown.
+const NO_TARGET: u32 = u32::MAX;
+
+/// One node of a document: a fixed-size record whose contents live in the document's
+/// shared buffers.
+#[derive(Clone, Copy, Debug)]
 pub struct Node {
-    pub start: u32,
-    pub end: u32,
-    pub kind: NodeKind,
-    pub tag: Option<Box<str>>,
+    start: u32,
+    end: u32,
+    /// A scalar: where its value starts in the document's string buffer. A sequence or a
+    /// mapping: where its children start in the document's child pool. An alias: its
+    /// target, or [`NO_TARGET`].
+    a: u32,
+    /// A scalar: its value's length in bytes. A sequence: its item count. A mapping: twice
+    /// its entry count (keys and values alternate in the pool).
+    b: u32,
+    /// A scalar's style (`Style as u8`), or [`SEQ`], [`MAP`], [`ALIAS`].
+    kind: u8,
+}
+
+impl Node {
+    /// Where the node starts in its document's text.
+    pub fn start(&self) -> u32 {
+        self.start
+    }
+
+    /// Where the node ends in its document's text.
+    pub fn end(&self) -> u32 {
+        self.end
+    }
 }
 
 /// One document of a YAML stream.
 #[derive(Debug, Clone)]
 pub struct YamlDoc {
     pub file: FileId,
-    nodes: Vec<Node>,
+    nodes: Box<[Node]>,
+    /// Every sequence's items and every mapping's keys and values, each collection's
+    /// children consecutive.
+    children: Box<[NodeId]>,
+    /// Every scalar's decoded value, end to end.
+    strings: Box<str>,
+    /// The few tagged nodes' tags, sorted by node.
+    tags: Box<[(NodeId, Box<str>)]>,
     root: NodeId,
     /// For YAML embedded in a scalar: maps offsets of the embedded text to file offsets.
     offset_map: Option<OffsetMap>,
@@ -341,7 +383,7 @@ pub fn parse_embedded(
     file_text: &str,
 ) -> Result<Vec<YamlDoc>, YamlError> {
     let node = doc.node(id);
-    let NodeKind::Scalar { value, style } = &node.kind else {
+    let Kind::Scalar { value, style } = doc.kind(id) else {
         return Ok(Vec::new());
     };
     let start = doc.file_offset(node.start as usize);
@@ -483,48 +525,130 @@ pub fn parse_generated(
     Ok(docs)
 }
 
-#[derive(Default)]
+/// An open collection being built.
 struct Frame {
-    id: Option<NodeId>,
-    pending_key: Option<NodeId>,
+    id: NodeId,
+    /// Where its children start in [`Builder::open`].
+    first: usize,
 }
 
+/// One document's arena as it is built; its buffers are reused for the next document of
+/// the stream.
 #[derive(Default)]
 struct Builder {
     nodes: Vec<Node>,
+    children: Vec<NodeId>,
+    strings: String,
+    tags: Vec<(NodeId, Box<str>)>,
+    /// The children attached so far to the open collections, innermost collection's last.
+    open: Vec<NodeId>,
     stack: Vec<Frame>,
     anchors: Vec<(usize, NodeId)>,
     root: Option<NodeId>,
 }
 
+/// A document too large for the arena's 32-bit offsets.
+fn too_large(offset: usize) -> YamlError {
+    YamlError {
+        offset,
+        message: "document too large".to_string(),
+    }
+}
+
 impl Builder {
-    fn push(&mut self, start: usize, end: usize, kind: NodeKind, tag: Option<Box<str>>) -> NodeId {
-        let id = NodeId(self.nodes.len() as u32);
+    fn push(
+        &mut self,
+        start: usize,
+        end: usize,
+        kind: u8,
+        a: u32,
+        b: u32,
+        tag: Option<Box<str>>,
+    ) -> Result<NodeId, YamlError> {
+        let id = NodeId(u32::try_from(self.nodes.len()).map_err(|_| too_large(start))?);
         self.nodes.push(Node {
             start: start as u32,
             end: end as u32,
+            a,
+            b,
             kind,
-            tag,
         });
-        id
+        if let Some(tag) = tag {
+            self.tags.push((id, tag));
+        }
+        Ok(id)
     }
 
     /// Attach a finished node to the open collection (or make it the root).
     fn attach(&mut self, child: NodeId) {
-        let Some(frame) = self.stack.last_mut() else {
+        if self.stack.is_empty() {
             self.root.get_or_insert(child);
-            return;
-        };
-        let Some(parent) = frame.id else { return };
-        match &mut self.nodes[parent.0 as usize].kind {
-            NodeKind::Seq(items) => items.push(child),
-            NodeKind::Map(entries) => match frame.pending_key.take() {
-                Some(key) => entries.push((key, child)),
-                None => frame.pending_key = Some(child),
-            },
-            _ => {}
+        } else {
+            self.open.push(child);
         }
     }
+
+    /// Close the innermost open collection: move its children to the pool.
+    fn close(&mut self, end: usize) -> Result<(), YamlError> {
+        let Some(Frame { id, first }) = self.stack.pop() else {
+            return Ok(());
+        };
+        let offset = u32::try_from(self.children.len()).map_err(|_| too_large(end))?;
+        let node = &mut self.nodes[id.0 as usize];
+        let mut len = self.open.len() - first;
+        if node.kind == MAP {
+            // A key without a value is no entry.
+            len &= !1;
+        }
+        node.end = (end as u32).max(node.start);
+        node.a = offset;
+        node.b = u32::try_from(len).map_err(|_| too_large(end))?;
+        self.children
+            .extend_from_slice(&self.open[first..first + len]);
+        self.open.truncate(first);
+        self.attach(id);
+        Ok(())
+    }
+
+    /// The finished document, leaving the buffers empty for the next one.
+    fn finish(&mut self, file: FileId, at: usize) -> YamlDoc {
+        if self.nodes.is_empty() {
+            self.nodes.push(Node {
+                start: at as u32,
+                end: at as u32,
+                a: 0,
+                b: 0,
+                kind: Style::Plain as u8,
+            });
+        }
+        // Exact sizes: the arenas of a large repository hold millions of nodes.
+        let doc = YamlDoc {
+            file,
+            nodes: self.nodes.as_slice().into(),
+            children: self.children.as_slice().into(),
+            strings: self.strings.as_str().into(),
+            tags: std::mem::take(&mut self.tags).into_boxed_slice(),
+            root: self.root.take().unwrap_or(NodeId(0)),
+            offset_map: None,
+        };
+        self.reset();
+        doc
+    }
+
+    fn reset(&mut self) {
+        self.nodes.clear();
+        self.children.clear();
+        self.strings.clear();
+        self.tags.clear();
+        self.open.clear();
+        self.stack.clear();
+        self.anchors.clear();
+        self.root = None;
+    }
+}
+
+fn tag_text(tag: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>) -> Option<Box<str>> {
+    tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str())
 }
 
 fn build(
@@ -545,36 +669,16 @@ fn build(
         let is_map = matches!(event, Event::MappingStart(..));
         match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
-            Event::DocumentStart(_) => b = Builder::default(),
-            Event::DocumentEnd => {
-                let mut nodes = std::mem::take(&mut b.nodes);
-                nodes.shrink_to_fit();
-                if nodes.is_empty() {
-                    nodes.push(Node {
-                        start: start as u32,
-                        end: start as u32,
-                        kind: NodeKind::Scalar {
-                            value: String::new(),
-                            style: Style::Plain,
-                        },
-                        tag: None,
-                    });
-                }
-                docs.push(YamlDoc {
-                    file,
-                    nodes,
-                    root: b.root.take().unwrap_or(NodeId(0)),
-                    offset_map: None,
-                });
-            }
+            Event::DocumentStart(_) => b.reset(),
+            Event::DocumentEnd => docs.push(b.finish(file, start)),
             Event::Alias(anchor) => {
                 let target = b
                     .anchors
                     .iter()
                     .rev()
                     .find(|(a, _)| *a == anchor)
-                    .map(|&(_, n)| n);
-                let id = b.push(start, end, NodeKind::Alias(target), None);
+                    .map_or(NO_TARGET, |&(_, n)| n.0);
+                let id = b.push(start, end, ALIAS, target, 0, None)?;
                 b.attach(id);
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -585,45 +689,30 @@ fn build(
                     ScalarStyle::Literal => Style::Literal,
                     ScalarStyle::Folded => Style::Folded,
                 };
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
-                // Exact capacity: the arena of a large repository holds millions of these.
-                let mut value = value.into_owned();
-                value.shrink_to_fit();
-                let kind = NodeKind::Scalar { value, style };
-                let id = b.push(start, end, kind, tag);
+                let at = b.strings.len();
+                if at + value.len() > u32::MAX as usize {
+                    return Err(too_large(start));
+                }
+                b.strings.push_str(&value);
+                let (at, len) = (at as u32, value.len() as u32);
+                let id = b.push(start, end, style as u8, at, len, tag_text(tag))?;
                 if anchor > 0 {
                     b.anchors.push((anchor, id));
                 }
                 b.attach(id);
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
-                let kind = if is_map {
-                    NodeKind::Map(Vec::new())
-                } else {
-                    NodeKind::Seq(Vec::new())
-                };
-                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str());
-                let id = b.push(start, end, kind, tag);
+                let kind = if is_map { MAP } else { SEQ };
+                let id = b.push(start, end, kind, 0, 0, tag_text(tag))?;
                 if anchor > 0 {
                     b.anchors.push((anchor, id));
                 }
                 b.stack.push(Frame {
-                    id: Some(id),
-                    pending_key: None,
+                    id,
+                    first: b.open.len(),
                 });
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(Frame { id: Some(id), .. }) = b.stack.pop() {
-                    let node = &mut b.nodes[id.0 as usize];
-                    node.end = (end as u32).max(node.start);
-                    match &mut node.kind {
-                        NodeKind::Seq(items) => items.shrink_to_fit(),
-                        NodeKind::Map(entries) => entries.shrink_to_fit(),
-                        _ => {}
-                    }
-                    b.attach(id);
-                }
-            }
+            Event::SequenceEnd | Event::MappingEnd => b.close(end)?,
         }
     }
     Ok(docs)
@@ -667,6 +756,15 @@ pub struct Yaml<'a> {
     pub id: NodeId,
 }
 
+/// Scalar styles by their `kind` byte.
+const STYLES: [Style; 5] = [
+    Style::Plain,
+    Style::SingleQuoted,
+    Style::DoubleQuoted,
+    Style::Literal,
+    Style::Folded,
+];
+
 impl YamlDoc {
     pub fn root(&self) -> Yaml<'_> {
         Yaml {
@@ -678,6 +776,35 @@ impl YamlDoc {
 
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.0 as usize]
+    }
+
+    /// What the node `id` is.
+    #[inline]
+    pub fn kind(&self, id: NodeId) -> Kind<'_> {
+        let n = self.node(id);
+        let (a, b) = (n.a as usize, n.b as usize);
+        match n.kind {
+            SEQ => Kind::Seq(self.children.get(a..a + b).unwrap_or_default()),
+            MAP => Kind::Map(
+                self.children
+                    .get(a..a + b)
+                    .unwrap_or_default()
+                    .as_chunks()
+                    .0,
+            ),
+            ALIAS => Kind::Alias((n.a != NO_TARGET).then_some(NodeId(n.a))),
+            style => Kind::Scalar {
+                value: self.strings.get(a..a + b).unwrap_or_default(),
+                style: STYLES.get(style as usize).copied().unwrap_or(Style::Plain),
+            },
+        }
+    }
+
+    /// The node's tag with its handle resolved (`!Ref`; `!!str` gives
+    /// `tag:yaml.org,2002:str`).
+    pub fn tag(&self, id: NodeId) -> Option<&str> {
+        let i = self.tags.binary_search_by_key(&id.0, |(t, _)| t.0).ok()?;
+        Some(&self.tags[i].1)
     }
 
     pub fn len(&self) -> usize {
@@ -712,16 +839,29 @@ impl<'a> Yaml<'a> {
         self.doc.node(self.id)
     }
 
+    /// What the node is (an alias as itself: see [`Yaml::resolved`]).
+    #[inline]
+    pub fn kind(&self) -> Kind<'a> {
+        self.doc.kind(self.id)
+    }
+
+    /// The node's tag (see [`YamlDoc::tag`]).
+    pub fn tag(&self) -> Option<&'a str> {
+        self.doc.tag(self.id)
+    }
+
     /// Follow an alias. An alias's target is resolved when the document is built, and
     /// only an anchored scalar or collection can be a target, so one hop is all it takes.
     #[inline]
     pub fn resolved(self) -> Yaml<'a> {
-        match self.node().kind {
-            NodeKind::Alias(Some(target)) => Yaml {
+        let n = self.node();
+        if n.kind == ALIAS && n.a != NO_TARGET {
+            Yaml {
                 doc: self.doc,
-                id: target,
-            },
-            _ => self,
+                id: NodeId(n.a),
+            }
+        } else {
+            self
         }
     }
 
@@ -739,11 +879,15 @@ impl<'a> Yaml<'a> {
     }
 
     /// The scalar's text, whatever its style (plain `true` gives "true").
+    #[inline]
     pub fn as_str(&self) -> Option<&'a str> {
-        match &self.resolved().node().kind {
-            NodeKind::Scalar { value, .. } => Some(value),
-            _ => None,
+        let r = self.resolved();
+        let n = r.node();
+        if n.kind >= SEQ {
+            return None;
         }
+        let at = n.a as usize;
+        Some(r.doc.strings.get(at..at + n.b as usize).unwrap_or_default())
     }
 
     /// A non-empty string scalar, not null.
@@ -752,30 +896,30 @@ impl<'a> Yaml<'a> {
     }
 
     pub fn style(&self) -> Option<Style> {
-        match &self.resolved().node().kind {
-            NodeKind::Scalar { style, .. } => Some(*style),
+        match self.resolved().kind() {
+            Kind::Scalar { style, .. } => Some(style),
             _ => None,
         }
     }
 
     pub fn is_null(&self) -> bool {
-        match &self.resolved().node().kind {
-            NodeKind::Scalar {
+        match self.resolved().kind() {
+            Kind::Scalar {
                 value,
                 style: Style::Plain,
             } => {
-                matches!(value.as_str(), "" | "~" | "null" | "Null" | "NULL")
+                matches!(value, "" | "~" | "null" | "Null" | "NULL")
             }
             _ => false,
         }
     }
 
     pub fn as_bool(&self) -> Option<bool> {
-        match &self.resolved().node().kind {
-            NodeKind::Scalar {
+        match self.resolved().kind() {
+            Kind::Scalar {
                 value,
                 style: Style::Plain,
-            } => match value.as_str() {
+            } => match value {
                 "true" | "True" | "TRUE" => Some(true),
                 "false" | "False" | "FALSE" => Some(false),
                 _ => None,
@@ -785,31 +929,31 @@ impl<'a> Yaml<'a> {
     }
 
     pub fn is_map(&self) -> bool {
-        matches!(self.resolved().node().kind, NodeKind::Map(_))
+        self.resolved().node().kind == MAP
     }
 
     pub fn is_seq(&self) -> bool {
-        matches!(self.resolved().node().kind, NodeKind::Seq(_))
+        self.resolved().node().kind == SEQ
     }
 
     /// Key/value pairs of a mapping, duplicates included, in document order. Merge keys
     /// (`<<: *base`) are returned as written.
     pub fn entries(self) -> impl Iterator<Item = (Yaml<'a>, Yaml<'a>)> {
         let doc = self.doc;
-        let entries: &'a [(NodeId, NodeId)] = match &self.resolved().node().kind {
-            NodeKind::Map(e) => e,
+        let entries: &'a [[NodeId; 2]] = match self.resolved().kind() {
+            Kind::Map(e) => e,
             _ => &[],
         };
         entries
             .iter()
-            .map(move |&(k, v)| (Yaml { doc, id: k }, Yaml { doc, id: v }.resolved()))
+            .map(move |&[k, v]| (Yaml { doc, id: k }, Yaml { doc, id: v }.resolved()))
     }
 
     /// Items of a sequence.
     pub fn items(self) -> impl Iterator<Item = Yaml<'a>> {
         let doc = self.doc;
-        let items: &'a [NodeId] = match &self.resolved().node().kind {
-            NodeKind::Seq(i) => i,
+        let items: &'a [NodeId] = match self.resolved().kind() {
+            Kind::Seq(i) => i,
             _ => &[],
         };
         items.iter().map(move |&id| Yaml { doc, id }.resolved())
@@ -960,6 +1104,158 @@ mod tests {
         assert!(parse_stream(FileId(0), "a: \"[\"\n  b: [\nc: 1\n").is_err());
         assert!(relax_flow_indentation("a: \"[x,\"\nb: 1\n").is_none());
         assert!(relax_flow_indentation("a: |\n  [x,\nb: 1\n").is_none());
+    }
+
+    #[test]
+    fn nodes_are_small_fixed_records() {
+        assert!(std::mem::size_of::<Node>() <= 20);
+    }
+
+    #[test]
+    fn scalar_values_after_multibyte_and_escaped_scalars() {
+        let text = "a: \"h\\u00e9llo\\t\\x41\\\"\"\nb: 'wörld ''x'''\nc: plain\nd: |\n  line\n  ünï\ne: \"\"\nf: last\n";
+        let d = &docs(text)[0];
+        let r = d.root();
+        assert_eq!(r.str_at(&["a"]), Some("h\u{e9}llo\tA\""));
+        assert_eq!(r.get("a").unwrap().style(), Some(Style::DoubleQuoted));
+        assert_eq!(r.str_at(&["b"]), Some("wörld 'x'"));
+        assert_eq!(r.get("b").unwrap().style(), Some(Style::SingleQuoted));
+        assert_eq!(r.str_at(&["c"]), Some("plain"));
+        assert_eq!(r.str_at(&["d"]), Some("line\nünï\n"));
+        assert_eq!(r.get("d").unwrap().style(), Some(Style::Literal));
+        assert_eq!(r.get("e").unwrap().as_str(), Some(""));
+        assert!(
+            !r.get("e").unwrap().is_null(),
+            "a quoted empty string is not null"
+        );
+        assert_eq!(r.str_at(&["f"]), Some("last"));
+        assert_eq!(&text[r.get("f").unwrap().span().range()], "last");
+        let keys: Vec<_> = r.entries().map(|(k, _)| k.as_str().unwrap()).collect();
+        assert_eq!(keys, ["a", "b", "c", "d", "e", "f"]);
+    }
+
+    #[test]
+    fn empty_documents_have_one_null_root() {
+        for text in ["", "# only a comment\n", "---\n", "--- \n...\n"] {
+            for d in &docs(text) {
+                assert_eq!(d.len(), 1, "{text:?}");
+                assert!(d.root().is_null(), "{text:?}");
+                assert_eq!(d.root().as_str(), Some(""));
+                assert_eq!(d.root().entries().count(), 0);
+                assert_eq!(d.root().items().count(), 0);
+            }
+        }
+        let ds = docs("---\n---\na: 1\n");
+        assert_eq!(ds.len(), 2);
+        assert!(ds[0].root().is_null());
+        assert_eq!(ds[1].root().str_at(&["a"]), Some("1"));
+    }
+
+    #[test]
+    fn nested_collections_keep_their_own_children() {
+        let text = "spec:\n  a:\n    - {name: x, ports: [1, 2]}\n    - name: y\n      ports: []\n  b:\n    - name: z\n      env: {k: v}\n  c: end\n";
+        let d = &docs(text)[0];
+        let spec = d.root().get("spec").unwrap();
+        let keys: Vec<_> = spec.entries().map(|(k, _)| k.as_str().unwrap()).collect();
+        assert_eq!(keys, ["a", "b", "c"]);
+        let a: Vec<_> = spec.get("a").unwrap().items().collect();
+        assert_eq!(a.len(), 2);
+        assert_eq!(a[0].str_at(&["name"]), Some("x"));
+        let ports: Vec<_> = a[0]
+            .get("ports")
+            .unwrap()
+            .items()
+            .map(|p| p.as_str().unwrap())
+            .collect();
+        assert_eq!(ports, ["1", "2"]);
+        assert_eq!(a[1].str_at(&["name"]), Some("y"));
+        assert!(a[1].get("ports").unwrap().is_seq());
+        assert_eq!(a[1].get("ports").unwrap().items().count(), 0);
+        let b: Vec<_> = spec.get("b").unwrap().items().collect();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].str_at(&["name"]), Some("z"));
+        assert_eq!(b[0].str_at(&["env", "k"]), Some("v"));
+        assert_eq!(spec.str_at(&["c"]), Some("end"));
+        // The borrowed view agrees with the readers.
+        let Kind::Map(pairs) = spec.kind() else {
+            panic!("a mapping")
+        };
+        assert_eq!(pairs.len(), 3);
+        let c = Yaml {
+            doc: d,
+            id: pairs[2][1],
+        };
+        assert_eq!(c.as_str(), Some("end"));
+        let Kind::Seq(items) = spec.get("a").unwrap().kind() else {
+            panic!("a sequence")
+        };
+        assert_eq!(items, [a[0].id, a[1].id]);
+        // Every node but the root is the child of exactly one collection.
+        let children: usize = d
+            .all()
+            .map(|n| match n.kind() {
+                Kind::Seq(i) => i.len(),
+                Kind::Map(e) => 2 * e.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(children + 1, d.len());
+    }
+
+    #[test]
+    fn tags_are_kept_on_the_tagged_nodes() {
+        let text = "a: !!str 1\nb: !Ref x\nc: !custom [1]\nd: 2\ne: !!map {k: v}\n";
+        let d = &docs(text)[0];
+        let r = d.root();
+        let tag = |k: &str| r.get(k).unwrap().tag();
+        assert_eq!(tag("a"), Some("tag:yaml.org,2002:str"));
+        assert_eq!(tag("b"), Some("!Ref"));
+        assert_eq!(tag("c"), Some("!custom"));
+        assert_eq!(tag("d"), None);
+        assert_eq!(tag("e"), Some("tag:yaml.org,2002:map"));
+        assert_eq!(r.str_at(&["b"]), Some("x"));
+        assert_eq!(r.str_at(&["e", "k"]), Some("v"));
+        assert_eq!(r.tag(), None);
+        assert_eq!(d.all().filter(|n| n.tag().is_some()).count(), 4);
+    }
+
+    #[test]
+    fn an_alias_to_an_anchored_sequence_reads_as_the_sequence() {
+        let d = &docs("base: &l [1, {k: v}]\nuse: *l\n")[0];
+        let base = d.root().get("base").unwrap();
+        let used = d.root().get("use").unwrap();
+        assert_eq!(used.id, base.id);
+        assert!(used.is_seq());
+        let items: Vec<_> = used.items().collect();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].as_str(), Some("1"));
+        assert_eq!(items[1].str_at(&["k"]), Some("v"));
+        // The alias node itself stays an alias to the anchored node.
+        let Kind::Map(pairs) = d.root().kind() else {
+            panic!("a mapping")
+        };
+        let alias = Yaml {
+            doc: d,
+            id: pairs[1][1],
+        };
+        assert_eq!(alias.kind(), Kind::Alias(Some(base.id)));
+        assert_eq!(alias.resolved().id, base.id);
+    }
+
+    #[test]
+    fn alias_bomb_node_count_is_one_per_event() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..40 {
+            let p = i - 1;
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        }
+        let d = &docs(&text)[0];
+        // The root mapping, and per line a key, a sequence and its ten items.
+        assert_eq!(d.len(), 1 + 40 * 12);
+        let last = d.root().get("a39").unwrap();
+        assert_eq!(last.items().count(), 10);
+        let first = last.items().next().unwrap();
+        assert_eq!(first.id, d.root().get("a38").unwrap().id);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! mapping repeats (`duplicate-key`) and chart templates that do not parse
 //! (`helm-template-syntax`). Every other rule asks the models.
 
-pub use crate::parse::yaml::{NodeId, NodeKind, Yaml, YamlDoc};
+pub use crate::parse::yaml::{Kind, NodeId, Yaml, YamlDoc};
 pub use crate::parse::{ParseFailure, Syntax};
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::{
     Values, ValuesOrigin, chart_basename, git::normalize_url, object_of,
 };
 use crate::parse::Syntax;
-use crate::parse::yaml::{NodeKind, parse_embedded};
+use crate::parse::yaml::{Kind, parse_embedded};
 use crate::repo::Repository;
 use crate::source::{FileId, FileKind, Span};
 use std::collections::{HashMap, HashSet};
@@ -734,7 +734,7 @@ impl<'a> Builder<'a> {
             let is_scalar = self
                 .model
                 .yaml(self.repo, r)
-                .is_some_and(|y| matches!(y.resolved().node().kind, NodeKind::Scalar { .. }));
+                .is_some_and(|y| matches!(y.resolved().kind(), Kind::Scalar { .. }));
             if is_scalar {
                 for d in self.embedded_docs(r) {
                     let root = self.model.embedded[d as usize].root();

@@ -22,7 +22,7 @@ mod refs;
 
 use crate::config::GitopsConfig;
 use crate::parse::Syntax;
-use crate::parse::yaml::{NodeId, NodeKind, Yaml, YamlDoc};
+use crate::parse::yaml::{Kind, NodeId, Yaml, YamlDoc};
 use crate::repo::Repository;
 use crate::source::{FileId, Span};
 use std::collections::{HashMap, HashSet};
@@ -749,15 +749,15 @@ impl GitopsModel {
             if !seen.insert(node.id) || out.len() > MAX_ENTRIES_UNDER {
                 continue;
             }
-            match &node.node().kind {
-                NodeKind::Map(_) => {
+            match node.kind() {
+                Kind::Map(_) => {
                     let entries: Vec<_> = node.entries().collect();
                     for (k, v) in entries.into_iter().rev() {
                         out.push((k, v));
                         stack.push(v);
                     }
                 }
-                NodeKind::Seq(_) => {
+                Kind::Seq(_) => {
                     let items: Vec<_> = node.items().collect();
                     for item in items.into_iter().rev() {
                         stack.push(item);

@@ -3,7 +3,7 @@
 //! Values keep where they were written (`origin`), so that text a template prints from a
 //! value can point at the values line that chose it.
 
-use crate::parse::yaml::{NodeKind, Style, Yaml};
+use crate::parse::yaml::{Kind, Style, Yaml};
 use crate::source::Span;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -226,17 +226,17 @@ fn convert(node: Yaml<'_>, depth: usize, budget: &mut usize) -> Val {
     }
     *budget -= 1;
     let origin = Some(node.span());
-    let v = match &node.node().kind {
-        NodeKind::Scalar { value, style } => match style {
+    let v = match node.kind() {
+        Kind::Scalar { value, style } => match style {
             Style::Plain => plain_scalar(value),
-            _ => V::Str(Rc::from(value.as_str())),
+            _ => V::Str(Rc::from(value)),
         },
-        NodeKind::Seq(_) => V::List(Rc::new(
+        Kind::Seq(_) => V::List(Rc::new(
             node.items()
                 .map(|i| convert(i, depth + 1, budget))
                 .collect(),
         )),
-        NodeKind::Map(_) => {
+        Kind::Map(_) => {
             let mut m = BTreeMap::new();
             for (k, v) in node.entries() {
                 let Some(k) = k.as_str() else { continue };
@@ -253,8 +253,8 @@ fn convert(node: Yaml<'_>, depth: usize, budget: &mut usize) -> Val {
             }
             V::Map(Rc::new(m))
         }
-        NodeKind::Alias(None) => V::Nil,
-        NodeKind::Alias(Some(_)) => V::Unknown(Rc::from("an alias nested too deeply")),
+        Kind::Alias(None) => V::Nil,
+        Kind::Alias(Some(_)) => V::Unknown(Rc::from("an alias nested too deeply")),
     };
     Val { v, origin }
 }

@@ -1,7 +1,7 @@
 //! `duplicate-key`: a YAML mapping with the same key twice; the last one silently wins.
 
 use crate::diagnostic::{Finding, Severity};
-use crate::rules::syntax::{NodeId, NodeKind, Syntax, Yaml, YamlDoc};
+use crate::rules::syntax::{Kind, NodeId, Syntax, Yaml, YamlDoc};
 use crate::rules::{Context, Rule};
 use std::collections::HashMap;
 
@@ -46,7 +46,7 @@ impl Rule for DuplicateKey {
 fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Finding>) {
     let mut parents: Option<HashMap<NodeId, (NodeId, String)>> = None;
     for node in doc.all() {
-        let NodeKind::Map(entries) = &node.node().kind else {
+        let Kind::Map(entries) = node.kind() else {
             continue;
         };
         if entries.len() < 2 {
@@ -54,18 +54,18 @@ fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Findin
         }
         // key text → the previous entry with it (key, value)
         let mut seen: HashMap<&str, (NodeId, NodeId)> = HashMap::new();
-        for &(k, v) in entries {
-            let NodeKind::Scalar { value, .. } = &doc.node(k).kind else {
+        for &[k, v] in entries {
+            let Kind::Scalar { value, .. } = doc.kind(k) else {
                 continue;
             };
             if value == "<<" {
                 continue;
             }
-            if let Some((first, first_value)) = seen.insert(value.as_str(), (k, v)) {
+            if let Some((first, first_value)) = seen.insert(value, (k, v)) {
                 let parents = parents.get_or_insert_with(|| parent_map(doc));
                 let path = key_path(parents, node.id);
                 let address = if path.is_empty() {
-                    value.clone()
+                    value.to_string()
                 } else {
                     format!("{path}.{value}")
                 };
@@ -111,21 +111,21 @@ fn same_value(doc: &YamlDoc, a: NodeId, b: NodeId, depth: usize) -> bool {
     if depth > 64 {
         return false;
     }
-    match (&doc.node(a).kind, &doc.node(b).kind) {
-        (NodeKind::Scalar { value: x, .. }, NodeKind::Scalar { value: y, .. }) => x == y,
-        (NodeKind::Seq(x), NodeKind::Seq(y)) => {
+    match (doc.kind(a), doc.kind(b)) {
+        (Kind::Scalar { value: x, .. }, Kind::Scalar { value: y, .. }) => x == y,
+        (Kind::Seq(x), Kind::Seq(y)) => {
             x.len() == y.len()
                 && x.iter()
                     .zip(y)
                     .all(|(p, q)| same_value(doc, *p, *q, depth + 1))
         }
-        (NodeKind::Map(x), NodeKind::Map(y)) => {
+        (Kind::Map(x), Kind::Map(y)) => {
             x.len() == y.len()
-                && x.iter().zip(y).all(|((k1, v1), (k2, v2))| {
+                && x.iter().zip(y).all(|([k1, v1], [k2, v2])| {
                     same_value(doc, *k1, *k2, depth + 1) && same_value(doc, *v1, *v2, depth + 1)
                 })
         }
-        (NodeKind::Alias(x), NodeKind::Alias(y)) => x == y,
+        (Kind::Alias(x), Kind::Alias(y)) => x == y,
         _ => false,
     }
 }
@@ -134,17 +134,17 @@ fn same_value(doc: &YamlDoc, a: NodeId, b: NodeId, depth: usize) -> bool {
 fn parent_map(doc: &YamlDoc) -> HashMap<NodeId, (NodeId, String)> {
     let mut m = HashMap::new();
     for node in doc.all() {
-        match &node.node().kind {
-            NodeKind::Map(entries) => {
-                for &(k, v) in entries {
-                    let key = match &doc.node(k).kind {
-                        NodeKind::Scalar { value, .. } => value.clone(),
+        match node.kind() {
+            Kind::Map(entries) => {
+                for &[k, v] in entries {
+                    let key = match doc.kind(k) {
+                        Kind::Scalar { value, .. } => value.to_string(),
                         _ => "?".into(),
                     };
                     m.insert(v, (node.id, key));
                 }
             }
-            NodeKind::Seq(items) => {
+            Kind::Seq(items) => {
                 for (i, &item) in items.iter().enumerate() {
                     m.insert(item, (node.id, format!("[{i}]")));
                 }
