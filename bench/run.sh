@@ -148,6 +148,26 @@ EOF
 fi
 measure "one 5 MB main.tf" "$big" 5
 
+# Where the time goes: the check's own phase timer (PREFLIGHT_TIMINGS), medians of 5 runs
+# at scale 10 (or the first scale measured without it).
+first=$(echo "$SCALES" | tr ' ' '\n' | grep -x 10 || echo "$SCALES" | awk '{print $1}')
+phases=$(python3 - "$BIN/preflight" "$BENCH_DIR/scale-$first" <<'EOF'
+import os, statistics, subprocess, sys
+binary, d = sys.argv[1], sys.argv[2]
+runs = {}
+for _ in range(5):
+    p = subprocess.run([binary, "check", d], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, env={**os.environ, "PREFLIGHT_TIMINGS": "1"})
+    for line in p.stderr.splitlines():
+        if line.startswith("timing: "):
+            name, ms = line[8:].rsplit(": ", 1)
+            runs.setdefault(name, []).append(float(ms.split()[0]))
+med = sorted(((statistics.median(v), k) for k, v in runs.items()), reverse=True)
+for ms, name in med[:16]:
+    print(f"| {name} | {ms:.1f} ms |")
+EOF
+)
+
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 commit=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 report=$(cat <<EOF
@@ -158,6 +178,12 @@ Measured $(date -u +%Y-%m-%dT%H:%MZ) at commit $commit on $(nproc) cores, $(awk 
 $(printf '%s\n' "${rows[@]}")
 
 Medians over the runs, after one warm-up of each; CPU is user + sys; check and floor alternate run by run.
+
+Phases of the check at scale $first (the wall time of each, from \`PREFLIGHT_TIMINGS=1\`, medians of 5 runs; models and rules overlap on the cores, so they do not add up):
+
+| phase | wall |
+|---|---|
+$phases
 EOF
 )
 echo "$report" | tee "$BENCH_DIR/results.md"
