@@ -65,7 +65,7 @@ const SHALLOW: usize = 24;
 const DEEP_STACK: usize = 64 << 20;
 
 fn parse_here(text: &str) -> Result<Body, HclError> {
-    hcl_edit::parser::parse_body(text).map_err(|e| HclError {
+    hcl_edit::parser::parse_body_spanned(text).map_err(|e| HclError {
         offset: e.location().offset().min(text.len()),
         message: e.message().to_string(),
     })

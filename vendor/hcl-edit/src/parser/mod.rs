@@ -54,6 +54,17 @@ pub fn parse_body(input: &str) -> Result<Body, Error> {
     Ok(body)
 }
 
+/// Parse an input into a [`Body`] whose whitespace and comments stay spans of the input
+/// rather than owned copies of it (preflight patch). Encoding such a body writes the
+/// default decoration where a span is; reading the decoration's text needs the input.
+///
+/// # Errors
+///
+/// Returns an error if the input does not resemble a valid HCL body.
+pub fn parse_body_spanned(input: &str) -> Result<Body, Error> {
+    parse_complete(input, body)
+}
+
 /// Parse an input into an [`Expression`].
 ///
 /// # Errors
