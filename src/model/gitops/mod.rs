@@ -13,6 +13,7 @@
 //!   several environments is further split by app-of-apps root or by the folder holding the
 //!   Application manifests.
 
+mod ahead;
 mod applied;
 mod apps;
 pub(crate) mod deploy;

@@ -169,7 +169,7 @@ impl Refs {
 
 /// The map entries under `root` whose key is one of `keys`: those of
 /// [`GitopsModel::entries_under`], in its order, without collecting every other entry.
-fn entries_named<'a>(
+pub(super) fn entries_named<'a>(
     model: &'a GitopsModel,
     repo: &'a Repository,
     root: NodeRef,

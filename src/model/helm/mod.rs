@@ -26,6 +26,7 @@ use crate::repo::Repository;
 use crate::source::{FileId, FileKind, Span};
 use render::{Failure, Renderer, Stop};
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 pub use value::{V, Val};
 
 /// A chart folder of the repository.
@@ -201,7 +202,7 @@ pub fn chart_at(repo: &Repository, dir: &str) -> Option<Chart> {
 }
 
 /// `.Release` of an install.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Release {
     pub name: String,
     /// `None` when the installer does not say (or templates it).
@@ -259,20 +260,74 @@ pub fn chart_defaults(repo: &Repository, chart: &Chart) -> Val {
     base
 }
 
+/// Charts and their defaults read once for many renders (every Application of a chart,
+/// every render of a subchart): each chart folder is read once and its `values.yaml`
+/// converted once; the values are shared between renders and copied on write.
+#[derive(Default)]
+pub struct Charts {
+    charts: HashMap<String, Option<Rc<Chart>>>,
+    defaults: HashMap<String, Val>,
+}
+
+impl Charts {
+    /// [`chart_at`], once per folder.
+    pub fn chart(&mut self, repo: &Repository, dir: &str) -> Option<Rc<Chart>> {
+        if let Some(c) = self.charts.get(dir) {
+            return c.clone();
+        }
+        let c = chart_at(repo, dir).map(Rc::new);
+        self.charts.insert(dir.to_string(), c.clone());
+        c
+    }
+
+    /// Forget the defaults converted so far.
+    pub fn forget_defaults(&mut self) {
+        self.defaults.clear();
+    }
+
+    /// [`chart_defaults`], once per chart.
+    pub fn defaults(&mut self, repo: &Repository, chart: &Chart) -> Val {
+        if let Some(v) = self.defaults.get(&chart.dir) {
+            return v.clone();
+        }
+        let v = chart_defaults(repo, chart);
+        self.defaults.insert(chart.dir.clone(), v.clone());
+        v
+    }
+}
+
 /// Render every manifest template of `chart` with `values` (already merged).
 pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) -> RenderedChart {
+    render_with(
+        repo,
+        &mut Charts::default(),
+        &Rc::new(chart.clone()),
+        values,
+        release,
+    )
+}
+
+/// [`render`], with the subcharts and their defaults taken from `charts`.
+pub fn render_with(
+    repo: &Repository,
+    charts: &mut Charts,
+    chart: &Rc<Chart>,
+    values: Val,
+    release: &Release,
+) -> RenderedChart {
     // The chart and its unpacked subcharts, each with its values and `.Chart`.
-    let mut charts: Vec<(Chart, Val, String)> = Vec::new();
+    let mut all: Vec<(Rc<Chart>, Val, String)> = Vec::new();
     collect_charts(
         repo,
+        charts,
         chart.clone(),
         with_global(values),
         chart.name.clone(),
         0,
-        &mut charts,
+        &mut all,
     );
     let mut defines: HashMap<String, (FileId, &[Node])> = HashMap::new();
-    for (c, _, _) in &charts {
+    for (c, _, _) in &all {
         for &f in &c.files {
             match repo.syntax(f) {
                 Syntax::Template(Ok(t)) => {
@@ -294,7 +349,7 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
     let rel = release_map(release);
     let mut out = Vec::new();
     let mut steps = 0;
-    for (chart, values, template_prefix) in &charts {
+    for (chart, values, template_prefix) in &all {
         let top = render::top_level(values.clone(), &rel, &chart.meta);
         for &file in &chart.templates {
             let Syntax::Template(Ok(t)) = repo.syntax(file) else {
@@ -303,7 +358,7 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
             let root = with_template(repo, chart, template_prefix, &top, file);
             let mut r = Renderer {
                 repo,
-                defines: defines.clone(),
+                defines: &defines,
                 chart_dir: chart.dir.clone(),
                 root,
                 steps: 0,
@@ -313,12 +368,12 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
             steps += r.steps;
             let outcome = match result {
                 Ok(o) => {
-                    let text = o.text.clone();
-                    let segs = o.segments(0..text.len());
-                    match parse_generated(file, &text, segs.clone()) {
+                    let segs = o.segments(0..o.text.len());
+                    match parse_generated(file, &o.text, segs) {
                         Ok(docs) => Outcome::Docs(docs),
                         Err(e) => {
-                            let span = segs
+                            let span = o
+                                .segments(0..o.text.len())
                                 .iter()
                                 .rev()
                                 .find(|s| s.at as usize <= e.offset)
@@ -352,18 +407,18 @@ pub fn render(repo: &Repository, chart: &Chart, values: Val, release: &Release) 
 /// parent's `global`.
 fn collect_charts(
     repo: &Repository,
-    chart: Chart,
+    charts: &mut Charts,
+    chart: Rc<Chart>,
     values: Val,
     template_prefix: String,
     depth: usize,
-    out: &mut Vec<(Chart, Val, String)>,
+    out: &mut Vec<(Rc<Chart>, Val, String)>,
 ) {
-    let subs = chart.subcharts.clone();
-    out.push((chart, values.clone(), template_prefix.clone()));
+    out.push((chart.clone(), values.clone(), template_prefix.clone()));
     if depth >= 5 {
         return;
     }
-    for sc in subs {
+    for sc in &chart.subcharts {
         if let Some(cond) = &sc.condition {
             let decided = cond.split(',').map(str::trim).find_map(|path| {
                 let keys: Vec<&str> = path.split('.').collect();
@@ -376,10 +431,10 @@ fn collect_charts(
                 continue;
             }
         }
-        let Some(sub) = chart_at(repo, &sc.dir) else {
+        let Some(sub) = charts.chart(repo, &sc.dir) else {
             continue;
         };
-        let mut sub_values = chart_defaults(repo, &sub);
+        let mut sub_values = charts.defaults(repo, &sub);
         if let Some(own) = values.get_path(&[sc.key.as_str()])
             && own.as_map().is_some()
         {
@@ -387,7 +442,7 @@ fn collect_charts(
         }
         let mut sub_values = with_global(sub_values);
         if let (Some(g), V::Map(m)) = (values.get_path(&["global"]).cloned(), &mut sub_values.v) {
-            let m = std::rc::Rc::make_mut(m);
+            let m = Rc::make_mut(m);
             let mut merged = m
                 .get("global")
                 .cloned()
@@ -398,6 +453,7 @@ fn collect_charts(
         let name = sub.name.clone();
         collect_charts(
             repo,
+            charts,
             sub,
             sub_values,
             format!("{template_prefix}/charts/{name}"),
@@ -412,7 +468,7 @@ fn with_global(mut values: Val) -> Val {
     if let V::Map(m) = &mut values.v
         && m.get("global").is_none_or(|g| g.as_map().is_none())
     {
-        std::rc::Rc::make_mut(m).insert("global".to_string(), Val::map(BTreeMap::new()));
+        Rc::make_mut(m).insert("global".to_string(), Val::map(BTreeMap::new()));
     }
     values
 }
@@ -443,7 +499,7 @@ fn with_template(repo: &Repository, chart: &Chart, prefix: &str, top: &Val, file
             "BasePath".to_string(),
             Val::str(format!("{prefix}/templates")),
         );
-        std::rc::Rc::make_mut(m).insert("Template".to_string(), Val::map(tm));
+        Rc::make_mut(m).insert("Template".to_string(), Val::map(tm));
     }
     root
 }
@@ -470,7 +526,7 @@ pub fn render_text(
     let rel = release_map(release);
     let mut r = Renderer {
         repo,
-        defines,
+        defines: &defines,
         chart_dir: chart.dir.clone(),
         root: with_template(
             repo,

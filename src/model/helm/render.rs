@@ -178,7 +178,8 @@ const MAX_DEPTH: usize = 48;
 
 pub struct Renderer<'r> {
     pub repo: &'r Repository,
-    pub defines: HashMap<String, (FileId, &'r [Node])>,
+    /// `define`d templates by name: the file and the body.
+    pub defines: &'r HashMap<String, (FileId, &'r [Node])>,
     /// The chart's folder (for `.Files.Get`).
     pub chart_dir: String,
     pub root: Val,
@@ -200,10 +201,10 @@ impl<'r> Renderer<'r> {
 
     /// Render a file's body with `.` as the top-level data.
     pub fn render_file(&mut self, file: FileId, nodes: &[Node]) -> R<Out> {
-        let text = self.repo.file(file).text.clone();
+        let repo = self.repo;
         let src = Src {
             file,
-            text: &text,
+            text: &repo.file(file).text,
             pin: None,
         };
         let mut out = Out::default();
@@ -311,11 +312,7 @@ impl<'r> Renderer<'r> {
                     self.step(src, *pos)?;
                     let mark = vars.len();
                     // The declared variables are set per element, not to the whole value.
-                    let bare = Pipe {
-                        decl: Vec::new(),
-                        ..pipe.clone()
-                    };
-                    let v = self.pipe(src, &bare, dot, vars)?;
+                    let v = self.pipe_value(src, pipe, dot, vars)?;
                     let items: Vec<(Val, Val)> = match &v.v {
                         V::List(l) => l
                             .iter()
@@ -401,10 +398,10 @@ impl<'r> Renderer<'r> {
             });
         }
         self.depth += 1;
-        let text = self.repo.file(file).text.clone();
+        let repo = self.repo;
         let inner_src = Src {
             file,
-            text: &text,
+            text: &repo.file(file).text,
             pin: None,
         };
         let mut out = Out::default();
@@ -451,11 +448,7 @@ impl<'r> Renderer<'r> {
         dot: &Val,
         vars: &mut Vec<(String, Val)>,
     ) -> R<Val> {
-        let mut last: Option<Val> = None;
-        for cmd in &pipe.cmds {
-            last = Some(self.cmd(src, cmd, dot, vars, last)?);
-        }
-        let v = last.unwrap_or(Val::NIL);
+        let v = self.pipe_value(src, pipe, dot, vars)?;
         match (pipe.decl.as_slice(), pipe.assign) {
             ([], _) => {}
             ([name], false) => vars.push((name.clone(), v.clone())),
@@ -476,6 +469,21 @@ impl<'r> Renderer<'r> {
             }
         }
         Ok(v)
+    }
+
+    /// The value of a pipeline's commands, its declarations left undone.
+    fn pipe_value(
+        &mut self,
+        src: &Src<'_>,
+        pipe: &Pipe,
+        dot: &Val,
+        vars: &mut Vec<(String, Val)>,
+    ) -> R<Val> {
+        let mut last: Option<Val> = None;
+        for cmd in &pipe.cmds {
+            last = Some(self.cmd(src, cmd, dot, vars, last)?);
+        }
+        Ok(last.unwrap_or(Val::NIL))
     }
 
     fn cmd(
@@ -559,9 +567,7 @@ impl<'r> Renderer<'r> {
 
     fn arg(&mut self, src: &Src<'_>, a: &Arg, dot: &Val, vars: &mut Vec<(String, Val)>) -> R<Val> {
         Ok(match a {
-            Arg::Field { pos, chain } => {
-                self.chain(src, *pos, dot.clone(), chain, ".".to_string())?
-            }
+            Arg::Field { pos, chain } => self.chain(src, *pos, dot.clone(), chain, ".")?,
             Arg::Var { pos, name, chain } => {
                 let Some((_, v)) = vars.iter().rev().find(|(n, _)| n == name) else {
                     return Err(Stop::Fail(Failure {
@@ -571,11 +577,11 @@ impl<'r> Renderer<'r> {
                     }));
                 };
                 let v = v.clone();
-                self.chain(src, *pos, v, chain, name.clone())?
+                self.chain(src, *pos, v, chain, name)?
             }
             Arg::Paren { pos, pipe, chain } => {
                 let v = self.pipe(src, pipe, dot, vars)?;
-                self.chain(src, *pos, v, chain, "(…)".to_string())?
+                self.chain(src, *pos, v, chain, "(…)")?
             }
             Arg::Ident { pos, name } => {
                 let cmd = Cmd {
@@ -592,26 +598,32 @@ impl<'r> Renderer<'r> {
         })
     }
 
-    /// `.a.b.c` on `v`: a missing map key is nil; a field of nil fails the render.
-    fn chain(&mut self, src: &Src<'_>, pos: Pos, v: Val, chain: &[String], base: String) -> R<Val> {
-        let mut cur = v;
-        let mut path = if base == "." { String::new() } else { base };
-        let full = format!("{path}.{}", chain.join("."));
-        for name in chain {
-            let before = if path.is_empty() {
-                ".".to_string()
+    /// `.a.b.c` on `v`: a missing map key is nil; a field of nil fails the render. `base`
+    /// is how the expression starts, for messages (`.`, `$x`, `(…)`).
+    fn chain(&mut self, src: &Src<'_>, pos: Pos, v: Val, chain: &[String], base: &str) -> R<Val> {
+        // The expression up to its `n`th field (`.` for none), for messages.
+        let prefix = |n: usize| {
+            let mut p = if base == "." {
+                String::new()
             } else {
-                path.clone()
+                base.to_string()
             };
-            path.push('.');
-            path.push_str(name);
+            for name in &chain[..n] {
+                p.push('.');
+                p.push_str(name);
+            }
+            if p.is_empty() { ".".to_string() } else { p }
+        };
+        let mut cur = v;
+        for (i, name) in chain.iter().enumerate() {
             cur = match &cur.v {
                 V::Map(m) => m.get(name).cloned().unwrap_or(Val::NIL),
                 V::Nil => {
+                    let before = prefix(i);
                     return Err(Stop::Fail(Failure {
                         span: src.span(pos),
                         kind: FailureKind::NilValue {
-                            path: full.clone(),
+                            path: prefix(chain.len()),
                             missing: before.clone(),
                         },
                         message: format!(
@@ -625,8 +637,9 @@ impl<'r> Renderer<'r> {
                         span: src.span(pos),
                         kind: FailureKind::Other,
                         message: format!(
-                            "can't evaluate field {name} in type {} (`{before}`)",
-                            go_type(&cur)
+                            "can't evaluate field {name} in type {} (`{}`)",
+                            go_type(&cur),
+                            prefix(i)
                         ),
                     }));
                 }
