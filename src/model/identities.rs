@@ -704,21 +704,33 @@ pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
     // of their own, not rayon's: this runs inside a `OnceLock`'s initialisation, and a
     // rayon worker waiting here could pick up a rule that asks for the same `OnceLock`.
     let nodes: Vec<(NodeRef, Vec<GroupId>)> = by_node.into_iter().collect();
-    let walk = |(node, groups): &(NodeRef, Vec<GroupId>)| {
-        let y = model.yaml(&s.repo, *node)?;
-        let mut found = Vec::new();
-        walk_literals(y, &mut Vec::new(), &mut HashSet::new(), &mut found);
-        Some((groups.clone(), found))
+    // The set of nodes seen is cleared between walks, not dropped: it grows once per part.
+    let walk = |part: &[(NodeRef, Vec<GroupId>)]| {
+        let mut seen = HashSet::new();
+        let mut path = Vec::new();
+        let mut out = Vec::new();
+        for (node, groups) in part {
+            let Some(y) = model.yaml(&s.repo, *node) else {
+                continue;
+            };
+            seen.clear();
+            path.clear();
+            let mut found = Vec::new();
+            walk_literals(y, &mut path, &mut seen, &mut found);
+            out.push((groups.clone(), found));
+        }
+        out
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = nodes.len().div_ceil(threads).max(1);
     let walked: Vec<(Vec<GroupId>, Vec<_>)> = if nodes.len() < 2 * threads {
-        nodes.iter().filter_map(walk).collect()
+        walk(&nodes)
     } else {
         std::thread::scope(|scope| {
+            let walk = &walk;
             let running: Vec<_> = nodes
                 .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().filter_map(walk).collect::<Vec<_>>()))
+                .map(|part| scope.spawn(move || walk(part)))
                 .collect();
             running
                 .into_iter()
