@@ -16,6 +16,22 @@ pub struct Reported {
     pub finding: Finding,
 }
 
+/// A repository loaded from a small file tree written to a fresh temporary folder (kept
+/// alive by the returned handle), with no exclusions: for models' own tests.
+pub fn load_repo(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::repo::Repository) {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), files);
+    let ex = crate::discover::Excludes::new(&[]).unwrap();
+    let repo = crate::repo::Repository::load(
+        dir.path(),
+        &crate::repo::LoadOptions {
+            excludes: &ex,
+            max_file_bytes: 1 << 20,
+        },
+    );
+    (dir, repo)
+}
+
 /// Fail the test unless `rule` is the id of a rule preflight has: a misspelt id would
 /// otherwise match no finding and a test expecting none would pass.
 #[track_caller]

@@ -651,7 +651,17 @@ pub fn is_cluster_key(key: &str) -> bool {
 /// Every string literal the Applications of resolved cluster groups deploy that may name
 /// an identity ([`may_name_identity`]), and every Helm parameter they set.
 pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
-    let mut by_node: HashMap<NodeRef, Vec<GroupId>> = HashMap::new();
+    // The trees to walk, in the order the Applications first deploy them: the first walk
+    // to reach a literal decides its keys, so the order must not depend on a hash.
+    let mut nodes: Vec<(NodeRef, Vec<GroupId>)> = Vec::new();
+    let mut by_node: HashMap<NodeRef, usize> = HashMap::new();
+    let mut deploy = |node: NodeRef, group: GroupId| {
+        let i = *by_node.entry(node).or_insert_with(|| {
+            nodes.push((node, Vec::new()));
+            nodes.len() - 1
+        });
+        nodes[i].1.push(group);
+    };
     let mut params: BTreeMap<(u32, u32, u32), Literal> = BTreeMap::new();
     let mut interner = Interner::default();
     for app in &model.apps {
@@ -659,13 +669,10 @@ pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
             continue;
         }
         for &o in &app.objects {
-            by_node
-                .entry(model.object(o).node)
-                .or_default()
-                .push(app.group);
+            deploy(model.object(o).node, app.group);
         }
         for v in &app.values {
-            by_node.entry(v.root).or_default().push(app.group);
+            deploy(v.root, app.group);
         }
         for src in &app.sources {
             for (name, value) in &src.helm.parameters {
@@ -703,7 +710,6 @@ pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
     // The walks are independent: in parallel, merged in the same order after. On threads
     // of their own, not rayon's: this runs inside a `OnceLock`'s initialisation, and a
     // rayon worker waiting here could pick up a rule that asks for the same `OnceLock`.
-    let nodes: Vec<(NodeRef, Vec<GroupId>)> = by_node.into_iter().collect();
     // The set of nodes seen is cleared between walks, not dropped: it grows once per part.
     let walk = |part: &[(NodeRef, Vec<GroupId>)]| {
         let mut seen = HashSet::new();
@@ -721,23 +727,7 @@ pub fn gitops_literals(s: &Workspace, model: &GitopsModel) -> Vec<Literal> {
         }
         out
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = nodes.len().div_ceil(threads).max(1);
-    let walked: Vec<(Vec<GroupId>, Vec<_>)> = if nodes.len() < 2 * threads {
-        walk(&nodes)
-    } else {
-        std::thread::scope(|scope| {
-            let walk = &walk;
-            let running: Vec<_> = nodes
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || walk(part)))
-                .collect();
-            running
-                .into_iter()
-                .flat_map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
+    let walked: Vec<(Vec<GroupId>, Vec<_>)> = crate::model::chunks_on_threads(&nodes, walk);
     for (groups, found) in walked {
         for ((k, parent, last), value, span) in found {
             let e = by_span

@@ -20,16 +20,26 @@ pub mod workspace;
 /// jobs of a `par_iter`) may pick up a job that asks for the same `OnceLock`, and wait on
 /// itself. Threads of their own, joined before returning, never run anything else.
 pub(crate) fn map_on_threads<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    chunks_on_threads(items, |part| part.iter().map(&f).collect())
+}
+
+/// [`map_on_threads`] a part at a time: `f` of one contiguous part of the items per
+/// thread (so a thread can reuse its scratch space from item to item), the results
+/// concatenated in order.
+pub(crate) fn chunks_on_threads<T: Sync, R: Send>(
+    items: &[T],
+    f: impl Fn(&[T]) -> Vec<R> + Sync,
+) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads < 2 || items.len() < 2 * threads {
-        return items.iter().map(f).collect();
+        return f(items);
     }
     let chunk = items.len().div_ceil(threads);
     let f = &f;
     std::thread::scope(|scope| {
         let running: Vec<_> = items
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>()))
+            .map(|part| scope.spawn(move || f(part)))
             .collect();
         running
             .into_iter()

@@ -752,19 +752,7 @@ fn terraform(
 mod tests {
     use super::*;
 
-    fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Repository) {
-        let dir = tempfile::tempdir().unwrap();
-        crate::testing::write_tree(dir.path(), files);
-        let ex = crate::discover::Excludes::new(&[]).unwrap();
-        let repo = Repository::load(
-            dir.path(),
-            &crate::repo::LoadOptions {
-                excludes: &ex,
-                max_file_bytes: 1 << 20,
-            },
-        );
-        (dir, repo)
-    }
+    use crate::testing::load_repo as load;
 
     #[test]
     fn a_reset_script_applies_a_copied_base_before_terraform() {

@@ -1290,21 +1290,11 @@ mod tests {
                 ));
             }
         }
-        let dir = tempfile::tempdir().unwrap();
         let refs: Vec<(&str, &str)> = files
             .iter()
             .map(|(a, b)| (a.as_str(), b.as_str()))
             .collect();
-        crate::testing::write_tree(dir.path(), &refs);
-        let ex = crate::discover::Excludes::new(&[]).unwrap();
-        let repo = Repository::load(
-            dir.path(),
-            &crate::repo::LoadOptions {
-                excludes: &ex,
-                max_file_bytes: 1 << 20,
-            },
-        );
-        (dir, repo)
+        crate::testing::load_repo(&refs)
     }
 
     /// Everything the build puts in the model, printed in a stable order.

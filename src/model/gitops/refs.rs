@@ -326,24 +326,10 @@ fn read_of(r: Yaml<'_>, via: &'static str, store: Option<StoreRef>, out: &mut Ve
 mod tests {
     use super::*;
     use crate::config::GitopsConfig;
-    use crate::discover::Excludes;
-    use crate::repo::LoadOptions;
 
     const URL: &str = "https://github.com/acme/infra.git";
 
-    fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Repository) {
-        let dir = tempfile::tempdir().unwrap();
-        crate::testing::write_tree(dir.path(), files);
-        let ex = Excludes::new(&[]).unwrap();
-        let repo = Repository::load(
-            dir.path(),
-            &LoadOptions {
-                excludes: &ex,
-                max_file_bytes: 1 << 20,
-            },
-        );
-        (dir, repo)
-    }
+    use crate::testing::load_repo as load;
 
     #[test]
     fn each_tree_is_walked_once_for_issuers_stores_and_secret_reads() {

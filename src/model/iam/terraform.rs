@@ -248,21 +248,8 @@ fn statement_block(st: &Block, file: &SourceFile) -> PNode {
 mod tests {
     use super::*;
     use crate::model::iam::{Decision, PolicyKind, Request};
-    use crate::repo::LoadOptions;
 
-    fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Repository) {
-        let dir = tempfile::tempdir().unwrap();
-        crate::testing::write_tree(dir.path(), files);
-        let ex = crate::discover::Excludes::new(&[]).unwrap();
-        let repo = Repository::load(
-            dir.path(),
-            &LoadOptions {
-                excludes: &ex,
-                max_file_bytes: 1 << 20,
-            },
-        );
-        (dir, repo)
-    }
+    use crate::testing::load_repo as load;
 
     const TF: &str = r#"
 data "aws_iam_policy_document" "eso" {

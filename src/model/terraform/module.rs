@@ -527,22 +527,8 @@ pub fn join_within(dir: &str, rel: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::Excludes;
-    use crate::repo::LoadOptions;
 
-    fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Repository) {
-        let dir = tempfile::tempdir().unwrap();
-        crate::testing::write_tree(dir.path(), files);
-        let ex = Excludes::new(&[]).unwrap();
-        let repo = Repository::load(
-            dir.path(),
-            &LoadOptions {
-                excludes: &ex,
-                max_file_bytes: 1 << 20,
-            },
-        );
-        (dir, repo)
-    }
+    use crate::testing::load_repo as load;
 
     /// `blocks_at` gives the first declaration then the override files' blocks, in order,
     /// as the scan of every block did; blocks without an address only for "".

@@ -36,23 +36,9 @@ pub fn is_override_file(repo: &Repository, file: FileId) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discover::Excludes;
     use crate::model::terraform::TerraformModel;
-    use crate::repo::LoadOptions;
 
-    fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Repository) {
-        let dir = tempfile::tempdir().unwrap();
-        crate::testing::write_tree(dir.path(), files);
-        let ex = Excludes::new(&[]).unwrap();
-        let repo = Repository::load(
-            dir.path(),
-            &LoadOptions {
-                excludes: &ex,
-                max_file_bytes: 1 << 20,
-            },
-        );
-        (dir, repo)
-    }
+    use crate::testing::load_repo as load;
 
     const MAIN: &str = r#"resource "aws_s3_bucket" "logs" {
   provider = aws.west
