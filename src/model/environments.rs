@@ -32,6 +32,8 @@ pub struct RootEnv {
 pub struct Environments {
     pub roots: Vec<RootEnv>,
     pub groups: HashMap<GroupId, String>,
+    /// The first entry of `roots` for each root instance.
+    by_inst: HashMap<usize, usize>,
 }
 
 /// The folder under `envs/` or `environments/` of a module folder.
@@ -117,6 +119,9 @@ impl Environments {
                 how,
             });
         }
+        for (i, r) in out.roots.iter().enumerate() {
+            out.by_inst.entry(r.inst).or_insert(i);
+        }
         let known: BTreeSet<String> = out.roots.iter().filter_map(|r| r.env.clone()).collect();
         if known.is_empty() {
             return out;
@@ -155,10 +160,9 @@ impl Environments {
 
     /// The environment of a root instance.
     pub fn of_root(&self, inst: usize) -> Option<&str> {
-        self.roots
-            .iter()
-            .find(|r| r.inst == inst)
-            .and_then(|r| r.env.as_deref())
+        self.by_inst
+            .get(&inst)
+            .and_then(|&i| self.roots[i].env.as_deref())
     }
 
     /// The root instances of an environment.

@@ -547,6 +547,7 @@ pub fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
     let mut obj_groups: HashMap<usize, Vec<(GroupId, String)>> = HashMap::new();
     let mut values: BTreeMap<usize, Vec<(GroupId, String)>> = BTreeMap::new();
     let mut value_roots: Vec<NodeRef> = Vec::new();
+    let mut value_pos: HashMap<NodeRef, usize> = HashMap::new();
     for app in &model.apps {
         for &o in &app.objects {
             obj_groups
@@ -555,13 +556,10 @@ pub fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
                 .push((app.group, app.name.clone()));
         }
         for v in &app.values {
-            let pos = match value_roots.iter().position(|r| *r == v.root) {
-                Some(p) => p,
-                None => {
-                    value_roots.push(v.root);
-                    value_roots.len() - 1
-                }
-            };
+            let pos = *value_pos.entry(v.root).or_insert_with(|| {
+                value_roots.push(v.root);
+                value_roots.len() - 1
+            });
             values
                 .entry(pos)
                 .or_default()

@@ -144,13 +144,18 @@ impl Steps {
         ns_of: impl Fn(FileId) -> Vec<String> + 'a,
     ) -> HashMap<String, Vec<NamespaceStep>> {
         let mut out: HashMap<String, Vec<NamespaceStep>> = HashMap::new();
+        // The order of the last `terraform apply` of each unit.
+        let mut last_apply: HashMap<(FileId, u32), u32> = HashMap::new();
+        for t in &self.steps {
+            if matches!(&t.kind, StepKind::Terraform { command, .. } if command == "apply") {
+                let last = last_apply.entry((t.file, t.unit)).or_insert(t.order);
+                *last = (*last).max(t.order);
+            }
+        }
         for s in &self.steps {
-            let before_apply = self.steps.iter().any(|t| {
-                t.file == s.file
-                    && t.unit == s.unit
-                    && t.order > s.order
-                    && matches!(&t.kind, StepKind::Terraform { command, .. } if command == "apply")
-            });
+            let before_apply = last_apply
+                .get(&(s.file, s.unit))
+                .is_some_and(|&last| last > s.order);
             match &s.kind {
                 StepKind::CreateNamespace(n) => {
                     out.entry(n.clone()).or_default().push(NamespaceStep {
