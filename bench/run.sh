@@ -168,6 +168,44 @@ for ms, name in med[:16]:
 EOF
 )
 
+# What grows faster than the input: each phase's and rule's median wall time (3 runs) at the
+# smallest and the largest scale measured, against the growth of the bytes read. A phase
+# whose time grows by more than twice the input's growth is listed (a quadratic scan
+# shows up here long before it shows in the totals).
+lo=$(echo "$SCALES" | tr ' ' '\n' | sort -n | head -1)
+hi=$(echo "$SCALES" | tr ' ' '\n' | sort -n | tail -1)
+growth="(one scale measured)"
+if [ "$lo" != "$hi" ]; then
+    growth=$(python3 - "$BIN/preflight" "$BENCH_DIR/scale-$lo" "$BENCH_DIR/scale-$hi" "$(read_mb "$BENCH_DIR/scale-$lo")" "$(read_mb "$BENCH_DIR/scale-$hi")" <<'EOF'
+import os, statistics, subprocess, sys
+binary, lo, hi, mb_lo, mb_hi = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
+def medians(d):
+    runs = {}
+    for _ in range(3):
+        p = subprocess.run([binary, "check", d], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, env={**os.environ, "PREFLIGHT_TIMINGS": "1"})
+        for line in p.stderr.splitlines():
+            if line.startswith("timing: "):
+                name, ms = line[8:].rsplit(": ", 1)
+                runs.setdefault(name, []).append(float(ms.split()[0]))
+    return {k: statistics.median(v) for k, v in runs.items()}
+a, b = medians(lo), medians(hi)
+input_growth = mb_hi / max(mb_lo, 0.001)
+rows = [(b[k] / a[k], k) for k in a if k in b and a[k] >= 0.5 and b[k] >= 5]
+fast = sorted((r for r in rows if r[0] > 2 * input_growth), reverse=True)
+print(f"Input growth (MB read): {input_growth:.1f}x.")
+print()
+if not fast:
+    print("No phase or rule grows more than twice as fast as the input.")
+else:
+    print("| phase | smallest scale | largest scale | growth |")
+    print("|---|---|---|---|")
+    for r, k in fast:
+        print(f"| {k} | {a[k]:.1f} ms | {b[k]:.1f} ms | {r:.1f}x |")
+EOF
+)
+fi
+
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 commit=$(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 report=$(cat <<EOF
@@ -184,6 +222,10 @@ Phases of the check at scale $first (the wall time of each, from \`PREFLIGHT_TIM
 | phase | wall |
 |---|---|
 $phases
+
+Growth from scale $lo to scale $hi, phase by phase (medians of 3 runs):
+
+$growth
 EOF
 )
 echo "$report" | tee "$BENCH_DIR/results.md"

@@ -175,7 +175,7 @@ pub fn open(options: CheckOptions) -> Result<Workspace, EngineError> {
             max_file_bytes: config.max_file_bytes(),
         },
     );
-    crate::timing::report("load", loading.elapsed());
+    crate::timing::report_phase("load", loading.elapsed());
     let inputs = Inputs {
         vars: options.vars.clone(),
         var_files: options.var_files.clone(),
@@ -216,11 +216,11 @@ pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
     if options.select.is_empty() {
         let preparing = Instant::now();
         session.prepare();
-        crate::timing::report("models", preparing.elapsed());
+        crate::timing::report_phase("models", preparing.elapsed());
     }
     let checking = Instant::now();
     let mut findings = run_rules(&session, &options, &settings);
-    crate::timing::report("rules", checking.elapsed());
+    crate::timing::report_phase("rules", checking.elapsed());
     // No output format, baseline or fix text ever holds a sensitive value.
     let redactor = session.redactor();
     for f in &mut findings {

@@ -4,7 +4,6 @@
 
 use super::{attr_span, root_dir};
 use crate::diagnostic::{Finding, Severity};
-use crate::model::environments::Environments;
 use crate::model::identities::{
     IdKind, Named, account_scoped, is_regional, physical_names, region_of,
 };
@@ -52,11 +51,12 @@ fn ephemeral(s: &Workspace, an: &Analysis, inst: usize) -> Option<(String, Optio
     }
 }
 
-fn same_env(envs: &Environments, a: &Named, b: &Named) -> Option<String> {
+/// The environment two instances share (`""` for the same root), given each one's.
+fn same_env(a: &Named, a_env: Option<&str>, b: &Named, b_env: Option<&str>) -> Option<String> {
     if a.root == b.root {
         return Some(String::new());
     }
-    match (envs.of_root(a.root), envs.of_root(b.root)) {
+    match (a_env, b_env) {
         (Some(x), Some(y)) if x == y => Some(x.to_string()),
         _ => None,
     }
@@ -90,22 +90,32 @@ impl Rule for DuplicatePhysicalName {
             for ((ty, name), mut list) in by_name {
                 list.sort_by_key(|n| (dirs(n), n.address.clone()));
                 list.dedup_by(|a, b| a.root == b.root && a.address == b.address);
+                if list.len() < 2 {
+                    continue;
+                }
+                // Each instance's region and environment, asked once: every pair is compared.
+                let regional = is_regional(&ty);
+                let regions: Vec<Option<String>> = if regional {
+                    list.iter().map(|n| region_of(s, an, n.at, pass)).collect()
+                } else {
+                    Vec::new()
+                };
+                let env_of: Vec<Option<&str>> = list.iter().map(|n| envs.of_root(n.root)).collect();
                 for (i, second) in list.iter().enumerate().skip(1) {
-                    let regional = is_regional(&ty);
                     let Some((first, env)) = list[..i]
                         .iter()
-                        .filter(|f| {
+                        .enumerate()
+                        .filter(|(j, _)| {
                             // Objects named per region clash only in the same region.
                             !regional
-                                || match (
-                                    region_of(s, an, f.at, pass),
-                                    region_of(s, an, second.at, pass),
-                                ) {
+                                || match (&regions[*j], &regions[i]) {
                                     (Some(a), Some(b)) => a == b,
                                     _ => true,
                                 }
                         })
-                        .find_map(|f| same_env(envs, f, second).map(|e| (*f, e)))
+                        .find_map(|(j, f)| {
+                            same_env(f, env_of[j], second, env_of[i]).map(|e| (*f, e))
+                        })
                     else {
                         continue;
                     };
