@@ -36,54 +36,49 @@ impl Repository {
         let (paths, listing) = crate::timing::time("list", || discover::list_files(root));
         // Links are confined to the canonical root.
         let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-        let all_paths: HashSet<String> = paths.iter().cloned().collect();
-        let mut all_dirs = HashSet::new();
-        let mut dir_files: HashMap<String, Vec<u32>> = HashMap::new();
-        for (i, p) in paths.iter().enumerate() {
-            let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
-            match dir_files.get_mut(dir) {
-                Some(v) => v.push(i as u32),
-                None => {
-                    dir_files.insert(dir.to_string(), vec![i as u32]);
-                }
-            }
-        }
-        for p in &paths {
-            let mut dir = p.as_str();
-            while let Some((parent, _)) = dir.rsplit_once('/') {
-                if !all_dirs.insert(parent.to_string()) {
-                    break;
-                }
-                dir = parent;
-            }
-        }
-        let path_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
-        let candidates: Vec<(&String, FileKind)> = paths
-            .iter()
-            .filter(|p| !opts.excludes.is_excluded(p))
-            .filter_map(|p| {
-                if discover::is_helm_template(p, &path_set) {
-                    return discover::is_template_text(p).then_some((p, FileKind::HelmTemplate));
-                }
-                FileKind::from_path(Path::new(p)).map(|k| (p, k))
-            })
-            .collect();
+        let candidates: Vec<(&String, FileKind)> = {
+            let path_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
+            paths
+                .par_iter()
+                .filter(|p| !opts.excludes.is_excluded(p))
+                .filter_map(|p| {
+                    if discover::is_helm_template(p, &path_set) {
+                        return discover::is_template_text(p)
+                            .then_some((p, FileKind::HelmTemplate));
+                    }
+                    FileKind::from_path(Path::new(p)).map(|k| (p, k))
+                })
+                .collect()
+        };
         let reading = std::time::Instant::now();
         let reader = crate::safe_fs::RootReader::new(&real_root);
-        let loaded: Vec<(SourceFile, Syntax)> = candidates
-            .par_iter()
-            .enumerate()
-            .map(|(i, (rel, kind))| {
-                load_one(
-                    root,
-                    &reader,
-                    rel,
-                    *kind,
-                    FileId(i as u32),
-                    opts.max_file_bytes,
-                )
-            })
-            .collect();
+        // The path indexes are built, and git asked where the root sits, while the files
+        // are read.
+        let (loaded, ((all_paths, all_dirs, dir_files), worktree_prefix)) = rayon::join(
+            || {
+                candidates
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, (rel, kind))| {
+                        load_one(
+                            root,
+                            &reader,
+                            rel,
+                            *kind,
+                            FileId(i as u32),
+                            opts.max_file_bytes,
+                        )
+                    })
+                    .collect::<Vec<(SourceFile, Syntax)>>()
+            },
+            || {
+                let prefix = match listing {
+                    Listing::Git => discover::worktree_prefix(root),
+                    Listing::Walk => String::new(),
+                };
+                (path_indexes(&paths), prefix)
+            },
+        );
         crate::timing::report("read and parse", reading.elapsed());
         let mut files = Vec::with_capacity(loaded.len());
         let mut syntax = Vec::with_capacity(loaded.len());
@@ -91,10 +86,6 @@ impl Repository {
             files.push(f);
             syntax.push(s);
         }
-        let worktree_prefix = match listing {
-            Listing::Git => discover::worktree_prefix(root),
-            Listing::Walk => String::new(),
-        };
         Repository {
             root: root.to_path_buf(),
             listing,
@@ -155,6 +146,34 @@ impl Repository {
     pub fn iter(&self) -> impl Iterator<Item = (&SourceFile, &Syntax)> {
         self.files.iter().zip(self.syntax.iter())
     }
+}
+
+/// Every listed path, every folder holding one, and each folder's files (indexes into
+/// `paths`, in path order).
+#[allow(clippy::type_complexity)]
+fn path_indexes(paths: &[String]) -> (HashSet<String>, HashSet<String>, HashMap<String, Vec<u32>>) {
+    let all_paths: HashSet<String> = paths.iter().cloned().collect();
+    let mut all_dirs = HashSet::new();
+    let mut dir_files: HashMap<String, Vec<u32>> = HashMap::new();
+    for (i, p) in paths.iter().enumerate() {
+        let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
+        match dir_files.get_mut(dir) {
+            Some(v) => v.push(i as u32),
+            None => {
+                dir_files.insert(dir.to_string(), vec![i as u32]);
+            }
+        }
+    }
+    for p in paths {
+        let mut dir = p.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if !all_dirs.insert(parent.to_string()) {
+                break;
+            }
+            dir = parent;
+        }
+    }
+    (all_paths, all_dirs, dir_files)
 }
 
 fn load_one(

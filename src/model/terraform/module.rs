@@ -193,6 +193,11 @@ impl TfModule {
         self.by_address.get(address).map(|&i| &self.blocks[i])
     }
 
+    /// The index in `blocks` of the (first) block declared at `address`.
+    pub fn block_index(&self, address: &str) -> Option<usize> {
+        self.by_address.get(address).copied()
+    }
+
     pub fn local(&self, name: &str) -> Option<&LocalDef> {
         self.locals_by_name.get(name).map(|&i| &self.locals[i])
     }

@@ -345,9 +345,7 @@ impl Analysis {
 
     /// The index of a block by address in an instance's module.
     pub fn block_index(&self, tf: &TerraformModel, inst: usize, address: &str) -> Option<usize> {
-        let m = self.module(tf, inst);
-        let b = m.block(address)?;
-        m.blocks.iter().position(|x| x.at == b.at)
+        self.module(tf, inst).block_index(address)
     }
 
     /// Find where a value of the form `origin` (an address with attributes) is declared.
