@@ -242,6 +242,41 @@ pub fn construct_ranges(body: &Body, out: &mut Vec<Range<usize>>) {
 mod tests {
     use super::*;
 
+    /// The sizes the vendored parser's compact spans and decoration give (see
+    /// vendor/hcl-edit/PATCHES.md): a parsed tree holds many of each.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn tree_nodes_stay_compact() {
+        use hcl_edit::expr::{Expression, TraversalOperator};
+        use hcl_edit::structure::Attribute;
+        use hcl_edit::{Decor, Decorated, Ident};
+        use std::mem::size_of;
+        assert_eq!(size_of::<Decor>(), 16);
+        assert_eq!(size_of::<Decorated<Ident>>(), 48);
+        assert_eq!(size_of::<Expression>(), 72);
+        assert_eq!(size_of::<Decorated<TraversalOperator>>(), 96);
+        assert_eq!(size_of::<Attribute>(), 144);
+        assert_eq!(size_of::<Structure>(), 152);
+    }
+
+    #[test]
+    fn decoration_prints_as_upstream() {
+        // A parsed body prints the default decoration where it has whitespace or comments
+        // (their text is not kept), an expression parsed from a string prints its own, and
+        // decoration set by hand prints as set.
+        let mut body = parse("a  =  [1 ,2] # c\nb = f( x )\n").unwrap();
+        assert_eq!(body.to_string(), "a = [1,2]\nb = f(x)\n");
+        let mut e: hcl_edit::expr::Expression = "[ 1 , /* two */ 2 ]".parse().unwrap();
+        assert_eq!(e.to_string(), "[ 1 , /* two */ 2 ]");
+        use hcl_edit::Decorate as _;
+        e.decor_mut().set_prefix("  ");
+        assert_eq!(e.to_string(), "  [ 1 , /* two */ 2 ]");
+        if let Some(mut a) = body.attributes_mut().next() {
+            a.decor_mut().set_suffix(" # kept");
+        }
+        assert_eq!(body.to_string(), "a = [1,2] # kept\nb = f(x)\n");
+    }
+
     #[test]
     fn error_offset_points_into_the_text() {
         let text = "resource \"a\" \"b\" {\n  x = \n}\n";

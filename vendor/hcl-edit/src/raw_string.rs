@@ -1,4 +1,5 @@
 use crate::encode::EncodeState;
+use crate::repr::CompactSpan; // preflight patch
 use hcl_primitives::InternalString;
 use std::borrow::Cow;
 use std::fmt::Write;
@@ -9,25 +10,45 @@ use std::ops::{self, Range};
 pub struct RawString(RawStringInner);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+// preflight patch: 16 bytes, was 24: the span in 8 bytes and an explicit string (rare in a
+// parsed tree: parsing leaves spans, only `despan` and constructed values make text) boxed.
 enum RawStringInner {
     Empty,
-    Spanned(Range<usize>),
-    Explicit(InternalString),
+    Spanned(CompactSpan),
+    Explicit(Box<InternalString>),
 }
 
 impl RawString {
+    /// An empty string (preflight patch: for `Decor`'s references to its inline parts).
+    pub(crate) const EMPTY: RawString = RawString(RawStringInner::Empty);
+
+    /// A span of the input whose position is not kept (preflight patch): what `Decor`
+    /// returns a reference to for a part it stores inline as a span. It reads as the empty
+    /// string and encodes as the default decoration, as any spanned string does.
+    pub(crate) const SPANNED: RawString = RawString(RawStringInner::Spanned(CompactSpan::NONE));
+
+    /// The span of a spanned string, an empty range for an empty one, and `None` for text or
+    /// a span too large to store (preflight patch: what `Decor` can store inline).
+    pub(crate) fn inline_span(&self) -> Option<Range<usize>> {
+        match &self.0 {
+            RawStringInner::Empty => Some(0..0),
+            RawStringInner::Spanned(span) => span.get(),
+            RawStringInner::Explicit(_) => None,
+        }
+    }
+
     pub(crate) fn from_span(span: Range<usize>) -> Self {
         if span.is_empty() {
             RawString(RawStringInner::Empty)
         } else {
-            RawString(RawStringInner::Spanned(span))
+            RawString(RawStringInner::Spanned(CompactSpan::new(span))) // preflight patch
         }
     }
 
     pub(crate) fn span(&self) -> Option<Range<usize>> {
         match &self.0 {
             RawStringInner::Empty | RawStringInner::Explicit(_) => None,
-            RawStringInner::Spanned(span) => Some(span.clone()),
+            RawStringInner::Spanned(span) => span.get(), // preflight patch
         }
     }
 
@@ -54,11 +75,15 @@ impl RawString {
     pub(crate) fn despan(&mut self, input: &str) {
         match &self.0 {
             RawStringInner::Empty | RawStringInner::Explicit(_) => {}
-            RawStringInner::Spanned(span) => {
-                *self = RawString::from(input.get(span.clone()).unwrap_or_else(|| {
-                    panic!("span {span:?} should be in input:\n```\n{input}\n```")
-                }));
-            }
+            // preflight patch: a span too large to store (see `CompactSpan`) despans to empty.
+            RawStringInner::Spanned(span) => match span.get() {
+                Some(span) => {
+                    *self = RawString::from(input.get(span.clone()).unwrap_or_else(|| {
+                        panic!("span {span:?} should be in input:\n```\n{input}\n```")
+                    }));
+                }
+                None => *self = RawString::default(),
+            },
         }
     }
 }
@@ -114,7 +139,7 @@ impl From<String> for RawString {
 impl From<InternalString> for RawString {
     #[inline]
     fn from(inner: InternalString) -> Self {
-        RawString(RawStringInner::Explicit(inner))
+        RawString(RawStringInner::Explicit(Box::new(inner))) // preflight patch
     }
 }
 
@@ -123,7 +148,7 @@ impl From<RawString> for Cow<'_, str> {
     fn from(s: RawString) -> Self {
         match s.0 {
             RawStringInner::Empty | RawStringInner::Spanned(_) => Cow::Borrowed(""),
-            RawStringInner::Explicit(s) => s.into(),
+            RawStringInner::Explicit(s) => (*s).into(), // preflight patch
         }
     }
 }
@@ -133,7 +158,7 @@ impl<'a> From<&'a RawString> for Cow<'a, str> {
     fn from(s: &'a RawString) -> Self {
         match &s.0 {
             RawStringInner::Empty | RawStringInner::Spanned(_) => Cow::Borrowed(""),
-            RawStringInner::Explicit(s) => s.into(),
+            RawStringInner::Explicit(s) => (&**s).into(), // preflight patch
         }
     }
 }

@@ -1,6 +1,6 @@
 use crate::expr::Expression;
+use crate::repr::CompactSpan; // preflight patch
 use crate::{Decor, RawString};
-use std::ops::Range;
 
 /// An owning iterator over the values of an `Array`.
 ///
@@ -34,7 +34,7 @@ pub struct Array {
     trailing: RawString,
     trailing_comma: bool,
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Array {

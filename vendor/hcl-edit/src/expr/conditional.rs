@@ -1,6 +1,6 @@
 use crate::expr::Expression;
+use crate::repr::CompactSpan; // preflight patch
 use crate::Decor;
-use std::ops::Range;
 
 /// The conditional operator allows selecting from one of two expressions based on the outcome of a
 /// boolean expression.
@@ -14,7 +14,7 @@ pub struct Conditional {
     pub false_expr: Expression,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Conditional {
@@ -30,7 +30,7 @@ impl Conditional {
             true_expr: true_expr.into(),
             false_expr: false_expr.into(),
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 

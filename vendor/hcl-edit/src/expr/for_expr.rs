@@ -1,6 +1,6 @@
 use crate::expr::Expression;
+use crate::repr::CompactSpan; // preflight patch
 use crate::{Decor, Decorate, Decorated, Ident};
-use std::ops::Range;
 
 /// A for expression is a construct for constructing a collection by projecting the items from
 /// another collection.
@@ -23,7 +23,7 @@ pub struct ForExpr {
     pub cond: Option<ForCond>,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl ForExpr {
@@ -37,7 +37,7 @@ impl ForExpr {
             grouping: false,
             cond: None,
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
@@ -82,7 +82,7 @@ pub struct ForIntro {
     pub collection_expr: Expression,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl ForIntro {
@@ -96,7 +96,7 @@ impl ForIntro {
             value_var: value_var.into(),
             collection_expr: collection_expr.into(),
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
@@ -127,7 +127,7 @@ pub struct ForCond {
     pub expr: Expression,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl ForCond {
@@ -136,7 +136,7 @@ impl ForCond {
         ForCond {
             expr: expr.into(),
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 

@@ -1,6 +1,6 @@
 use crate::expr::{Expression, IntoIter, Iter, IterMut};
+use crate::repr::CompactSpan; // preflight patch
 use crate::{Decor, Decorate, Decorated, Ident, RawString};
-use std::ops::Range;
 
 /// Type representing a (potentially namespaced) function name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +63,7 @@ pub struct FuncCall {
     pub args: FuncArgs,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl FuncCall {
@@ -73,7 +73,7 @@ impl FuncCall {
             name: name.into(),
             args,
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
@@ -100,7 +100,7 @@ pub struct FuncArgs {
     trailing: RawString,
     trailing_comma: bool,
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl FuncArgs {

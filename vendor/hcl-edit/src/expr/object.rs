@@ -1,4 +1,5 @@
 use crate::expr::Expression;
+use crate::repr::CompactSpan; // preflight patch
 use crate::{Decor, Decorate, Decorated, Ident, RawString, Span};
 use std::ops::{self, Range};
 use vecmap::map::{MutableKeys, VecMap};
@@ -34,10 +35,15 @@ pub struct Object {
     items: VecMap<ObjectKey, ObjectValue>,
     trailing: RawString,
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Object {
+    /// Drops the items' spare capacity (preflight patch; see `parser::shrunk`).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.items.shrink_to_fit();
+    }
+
     /// Constructs a new, empty `Object`.
     #[inline]
     pub fn new() -> Self {

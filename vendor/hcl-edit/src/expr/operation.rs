@@ -1,6 +1,6 @@
 use crate::expr::Expression;
+use crate::repr::CompactSpan; // preflight patch
 use crate::{Decor, Decorated, Spanned};
-use std::ops::Range;
 
 // Re-exported for convenience.
 #[doc(inline)]
@@ -15,7 +15,7 @@ pub struct UnaryOp {
     pub expr: Expression,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl UnaryOp {
@@ -28,7 +28,7 @@ impl UnaryOp {
             operator: operator.into(),
             expr: expr.into(),
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
@@ -55,7 +55,7 @@ pub struct BinaryOp {
     pub rhs_expr: Expression,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl BinaryOp {
@@ -70,7 +70,7 @@ impl BinaryOp {
             operator: operator.into(),
             rhs_expr: rhs_expr.into(),
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 

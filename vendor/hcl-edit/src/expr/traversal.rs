@@ -1,7 +1,7 @@
 use crate::expr::Expression;
+use crate::repr::CompactSpan; // preflight patch
 use crate::{Decor, Decorate, Decorated, Ident};
 use std::fmt;
-use std::ops::Range;
 
 /// Traverse an expression to access attributes, object keys or element indices.
 #[derive(Debug, Clone, Eq)]
@@ -12,7 +12,7 @@ pub struct Traversal {
     pub operators: Vec<Decorated<TraversalOperator>>,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Traversal {
@@ -26,7 +26,7 @@ impl Traversal {
             expr: expr.into(),
             operators,
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 

@@ -464,7 +464,7 @@ fn array_items<'i>(
         (values, opt(','), raw_string(ws))
             .map(|(values, comma, trailing)| {
                 let values: Vec<_> = values;
-                let mut array = Array::from(values);
+                let mut array = Array::from(super::shrunk(values)); // preflight patch
                 if comma.is_some() {
                     array.set_trailing_comma(true);
                 }
@@ -536,6 +536,7 @@ fn object_items<'i>(
 
             if ch == '}' {
                 object.set_trailing(trailing);
+                object.shrink_to_fit(); // preflight patch
                 state.borrow_mut().on_expr_term(Expression::Object(object));
                 return Ok(());
             }
@@ -556,6 +557,7 @@ fn object_items<'i>(
                 '}' => {
                     value.set_terminator(ObjectValueTerminator::None);
                     object.insert(key, value);
+                    object.shrink_to_fit(); // preflight patch
                     state.borrow_mut().on_expr_term(Expression::Object(object));
                     return Ok(());
                 }
@@ -574,8 +576,8 @@ fn object_items<'i>(
                     let decor = value.expr_mut().decor_mut();
 
                     // Associate the trailing comment with the item value, updating the span if it
-                    // already has a decor suffix.
-                    let suffix_span = match decor.suffix().and_then(RawString::span) {
+                    // already has a decor suffix (preflight patch: read with `suffix_span`).
+                    let suffix_span = match decor.suffix_span() {
                         Some(span) => span.start..comment_span.end,
                         None => comment_span,
                     };
@@ -869,7 +871,7 @@ fn func_args<'i>(
                 let mut args = match args {
                     Some((args, Some(trailer))) => {
                         let args: Vec<_> = args;
-                        let mut args = FuncArgs::from(args);
+                        let mut args = FuncArgs::from(super::shrunk(args)); // preflight patch
                         if let Trailer::Ellipsis = trailer {
                             args.set_expand_final(true);
                         } else {
@@ -877,7 +879,7 @@ fn func_args<'i>(
                         }
                         args
                     }
-                    Some((args, None)) => FuncArgs::from(args),
+                    Some((args, None)) => FuncArgs::from(super::shrunk(args)), // preflight patch
                     None => FuncArgs::default(),
                 };
 

@@ -87,6 +87,15 @@ pub fn parse_template(input: &str) -> Result<Template, Error> {
     Ok(template)
 }
 
+/// `v` without spare capacity (preflight patch): a parsed tree is read, rarely grown, and a
+/// vector collected by pushing keeps up to half its allocation unused, its first allocation
+/// room for four elements (a block has one or two labels, an expression a few traversal
+/// operators).
+pub(super) fn shrunk<T>(mut v: Vec<T>) -> Vec<T> {
+    v.shrink_to_fit();
+    v
+}
+
 fn parse_complete<'a, P, O>(input: &'a str, mut parser: P) -> Result<O, Error>
 where
     P: ModalParser<Input<'a>, O, ContextError>,

@@ -53,7 +53,7 @@ impl<'a> BodyParseState<'a> {
     }
 
     pub(super) fn into_body(self) -> Body {
-        let mut body = Body::from_vec_unchecked(self.structures);
+        let mut body = Body::from_vec_unchecked(super::shrunk(self.structures)); // preflight patch;
         body.set_prefer_omit_trailing_newline(self.eof);
         body
     }
@@ -100,7 +100,7 @@ impl ExprParseState {
                 .set_suffix(RawString::from_span(suffix));
         }
 
-        let traversal = Traversal::new(expr_term, operators);
+        let traversal = Traversal::new(expr_term, super::shrunk(operators)); // preflight patch
         let expr = Expression::Traversal(Box::new(traversal));
         self.current = Some(expr);
     }

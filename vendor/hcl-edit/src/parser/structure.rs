@@ -133,7 +133,9 @@ fn attribute_expr(input: &mut Input) -> ModalResult<Expression> {
 }
 
 fn block_labels(input: &mut Input) -> ModalResult<Vec<BlockLabel>> {
-    repeat(0.., suffix_decorated(block_label, sp)).parse_next(input)
+    repeat(0.., suffix_decorated(block_label, sp))
+        .map(super::shrunk) // preflight patch
+        .parse_next(input)
 }
 
 fn block_label(input: &mut Input) -> ModalResult<BlockLabel> {

@@ -58,9 +58,12 @@ pub(super) fn heredoc_template<'a>(
                 // If there is a trailing literal, update its span and append the line ending to
                 // it. Otherwise just add a new literal containing only the line ending.
                 if let Some(Element::Literal(lit)) = elements.last_mut() {
-                    let existing_span = lit.span().unwrap();
+                    // preflight patch: a span too large to store is none, not a panic.
+                    let existing_span = lit.span();
                     lit.push_str(line_ending);
-                    lit.set_span(existing_span.start..line_ending_span.end);
+                    if let Some(existing_span) = existing_span {
+                        lit.set_span(existing_span.start..line_ending_span.end);
+                    }
                 } else {
                     let mut lit = Spanned::new(String::from(line_ending));
                     lit.set_span(line_ending_span);
@@ -97,6 +100,7 @@ where
             directive.map(|d| Element::Directive(Box::new(d))),
         ))),
     )
+    .map(super::shrunk) // preflight patch
 }
 
 fn interpolation(input: &mut Input) -> ModalResult<Interpolation> {

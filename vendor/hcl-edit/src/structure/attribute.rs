@@ -1,4 +1,5 @@
 use crate::expr::Expression;
+use crate::repr::CompactSpan; // preflight patch
 use crate::{Decor, Decorate, Decorated, Ident, Span};
 use std::ops::{self, Range};
 
@@ -20,7 +21,7 @@ pub struct Attribute {
     pub value: Expression,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Attribute {
@@ -30,7 +31,7 @@ impl Attribute {
             key: key.into(),
             value: value.into(),
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 

@@ -1,6 +1,7 @@
+use crate::repr::CompactSpan; // preflight patch
 use crate::structure::{Attribute, Body, Structure};
 use crate::{Decor, Decorate, Decorated, Ident};
-use std::ops::{self, Range};
+use std::ops;
 
 /// Represents an HCL block which consists of a block identifier, zero or more block labels and a
 /// block body.
@@ -22,7 +23,7 @@ pub struct Block {
     pub body: Body,
 
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Block {
@@ -33,7 +34,7 @@ impl Block {
             labels: Vec::new(),
             body: Body::new(),
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
@@ -457,7 +458,7 @@ impl BlockBuilder {
             labels: self.labels,
             body: self.body,
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 }

@@ -1,8 +1,8 @@
 use crate::encode::{EncodeDecorated, EncodeState, NO_DECOR};
+use crate::repr::CompactSpan; // preflight patch
 use crate::structure::{Attribute, AttributeMut, Block, Structure, StructureMut};
 use crate::{parser, Decor};
 use std::fmt;
-use std::ops::Range;
 use std::str::FromStr;
 
 /// An owning iterator over the elements of a `Body`.
@@ -87,7 +87,7 @@ pub struct Body {
     prefer_oneline: bool,
     prefer_omit_trailing_newline: bool,
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Body {

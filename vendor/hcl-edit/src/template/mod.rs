@@ -5,10 +5,11 @@ mod tests;
 
 use crate::encode::{Encode, EncodeState};
 use crate::expr::Expression;
+use crate::repr::CompactSpan; // preflight patch
 use crate::util::{dedent_by, min_leading_whitespace};
 use crate::{parser, Decor, Decorate, Decorated, Ident, RawString, Spanned};
 use std::fmt;
-use std::ops::{Deref, DerefMut, Range};
+use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 
 // Re-exported for convenience.
@@ -166,7 +167,7 @@ pub struct HeredocTemplate {
     indent: Option<usize>,
     trailing: RawString,
     decor: Decor,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl HeredocTemplate {
@@ -178,7 +179,7 @@ impl HeredocTemplate {
             indent: None,
             trailing: RawString::default(),
             decor: Decor::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
@@ -234,7 +235,7 @@ impl PartialEq for HeredocTemplate {
 #[derive(Debug, Clone, Eq, Default)]
 pub struct Template {
     elements: Vec<Element>,
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Template {
@@ -668,7 +669,7 @@ pub struct Interpolation {
     /// after this interpolation sequence.
     pub strip: Strip,
 
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl Interpolation {
@@ -677,7 +678,7 @@ impl Interpolation {
         Interpolation {
             expr: expr.into(),
             strip: Strip::default(),
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
@@ -734,7 +735,7 @@ pub struct IfDirective {
     /// The `endif` sub-expression within the directive.
     pub endif_expr: EndifTemplateExpr,
 
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl IfDirective {
@@ -749,7 +750,7 @@ impl IfDirective {
             if_expr,
             else_expr,
             endif_expr,
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
@@ -921,7 +922,7 @@ pub struct ForDirective {
     /// The `endfor` sub-expression within the directive.
     pub endfor_expr: EndforTemplateExpr,
 
-    span: Option<Range<usize>>,
+    span: CompactSpan, // preflight patch: 8 bytes, was `Option<Range<usize>>`
 }
 
 impl ForDirective {
@@ -930,7 +931,7 @@ impl ForDirective {
         ForDirective {
             for_expr,
             endfor_expr,
-            span: None,
+            span: CompactSpan::NONE, // preflight patch
         }
     }
 
