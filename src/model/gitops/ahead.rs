@@ -122,28 +122,6 @@ pub(super) fn render_one(
     helm::render_with(docs.repo, &mut cache.charts, chart, values, &input.release)
 }
 
-/// A render done ahead, with a copy of each document it rendered (made beside the render,
-/// for [`GitopsModel::embedded`]; the render keeps its own).
-pub(super) struct Ahead {
-    pub rendered: RenderedChart,
-    pub copies: Vec<YamlDoc>,
-}
-
-impl Ahead {
-    fn new(rendered: RenderedChart) -> Ahead {
-        let copies = rendered
-            .files
-            .iter()
-            .flat_map(|rf| match &rf.outcome {
-                helm::Outcome::Docs(docs) => docs.as_slice(),
-                _ => &[],
-            })
-            .cloned()
-            .collect();
-        Ahead { rendered, copies }
-    }
-}
-
 /// Render `jobs` on `threads` threads, this one (with `cache`) included: the renders of
 /// one chart on one thread, which reads the chart and converts its values once. Threads
 /// of their own, not rayon's: the model is built inside a `OnceLock`'s initialisation, and
@@ -159,7 +137,7 @@ pub(super) fn render_all(
     threads: usize,
     spent: usize,
     budget: usize,
-) -> Vec<Option<Ahead>> {
+) -> Vec<Option<RenderedChart>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
     let mut group_of: HashMap<&str, usize> = HashMap::new();
     for (j, input) in jobs.iter().enumerate() {
@@ -172,7 +150,7 @@ pub(super) fn render_all(
     let spent = AtomicUsize::new(spent);
     let next = AtomicUsize::new(0);
     let work = |cache: &mut RenderCache| {
-        let mut out: Vec<(usize, Option<Ahead>)> = Vec::new();
+        let mut out: Vec<(usize, Option<RenderedChart>)> = Vec::new();
         while let Some(group) = groups.get(next.fetch_add(1, Ordering::Relaxed)) {
             for &j in group {
                 let input = &jobs[j];
@@ -182,7 +160,7 @@ pub(super) fn render_all(
                     cache.charts.chart(docs.repo, &input.dir).map(|chart| {
                         let r = render_one(docs, cache, &chart, input);
                         spent.fetch_add(r.steps, Ordering::Relaxed);
-                        Ahead::new(r)
+                        r
                     })
                 };
                 out.push((j, done));
@@ -205,7 +183,7 @@ pub(super) fn render_all(
             all
         })
     };
-    let mut out: Vec<Option<Ahead>> = jobs.iter().map(|_| None).collect();
+    let mut out: Vec<Option<RenderedChart>> = jobs.iter().map(|_| None).collect();
     for (j, done) in results {
         out[j] = done;
     }

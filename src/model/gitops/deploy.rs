@@ -1,6 +1,6 @@
 //! What each Application deploys: its sources resolved against the repository.
 
-use super::ahead::{Ahead, Layer, LayerDocs, RenderCache, RenderInput, render_all, render_one};
+use super::ahead::{Layer, LayerDocs, RenderCache, RenderInput, render_all, render_one};
 use super::apps::AppSpec;
 use super::{
     Application, DocRef, GitopsModel, Missing, MissingKind, NodeRef, ObjId, Opaque, SourceKind,
@@ -101,7 +101,7 @@ pub(super) struct Builder<'a> {
     planned_value_files: HashMap<(usize, usize), ValueFiles>,
     /// The renders of the level being resolved done ahead, by (position in the level,
     /// source): the inputs planned and what they rendered (`None`: not rendered ahead).
-    ahead: HashMap<(usize, usize), (RenderInput, Option<Ahead>)>,
+    ahead: HashMap<(usize, usize), (RenderInput, Option<crate::model::helm::RenderedChart>)>,
     /// How many threads render a level's charts ahead (0: none, each chart renders when
     /// its Application is resolved).
     threads: usize,
@@ -617,8 +617,8 @@ impl<'a> Builder<'a> {
         };
         #[cfg(test)]
         TEST_AHEAD.set(TEST_AHEAD.get() + usize::from(ahead.is_some()));
-        let (rendered, copies) = match ahead {
-            Some(a) => (a.rendered, a.copies),
+        let mut rendered = match ahead {
+            Some(a) => a,
             None => {
                 let docs = LayerDocs {
                     repo: self.repo,
@@ -626,11 +626,9 @@ impl<'a> Builder<'a> {
                     texts: &self.embedded,
                     parsed: &self.parsed,
                 };
-                let r = render_one(&docs, &mut self.cache, &chart, &input);
-                (r, Vec::new())
+                render_one(&docs, &mut self.cache, &chart, &input)
             }
         };
-        let mut copies = copies.into_iter();
         self.render_steps += rendered.steps;
         let app_id = self.model.apps.len();
         if let Some(f) = rendered.syntax_error {
@@ -639,12 +637,12 @@ impl<'a> Builder<'a> {
                 self.repo.file(f).rel_path
             )));
         }
-        for rf in &rendered.files {
-            match &rf.outcome {
+        for rf in &mut rendered.files {
+            match &mut rf.outcome {
+                // The documents move to `embedded`; the render keeps what else it found.
                 Outcome::Docs(docs) => {
-                    for d in docs {
+                    for d in std::mem::take(docs) {
                         let n = self.model.embedded.len() as u32;
-                        let d = copies.next().unwrap_or_else(|| d.clone());
                         self.model.embedded.push(d);
                         self.model.rendered_docs.insert(n);
                         let doc_ref = DocRef::Embedded(n);

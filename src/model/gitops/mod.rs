@@ -322,6 +322,8 @@ pub struct ChartRender {
     /// Why the values may be incomplete (a value file preflight cannot read): a failure
     /// caused by a missing value is then "cannot tell".
     pub values_unknown: Option<String>,
+    /// Each template's outcome. The documents of an `Outcome::Docs` are moved to
+    /// [`GitopsModel::embedded`] (in order), so the list here is left empty.
     pub files: Vec<crate::model::helm::RenderedFile>,
     /// A template of the chart does not parse: nothing was rendered.
     pub syntax_error: Option<FileId>,
