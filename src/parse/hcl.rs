@@ -13,6 +13,22 @@ pub struct HclError {
 }
 
 pub fn parse(text: &str) -> Result<Body, HclError> {
+    parse_split(text, pieces_for(text.len(), rayon::current_num_threads()))
+}
+
+/// Parse `text` in `pieces` pieces on rayon's threads when it can be cut so (see
+/// [`parse_in_pieces`]), else whole: the same body either way, and a text that does not parse
+/// is always parsed whole, for the whole parse's error.
+fn parse_split(text: &str, pieces: usize) -> Result<Body, HclError> {
+    if pieces >= 2
+        && let Some(body) = parse_in_pieces(text, pieces)
+    {
+        return Ok(body);
+    }
+    parse_whole(text)
+}
+
+fn parse_whole(text: &str) -> Result<Body, HclError> {
     with_parser_stack(text, parse_here).unwrap_or_else(|| {
         Err(HclError {
             offset: 0,
@@ -50,6 +66,141 @@ fn with_parser_stack<T: Send>(text: &str, parse: impl FnOnce(&str) -> T + Send) 
             .ok()
             .and_then(|handle| handle.join().ok())
     })
+}
+
+/// The least size of a piece: texts of twice this size and more are parsed in pieces (a
+/// piece of this size takes the parser about 8 ms, against microseconds of splitting and
+/// joining).
+const PIECE_MIN: usize = 256 << 10;
+/// Pieces per thread: more than one, so that a thread busy with other files leaves its share
+/// of a big file to the others.
+const PIECES_PER_THREAD: usize = 2;
+
+/// How many pieces a text of `len` bytes is parsed in (below 2: whole).
+fn pieces_for(len: usize, threads: usize) -> usize {
+    if threads < 2 {
+        return 1;
+    }
+    (len / PIECE_MIN).min(threads * PIECES_PER_THREAD)
+}
+
+/// Parse `text` in about `pieces` pieces, cut where [`cut_points`] finds places, in parallel,
+/// and join them into the body of the whole text's parse (`hcl_edit::parser::join_bodies`).
+/// `None` when the text cannot be cut or some piece does not parse.
+///
+/// Why no cut can change the tree: a piece is parsed by
+/// `hcl_edit::parser::parse_body_spanned_range`, which runs the body parser's steps on the
+/// whole text from the piece's start and succeeds only when a top-level structure's line
+/// ending ends exactly at the piece's end. The parser sees the same text as the whole parse
+/// (nothing ends where the piece ends), and at the top level after a line ending it keeps
+/// no state but the attribute keys seen, which the join checks across pieces. So the first
+/// piece's structures are the whole parse's first structures, and the whole parse is at the
+/// top level at the second piece's start, and so on: when every piece parses, the join is the
+/// whole parse. A wrong cut (in a heredoc, a comment, a multi-line expression, a block whose
+/// `}` is at column 0) leaves a structure running past it or ending before it, so the piece
+/// before it fails and the text is parsed whole, for the whole parse's result and error.
+/// The cutter's choice of places only makes such a failure rare.
+fn parse_in_pieces(text: &str, pieces: usize) -> Option<Body> {
+    parse_at_cuts(text, &cut_points(text, pieces))
+}
+
+/// Parse the pieces between consecutive `cuts` (offsets of line starts, first 0, last
+/// `text.len()`, at least one between) in parallel and join them; `None` if one does not
+/// parse.
+fn parse_at_cuts(text: &str, cuts: &[usize]) -> Option<Body> {
+    use rayon::prelude::*;
+    if cuts.len() < 3 {
+        return None;
+    }
+    let bodies: Option<Vec<Body>> = cuts
+        .par_windows(2)
+        .map(|w| {
+            let range = w[0]..w[1];
+            // The stack a piece needs is told by the piece's own nesting.
+            with_parser_stack(text.get(range.clone())?, |_| {
+                hcl_edit::parser::parse_body_spanned_range(text, range)
+            })
+            .flatten()
+        })
+        .collect();
+    hcl_edit::parser::join_bodies(bodies?)
+}
+
+/// Offsets `0 = c0 < c1 < … < cn = text.len()` cutting `text` into at most `pieces` pieces of
+/// about equal size: each inner cut is the first place at or after an equal share's end
+/// that [`next_cut`] finds. Fewer cuts where none follows a share's end. One pass over the
+/// text at most.
+fn cut_points(text: &str, pieces: usize) -> Vec<usize> {
+    let len = text.len();
+    let mut cuts = vec![0];
+    let share = len / pieces.max(1);
+    let mut from = 0;
+    for k in 1..pieces {
+        let Some(cut) = next_cut(text, from.max(share.saturating_mul(k))) else {
+            break;
+        };
+        if cut >= len {
+            break;
+        }
+        cuts.push(cut);
+        from = cut;
+    }
+    cuts.push(len);
+    cuts
+}
+
+/// The start of the first line after offset `from` that follows a line that is just `}` (a
+/// carriage return before its line feed allowed) and is followed, after blank lines, by what
+/// looks like a top-level item's first line: an identifier at column 0 then a space, a tab,
+/// `"`, `{` or `=` (not a heredoc's closing delimiter alone on its line, as after a JSON
+/// document in a heredoc). Such a place is most likely between two top-level items, which is
+/// where a cut lets both pieces parse.
+fn next_cut(text: &str, from: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut at = from;
+    loop {
+        let nl = at + b.get(at..)?.iter().position(|&c| c == b'\n')?;
+        at = nl + 1;
+        let line_end = if nl > 0 && b[nl - 1] == b'\r' {
+            nl - 1
+        } else {
+            nl
+        };
+        let closes =
+            line_end > 0 && b[line_end - 1] == b'}' && (line_end == 1 || b[line_end - 2] == b'\n');
+        if !closes {
+            continue;
+        }
+        let mut next = at;
+        loop {
+            match b.get(next..) {
+                Some([b'\n', ..]) => next += 1,
+                Some([b'\r', b'\n', ..]) => next += 2,
+                _ => break,
+            }
+        }
+        if starts_item(b.get(next..).unwrap_or_default()) {
+            return Some(at);
+        }
+        // The blank lines skipped hold no `}` line: go on from the line after them.
+        at = next;
+    }
+}
+
+/// Whether `line` (a line's bytes onwards) starts with an identifier followed by a space, a
+/// tab, `"`, `{` or `=`.
+fn starts_item(line: &[u8]) -> bool {
+    if !line
+        .first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        return false;
+    }
+    let ident = line
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+        .count();
+    matches!(line.get(ident), Some(b' ' | b'\t' | b'"' | b'{' | b'='))
 }
 
 /// Whether a parse stopped at the parser's nesting or operator-chain limit rather than at
@@ -380,5 +531,372 @@ mod tests {
             ")".repeat(300)
         );
         assert!(parse(&too_deep).is_err());
+    }
+
+    /// The whole parse's result, as text: the body's `Debug` (items, spans, decoration spans,
+    /// preferences) or the error.
+    fn outcome(r: &Result<Body, HclError>) -> String {
+        match r {
+            Ok(body) => format!("{body:?}"),
+            Err(e) => format!("error at {}: {}", e.offset, e.message),
+        }
+    }
+
+    /// Every way `text` is parsed in pieces gives the whole parse's result: the cuts the
+    /// cutter picks for 2 to 16 pieces, and every single cut at a line start (cuts the cutter
+    /// would not make included, so that a wrong cut is seen to be refused). Returns whether
+    /// the cutter's pieces were taken for some count (the whole parse not needed), and how
+    /// many single cuts were.
+    fn agrees(text: &str) -> (bool, usize) {
+        let whole = outcome(&parse_whole(text));
+        let mut split = false;
+        for pieces in [2, 3, 4, 7, 16] {
+            same(
+                &outcome(&parse_split(text, pieces)),
+                &whole,
+                &format!("{pieces} pieces"),
+            );
+            split |= parse_in_pieces(text, pieces).is_some();
+        }
+        let mut accepted = 0;
+        if text.len() <= 4 << 10 {
+            let starts = text.match_indices('\n').map(|(i, _)| i + 1);
+            for cut in starts.filter(|&c| c < text.len()) {
+                if let Some(body) = parse_at_cuts(text, &[0, cut, text.len()]) {
+                    accepted += 1;
+                    same(&format!("{body:?}"), &whole, &format!("cut at {cut}"));
+                }
+            }
+        }
+        (split, accepted)
+    }
+
+    /// `a == b`, else a panic showing where they differ.
+    fn same(a: &str, b: &str, what: &str) {
+        if a != b {
+            let at = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+            let from = at.saturating_sub(300);
+            let window = |s: &str| {
+                s.get(from..(at + 200).min(s.len()))
+                    .unwrap_or("")
+                    .to_string()
+            };
+            panic!("{what}: differ at {at}\n{}\n---\n{}", window(a), window(b));
+        }
+    }
+
+    fn blocks(n: usize, item: impl Fn(usize) -> String) -> String {
+        (0..n).map(item).collect()
+    }
+
+    #[test]
+    fn pieces_join_into_the_whole_parse() {
+        let plain = blocks(40, |i| {
+            format!(
+                "resource \"aws_s3_bucket\" \"b{i}\" {{\n  bucket = \"b-${{var.x}}\"\n  tags = {{\n    Name = \"b{i}\"\n  }}\n}}\n\n"
+            )
+        });
+        assert!(agrees(&plain).0);
+        // A `}` line followed by what looks like a block header, inside a heredoc, an
+        // indented heredoc, a template directive and block comments.
+        let heredocs = blocks(30, |i| {
+            format!(
+                "resource \"x\" \"h{i}\" {{\n  user_data = <<EOF\n}}\nresource \"fake\" \"f{i}\" {{\n}}\nEOF\n  script = <<-EOT\n    %{{ if true }}\n}}\nvariable \"v\" {{\n    %{{ endif }}\n    EOT\n}}\n"
+            )
+        });
+        agrees(&heredocs);
+        // A JSON document in a heredoc: its closing `}` is not taken for a block's.
+        let policies = blocks(40, |i| {
+            format!(
+                "resource \"aws_iam_policy\" \"p{i}\" {{\n  policy = <<EOF\n{{\n  \"Version\": \"2012-10-17\"\n}}\nEOF\n}}\n\n"
+            )
+        });
+        assert!(agrees(&policies).0);
+        agrees(&format!("{policies}{heredocs}{policies}"));
+        // An empty heredoc before the cut, another heredoc's delimiter after it: the whole
+        // parse runs the first heredoc to the second's delimiter; so must the pieces.
+        let empty = "resource \"a\" \"b\" {\n  k = <<-EOT\n  EOT\n}\n\nresource \"c\" \"d\" {\n  v = <<-EOT\nx\n  EOT\n}\n";
+        let cut = empty.find("\n\n").unwrap() + 1;
+        assert!(parse_at_cuts(empty, &[0, cut, empty.len()]).is_none());
+        agrees(&empty.repeat(20));
+        let comments = blocks(30, |i| {
+            format!(
+                "/*\n}}\nresource \"c\" \"d{i}\" {{\n}}\n*/\nlocals {{\n  a{i} = 1 /* x\n}}\nb = 2 */\n}}\n# }}\n// }}\n"
+            )
+        });
+        agrees(&comments);
+        // Braces of nested blocks and expressions at column 0, then a top-level-looking line.
+        let nested = blocks(30, |i| {
+            format!(
+                "resource \"n\" \"x{i}\" {{\n  dynamic \"a\" {{\n    content {{\n}}\n}}\nm = {{\n  a = [\n1\n]\n}}\nb {{\n}}\n  n = (\n1\n)\n}}\n"
+            )
+        });
+        assert!(parse_whole(&nested).is_ok());
+        agrees(&nested);
+        // Top-level attributes (a `.tfvars` file) whose objects close at column 0.
+        let tfvars = blocks(40, |i| {
+            format!("v{i} = {{\n  a = \"x\"\n  b = [1, 2]\n}}\n")
+        });
+        assert!(agrees(&tfvars).0);
+        // CRLF line endings, no line ending at the end, comments after the last item.
+        assert!(agrees(&plain.replace('\n', "\r\n")).0);
+        agrees(&heredocs.replace('\n', "\r\n"));
+        assert!(agrees(&policies.replace('\n', "\r\n")).0);
+        agrees(&comments.replace('\n', "\r\n"));
+        assert!(agrees(plain.trim_end()).0);
+        agrees(plain.trim_end().trim_end_matches('}'));
+        assert!(agrees(&format!("{plain}# the end\n\n  /* really */\n")).0);
+        assert!(agrees(&format!("\n\n# a header\n{plain}")).0);
+        // A piece deeper than the calling thread's stack allows.
+        let deep = format!(
+            "locals {{\n  d = {}1{}\n}}\n",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(agrees(&format!("{plain}{deep}{plain}")).0);
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_gives_the_whole_parse_error() {
+        let item = |i: usize| format!("resource \"a\" \"r{i}\" {{\n  x = {i}\n}}\n\n");
+        let n = 60;
+        for bad_at in [0, n / 2, n - 1] {
+            for bad in [
+                "  y = \n",
+                "  y = \"open\n",
+                "  z = [1,\n",
+                "  = 2\n",
+                "  y = <<EOF\n",
+            ] {
+                let text = blocks(n, |i| {
+                    let mut s = item(i);
+                    if i == bad_at {
+                        s.insert_str(s.find('\n').unwrap() + 1, bad);
+                    }
+                    s
+                });
+                assert!(outcome(&parse_whole(&text)).starts_with("error"), "{bad:?}");
+                agrees(&text);
+            }
+        }
+        // An unclosed block, and a repeated top-level attribute in two pieces.
+        let unclosed = format!("{}resource \"a\" \"b\" {{\n  x = 1\n", blocks(n, item));
+        agrees(&unclosed);
+        let repeated = format!("a = 1\n{}a = 2\n", blocks(n, item));
+        assert!(outcome(&parse_whole(&repeated)).starts_with("error"));
+        agrees(&repeated);
+    }
+
+    #[test]
+    fn the_bundled_terraform_files_concatenated_parse_alike() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata");
+        let mut files = Vec::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "tf" || e == "tfvars") {
+                    files.push(path);
+                }
+            }
+        }
+        files.sort();
+        let mut valid = String::new();
+        for path in &files {
+            let text = std::fs::read_to_string(path).unwrap();
+            agrees(&text);
+            if parse_whole(&text).is_ok() && path.extension().is_none_or(|e| e != "tfvars") {
+                valid.push_str(&text);
+                if !text.ends_with('\n') {
+                    valid.push('\n');
+                }
+            }
+        }
+        assert!(agrees(&valid.repeat(20)).0);
+        // Every file, broken ones included, one after the other.
+        let all: String = files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap() + "\n")
+            .collect();
+        agrees(&all.repeat(5));
+    }
+
+    /// A xorshift generator of test texts: Terraform-like files whose heredocs, comments and
+    /// multi-line expressions hold lines a cut could be made after (`}` at column 0, block
+    /// headers), some with a line deleted or a stray line inserted.
+    struct Gen(u64);
+
+    impl Gen {
+        fn pick(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn chance(&mut self, percent: usize) -> bool {
+            self.pick(100) < percent
+        }
+
+        const TRAPS: [&str; 10] = [
+            "}",
+            "resource \"a\" \"b\" {",
+            "EOF",
+            "/*",
+            "*/",
+            "x = 1",
+            "  }",
+            "{",
+            "b {",
+            "",
+        ];
+
+        fn text(&mut self) -> String {
+            let mut out = String::new();
+            for i in 0..3 + self.pick(12) {
+                self.top_item(&mut out, i);
+            }
+            let mut lines: Vec<&str> = out.split_inclusive('\n').collect();
+            if self.chance(30) && !lines.is_empty() {
+                let at = self.pick(lines.len());
+                lines.remove(at);
+            }
+            let stray = format!("{}\n", Self::TRAPS[self.pick(Self::TRAPS.len())]);
+            if self.chance(15) {
+                let at = self.pick(lines.len() + 1);
+                lines.insert(at, &stray);
+            }
+            let mut text: String = lines.concat();
+            if self.chance(20) {
+                text = text.replace('\n', "\r\n");
+            }
+            if self.chance(15) {
+                text.truncate(text.trim_end().len());
+            }
+            text
+        }
+
+        fn top_item(&mut self, out: &mut String, i: usize) {
+            match self.pick(6) {
+                0 => {
+                    out.push_str(&format!("a{i} = "));
+                    self.expr(out, 1);
+                    out.push('\n');
+                }
+                1 => out.push_str(
+                    ["# }\n", "// x\n", "/*\n}\nresource \"x\" \"y\" {\n*/\n"][self.pick(3)],
+                ),
+                _ => {
+                    out.push_str(&format!("resource \"t\" \"n{i}\" {{\n"));
+                    self.body(out, 1);
+                    out.push_str("}\n");
+                }
+            }
+            if self.chance(50) {
+                out.push('\n');
+            }
+        }
+
+        fn indent(&mut self, depth: usize) -> String {
+            if self.chance(25) {
+                String::new()
+            } else {
+                "  ".repeat(depth)
+            }
+        }
+
+        fn body(&mut self, out: &mut String, depth: usize) {
+            for j in 0..self.pick(4) {
+                let indent = self.indent(depth);
+                if depth < 3 && self.chance(30) {
+                    out.push_str(&format!("{indent}b{j} {{\n"));
+                    self.body(out, depth + 1);
+                    let closer = self.indent(depth);
+                    out.push_str(&format!("{closer}}}\n"));
+                } else {
+                    out.push_str(&format!("{indent}k{j} = "));
+                    self.expr(out, depth + 1);
+                    out.push('\n');
+                }
+            }
+        }
+
+        fn expr(&mut self, out: &mut String, depth: usize) {
+            match self.pick(if depth < 4 { 8 } else { 3 }) {
+                0 => out.push_str("42"),
+                1 => out.push_str("\"s\""),
+                2 => out.push_str("\"x-${var.a}\""),
+                3 | 4 => {
+                    let (intro, end) = if self.chance(50) {
+                        ("<<EOF\n", "EOF")
+                    } else {
+                        ("<<-EOT\n", "  EOT")
+                    };
+                    out.push_str(intro);
+                    for _ in 0..self.pick(5) {
+                        out.push_str(Self::TRAPS[self.pick(Self::TRAPS.len())]);
+                        out.push('\n');
+                    }
+                    out.push_str(end);
+                }
+                5 => {
+                    out.push_str("{\n");
+                    for j in 0..self.pick(3) {
+                        let indent = self.indent(depth);
+                        out.push_str(&format!("{indent}o{j} = "));
+                        self.expr(out, depth + 1);
+                        out.push('\n');
+                    }
+                    let closer = self.indent(depth - 1);
+                    out.push_str(&format!("{closer}}}"));
+                }
+                6 => {
+                    out.push_str("[\n");
+                    for _ in 0..self.pick(3) {
+                        self.expr(out, depth + 1);
+                        out.push_str(",\n");
+                    }
+                    out.push(']');
+                }
+                _ => out.push_str(["(\n1 +\n2\n)", "max(\n1,\n}\n)", "{ a = 1 }"][self.pick(3)]),
+            }
+        }
+    }
+
+    #[test]
+    fn random_texts_split_or_not_parse_alike() {
+        let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+        let (mut parsed, mut accepted) = (0, 0);
+        for _ in 0..600 {
+            let text = g.text();
+            accepted += agrees(&text).1;
+            parsed += usize::from(parse_whole(&text).is_ok());
+        }
+        // Both kinds are seen: texts that parse and texts that do not.
+        assert!((100..500).contains(&parsed), "{parsed}");
+        assert!(accepted > 500, "{accepted}");
+    }
+
+    #[test]
+    fn hostile_texts_are_cut_in_one_pass() {
+        let many = "}\na {\n".repeat(1 << 19);
+        let cuts = cut_points(&many, 16);
+        assert_eq!(cuts.len(), 17);
+        assert!(parse_split(&many, 16).is_err());
+        let closes = "}\n\n".repeat(1 << 20);
+        assert_eq!(cut_points(&closes, 16), [0, closes.len()]);
+        let none = "x".repeat(4 << 20);
+        assert_eq!(cut_points(&none, 16), [0, none.len()]);
+        let multibyte = "é}\n}\n".repeat(1 << 16);
+        let cuts = cut_points(&multibyte, 7);
+        assert!(cuts.iter().all(|&c| multibyte.is_char_boundary(c)));
+        assert!(parse_split(&multibyte, 7).is_err());
+        assert_eq!(cut_points("", 4), [0, 0]);
+        assert!(parse_split("", 4).is_ok());
+        assert_eq!(pieces_for(5 << 20, 2), 4);
+        assert_eq!(pieces_for(5 << 20, 1), 1);
+        assert!(pieces_for(PIECE_MIN - 1, 8) < 2);
     }
 }

@@ -55,7 +55,8 @@ pub(super) fn body(input: &mut Input) -> ModalResult<Body> {
     Ok(body)
 }
 
-fn structure<'i, 's>(
+// preflight patch: `pub(super)`, for `parser::body_until`.
+pub(super) fn structure<'i, 's>(
     state: &'s RefCell<BodyParseState<'i>>,
 ) -> impl ModalParser<Input<'i>, (), ContextError> + 's {
     move |input: &mut Input<'i>| {
