@@ -112,15 +112,20 @@ fn parse_at_cuts(text: &str, cuts: &[usize]) -> Option<Body> {
     if cuts.len() < 3 {
         return None;
     }
+    // A piece's parse may run past its end (a structure that crosses a wrong cut), so the
+    // stack it needs is told by the nesting from its start to the end of the text; counted
+    // from any start that nesting is at most the whole text's (the count saturates at zero),
+    // so a shallow text needs no further count.
+    let shallow = max_nesting(text) <= SHALLOW;
     let bodies: Option<Vec<Body>> = cuts
         .par_windows(2)
         .map(|w| {
             let range = w[0]..w[1];
-            // The stack a piece needs is told by the piece's own nesting.
-            with_parser_stack(text.get(range.clone())?, |_| {
-                hcl_edit::parser::parse_body_spanned_range(text, range)
-            })
-            .flatten()
+            let parse = |_: &str| hcl_edit::parser::parse_body_spanned_range(text, range.clone());
+            if shallow {
+                return parse(text);
+            }
+            with_parser_stack(text.get(w[0]..)?, parse).flatten()
         })
         .collect();
     hcl_edit::parser::join_bodies(bodies?)
@@ -654,6 +659,23 @@ mod tests {
             "]".repeat(200)
         );
         assert!(agrees(&format!("{plain}{deep}{plain}")).0);
+    }
+
+    #[test]
+    fn a_piece_whose_structure_runs_into_deep_nesting_gets_a_deep_stack() {
+        // The cut after `}` is wrong (that `}` closes `a`'s object, not `locals`), so the
+        // first piece's parse runs on into `b`'s nesting, past the piece's end: it must be
+        // given the stack for that nesting, not for the piece's own (shallow) text: pieces
+        // are parsed on rayon's workers, whose stack 250 levels of the parser overflow.
+        let text = format!(
+            "locals {{\n  a = {{\n}}\nb = {}1{}\n}}\n",
+            "[".repeat(250),
+            "]".repeat(250)
+        );
+        let cut = text.find("}\n").unwrap() + 2;
+        assert_eq!(next_cut(&text, 0), Some(cut));
+        assert!(parse_at_cuts(&text, &[0, cut, text.len()]).is_none());
+        assert!(parse_whole(&text).is_ok());
     }
 
     #[test]
