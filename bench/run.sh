@@ -148,25 +148,29 @@ EOF
 fi
 measure "one 5 MB main.tf" "$big" 5
 
-# Where the time goes: the check's own phase timer (PREFLIGHT_TIMINGS), medians of 5 runs
-# at scale 10 (or the first scale measured without it).
-first=$(echo "$SCALES" | tr ' ' '\n' | grep -x 10 || echo "$SCALES" | awk '{print $1}')
-phases=$(python3 - "$BIN/preflight" "$BENCH_DIR/scale-$first" <<'EOF'
+# Median wall time of each phase and rule over RUNS checks of DIR, from the check's own
+# phase timer (PREFLIGHT_TIMINGS): "ms<TAB>name" lines.
+timing_medians() { # dir runs
+    python3 - "$BIN/preflight" "$1" "$2" <<'EOF'
 import os, statistics, subprocess, sys
-binary, d = sys.argv[1], sys.argv[2]
+binary, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 runs = {}
-for _ in range(5):
+for _ in range(n):
     p = subprocess.run([binary, "check", d], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, text=True, env={**os.environ, "PREFLIGHT_TIMINGS": "1"})
     for line in p.stderr.splitlines():
         if line.startswith("timing: "):
             name, ms = line[8:].rsplit(": ", 1)
             runs.setdefault(name, []).append(float(ms.split()[0]))
-med = sorted(((statistics.median(v), k) for k, v in runs.items()), reverse=True)
-for ms, name in med[:16]:
-    print(f"| {name} | {ms:.1f} ms |")
+for name, v in runs.items():
+    print(f"{statistics.median(v)}\t{name}")
 EOF
-)
+}
+
+# Where the time goes: medians of 5 runs at scale 10 (or the first scale measured).
+first=$(echo "$SCALES" | tr ' ' '\n' | grep -x 10 || echo "$SCALES" | awk '{print $1}')
+phases=$(timing_medians "$BENCH_DIR/scale-$first" 5 | sort -t "$(printf '\t')" -k1,1 -g -r | head -16 |
+    awk -F'\t' '{printf "| %s | %.1f ms |\n", $2, $1}')
 
 # What grows faster than the input: each phase's and rule's median wall time (3 runs) at the
 # smallest and the largest scale measured, against the growth of the bytes read. A phase
@@ -176,21 +180,14 @@ lo=$(echo "$SCALES" | tr ' ' '\n' | sort -n | head -1)
 hi=$(echo "$SCALES" | tr ' ' '\n' | sort -n | tail -1)
 growth="(one scale measured)"
 if [ "$lo" != "$hi" ]; then
-    growth=$(python3 - "$BIN/preflight" "$BENCH_DIR/scale-$lo" "$BENCH_DIR/scale-$hi" "$(read_mb "$BENCH_DIR/scale-$lo")" "$(read_mb "$BENCH_DIR/scale-$hi")" <<'EOF'
-import os, statistics, subprocess, sys
-binary, lo, hi, mb_lo, mb_hi = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), float(sys.argv[5])
-def medians(d):
-    runs = {}
-    for _ in range(3):
-        p = subprocess.run([binary, "check", d], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, text=True, env={**os.environ, "PREFLIGHT_TIMINGS": "1"})
-        for line in p.stderr.splitlines():
-            if line.startswith("timing: "):
-                name, ms = line[8:].rsplit(": ", 1)
-                runs.setdefault(name, []).append(float(ms.split()[0]))
-    return {k: statistics.median(v) for k, v in runs.items()}
-a, b = medians(lo), medians(hi)
-input_growth = mb_hi / max(mb_lo, 0.001)
+    timing_medians "$BENCH_DIR/scale-$lo" 3 > "$BENCH_DIR/timings-lo.tsv"
+    timing_medians "$BENCH_DIR/scale-$hi" 3 > "$BENCH_DIR/timings-hi.tsv"
+    growth=$(python3 - "$BENCH_DIR/timings-lo.tsv" "$BENCH_DIR/timings-hi.tsv" "$(read_mb "$BENCH_DIR/scale-$lo")" "$(read_mb "$BENCH_DIR/scale-$hi")" <<'EOF'
+import sys
+def medians(path):
+    return {name: float(ms) for ms, name in (l.rstrip("\n").split("\t", 1) for l in open(path))}
+a, b = medians(sys.argv[1]), medians(sys.argv[2])
+input_growth = float(sys.argv[4]) / max(float(sys.argv[3]), 0.001)
 rows = [(b[k] / a[k], k) for k in a if k in b and a[k] >= 0.5 and b[k] >= 5]
 fast = sorted((r for r in rows if r[0] > 2 * input_growth), reverse=True)
 print(f"Input growth (MB read): {input_growth:.1f}x.")

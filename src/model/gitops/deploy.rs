@@ -6,7 +6,7 @@ use super::{
     Application, DocRef, GitopsModel, Missing, MissingKind, NodeRef, ObjId, Opaque, SourceKind,
     Values, ValuesOrigin, chart_basename, git::normalize_url, object_of,
 };
-use crate::model::helm::Release;
+use crate::model::helm::{Release, RenderedChart};
 use crate::parse::Syntax;
 use crate::parse::yaml::{Kind, parse_embedded};
 use crate::parse::yaml::{Yaml, YamlDoc};
@@ -101,7 +101,7 @@ pub(super) struct Builder<'a> {
     planned_value_files: HashMap<(usize, usize), ValueFiles>,
     /// The renders of the level being resolved done ahead, by (position in the level,
     /// source): the inputs planned and what they rendered (`None`: not rendered ahead).
-    ahead: HashMap<(usize, usize), (RenderInput, Option<crate::model::helm::RenderedChart>)>,
+    ahead: HashMap<(usize, usize), (RenderInput, Option<RenderedChart>)>,
     /// How many threads render a level's charts ahead (0: none, each chart renders when
     /// its Application is resolved).
     threads: usize,
