@@ -10,10 +10,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let lines = LineIndex::new(text);
-    let Ok(doc) = preflight::parse::json::parse(FileId(0), text, &lines) else {
+    if preflight::parse::json::parse(FileId(0), text, &lines).is_err() {
+        return;
+    }
+    let Ok(value) = preflight::parse::json::value(text) else {
         return;
     };
-    let Some(mut policy) = Policy::from_json(&doc.value) else {
+    let Some(mut policy) = Policy::from_json(&value) else {
         return;
     };
     let _ = policy.placeholders();

@@ -7,9 +7,11 @@ use crate::source::FileId;
 
 #[derive(Debug)]
 pub struct JsonDoc {
-    pub value: serde_json::Value,
-    /// The same document with spans, when available.
+    /// The same document with spans, when available. Only policy documents (text that
+    /// names a `"Statement"`) are read this way: the models read no other JSON.
     pub spanned: Option<YamlDoc>,
+    /// The top level is a SOPS envelope (a `sops` object with a `mac` and its metadata).
+    pub sops: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -18,12 +20,14 @@ pub struct JsonError {
     pub message: String,
 }
 
+/// Validate a JSON document and read what the models keep of it. The `serde_json` tree it
+/// is validated with is not kept: read it again with [`value`] when needed.
 pub fn parse(
     file: FileId,
     text: &str,
     lines: &crate::source::LineIndex,
 ) -> Result<JsonDoc, JsonError> {
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+    let value = value(text).map_err(|e| {
         let line = e.line().max(1);
         let start = lines.line_start(line);
         let line_text = lines.line_text(text, line);
@@ -36,6 +40,11 @@ pub fn parse(
             message: strip_position(&e.to_string()),
         }
     })?;
+    const SOPS_META: [&str; 3] = ["lastmodified", "version", "age"];
+    let sops = value
+        .get("sops")
+        .is_some_and(|m| m.get("mac").is_some() && SOPS_META.iter().any(|k| m.get(k).is_some()));
+    drop(value);
     // Positions are needed for policy statements; other JSON (lock files, dashboards) is
     // not read twice.
     let spanned = if text.contains("\"Statement\"") {
@@ -45,7 +54,12 @@ pub fn parse(
     } else {
         None
     };
-    Ok(JsonDoc { value, spanned })
+    Ok(JsonDoc { spanned, sops })
+}
+
+/// The document as a `serde_json` tree.
+pub fn value(text: &str) -> Result<serde_json::Value, serde_json::Error> {
+    serde_json::from_str(text)
 }
 
 fn strip_position(msg: &str) -> String {
@@ -93,5 +107,43 @@ mod tests {
         assert!(is_jsonc("backstage/tsconfig.json", "{ \"a\": 1, }"));
         assert!(is_jsonc("x/config.json", "{\n  // comment\n  \"a\": 1\n}"));
         assert!(!is_jsonc("iam/ci.json", "{ \"url\": \"https://x\", }"));
+    }
+
+    const POLICY: &str = "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"}]}";
+
+    #[test]
+    fn policies_keep_a_spanned_tree_and_other_documents_nothing() {
+        let lines = crate::source::LineIndex::new(POLICY);
+        let doc = parse(FileId(0), POLICY, &lines).unwrap();
+        assert!(doc.spanned.is_some() && !doc.sops);
+        let other = "{\"dependencies\": {\"a\": \"1.0\"}}";
+        let doc = parse(FileId(0), other, &crate::source::LineIndex::new(other)).unwrap();
+        assert!(doc.spanned.is_none() && !doc.sops);
+        let bad = "{\"a\": }";
+        let e = parse(FileId(0), bad, &crate::source::LineIndex::new(bad)).unwrap_err();
+        assert_eq!(e.offset, 6);
+    }
+
+    /// A policy the YAML reading cannot position, or whose `Statement` key is escaped, is
+    /// read again from the text, positioned at its start.
+    #[test]
+    fn policies_without_spans_are_read_again_from_the_text() {
+        let escaped = POLICY.replace("\"Statement\"", "\"\\u0053tatement\"");
+        let (_dir, repo) = crate::testing::load_repo(&[
+            ("iam/ci.json", &escaped),
+            ("iam/plain.json", POLICY),
+            ("package.json", "{\"name\": \"x\"}"),
+        ]);
+        let file = |p: &str| repo.file_by_path(p).unwrap().id;
+        let crate::parse::Syntax::Json(doc) = repo.syntax(file("iam/ci.json")) else {
+            panic!("not JSON");
+        };
+        assert!(doc.spanned.is_none());
+        let p = crate::model::iam::policy_in_file(&repo, file("iam/ci.json")).unwrap();
+        assert_eq!(p.statements.len(), 1);
+        assert_eq!(p.span.map(|s| s.start), Some(0));
+        let p = crate::model::iam::policy_in_file(&repo, file("iam/plain.json")).unwrap();
+        assert_eq!(p.statements.len(), 1);
+        assert!(crate::model::iam::policy_in_file(&repo, file("package.json")).is_none());
     }
 }

@@ -68,10 +68,7 @@ fn is_sops(syntax: &Syntax) -> bool {
                 .get("sops")
                 .is_some_and(|m| m.get("mac").is_some() && META.iter().any(|k| m.get(k).is_some()))
         }),
-        Syntax::Json(doc) => doc
-            .value
-            .get("sops")
-            .is_some_and(|m| m.get("mac").is_some() && META.iter().any(|k| m.get(k).is_some())),
+        Syntax::Json(doc) => doc.sops,
         _ => false,
     }
 }
