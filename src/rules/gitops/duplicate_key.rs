@@ -45,6 +45,8 @@ impl Rule for DuplicateKey {
 
 fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Finding>) {
     let mut parents: Option<HashMap<NodeId, (NodeId, String)>> = None;
+    // key text → the previous entry with it (key, value); one table for every mapping.
+    let mut seen: foldhash::HashMap<&str, (NodeId, NodeId)> = foldhash::HashMap::default();
     for node in doc.all() {
         let Kind::Map(entries) = node.kind() else {
             continue;
@@ -52,8 +54,7 @@ fn check_doc(cx: &Context<'_>, doc: &YamlDoc, prefix: &str, out: &mut Vec<Findin
         if entries.len() < 2 {
             continue;
         }
-        // key text → the previous entry with it (key, value)
-        let mut seen: HashMap<&str, (NodeId, NodeId)> = HashMap::new();
+        seen.clear();
         for &[k, v] in entries {
             let Kind::Scalar { value, .. } = doc.kind(k) else {
                 continue;

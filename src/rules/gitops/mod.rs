@@ -29,6 +29,7 @@ use crate::diagnostic::Finding;
 use crate::model::gitops::{AppId, DocRef, GitopsModel, GroupId, NodeRef, ObjId, SourcesShape};
 use crate::rules::Context;
 use crate::source::{FileId, Span};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 pub use crate::model::gitops::Reference;
@@ -49,23 +50,23 @@ pub fn references_by_app<'m>(
     of_object: &dyn Fn(ObjId) -> &'m [Reference],
     of_values: &dyn Fn(NodeRef) -> &'m [Reference],
     of_parameter: &dyn Fn(&str, &crate::model::gitops::Val) -> Option<Reference>,
-) -> Vec<(AppId, Reference)> {
+) -> Vec<(AppId, Cow<'m, Reference>)> {
     let mut out = Vec::new();
     for (id, app) in model.apps.iter().enumerate() {
         if model.group(app.group).unresolved {
             continue;
         }
         for &o in &app.objects {
-            out.extend(of_object(o).iter().map(|r| (id, r.clone())));
+            out.extend(of_object(o).iter().map(|r| (id, Cow::Borrowed(r))));
         }
         for v in &app.values {
-            out.extend(of_values(v.root).iter().map(|r| (id, r.clone())));
+            out.extend(of_values(v.root).iter().map(|r| (id, Cow::Borrowed(r))));
         }
         for s in &app.sources {
             for (name, value) in &s.helm.parameters {
                 let n = name.value.replace("\\.", ".");
                 if let Some(r) = of_parameter(&n, value) {
-                    out.push((id, r));
+                    out.push((id, Cow::Owned(r)));
                 }
             }
         }
@@ -74,7 +75,7 @@ pub fn references_by_app<'m>(
 }
 
 /// A reference location and what it names: (file, start, end, kind, name).
-type LocationKey = (FileId, u32, u32, String, String);
+type LocationKey<'r> = (FileId, u32, u32, &'r str, &'r str);
 
 /// How a reference fares in one cluster group.
 enum Outcome {
@@ -89,15 +90,16 @@ enum Outcome {
 /// should also deploy the referenced objects (for the suggested fix).
 pub fn check_references(
     cx: &Context<'_>,
-    refs: Vec<(AppId, Reference)>,
+    refs: Vec<(AppId, Cow<'_, Reference>)>,
     controller: &str,
 ) -> Vec<Finding> {
     let session = cx.session;
     let model = session.gitops();
     let repo = &session.repo;
     // (span, kind, name) → (reference, groups, first app)
-    let mut by_location: BTreeMap<LocationKey, (Reference, Vec<GroupId>, AppId)> = BTreeMap::new();
-    for (app, r) in refs {
+    let mut by_location: BTreeMap<LocationKey, (&Reference, Vec<GroupId>, AppId)> = BTreeMap::new();
+    for (app, r) in &refs {
+        let (app, r) = (*app, r.as_ref());
         if !session.in_scope(&repo.file(r.span.file).rel_path)
             && !session.gitops_group_in_scope(model.app(app).group)
         {
@@ -107,13 +109,13 @@ pub fn check_references(
             r.span.file,
             r.span.start,
             r.span.end,
-            r.kind.clone(),
-            r.name.clone(),
+            r.kind.as_str(),
+            r.name.as_str(),
         );
         let g = model.app(app).group;
         let entry = by_location
             .entry(key)
-            .or_insert_with(|| (r.clone(), Vec::new(), app));
+            .or_insert_with(|| (r, Vec::new(), app));
         entry.1.push(g);
     }
     let mut findings = Vec::new();
@@ -138,7 +140,7 @@ pub fn check_references(
         let mut missing = Vec::new();
         let mut unsure = Vec::new();
         for &g in &groups {
-            match outcome(model, g, &r) {
+            match outcome(model, g, r) {
                 Outcome::Satisfied => {}
                 Outcome::Missing => missing.push(g),
                 Outcome::CannotTell(a, s, what) => unsure.push((g, a, s, what)),
@@ -146,7 +148,7 @@ pub fn check_references(
         }
         if !missing.is_empty() {
             findings.push(missing_finding(
-                cx, model, &r, &missing, controller, first_app,
+                cx, model, r, &missing, controller, first_app,
             ));
         } else if let Some((g, a, s, what)) = unsure.first() {
             findings.push(
