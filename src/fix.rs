@@ -47,7 +47,7 @@ pub fn plan(repo: &Repository, findings: &[Finding]) -> FixPlan {
         .unwrap_or_else(|_| repo.root.clone());
     for (file_id, mut edits) in by_file {
         let file = repo.file(file_id);
-        if let Some(why) = crate::safe_fs::write_refusal(&root, &file.abs_path) {
+        if let Some(why) = crate::safe_fs::write_refusal(&root, &repo.abs_path(file_id)) {
             refused.push(format!("{}: {why}", file.rel_path));
             continue;
         }
@@ -136,7 +136,7 @@ pub fn apply(repo: &Repository, plan: &FixPlan) -> std::io::Result<()> {
             bytes.extend_from_slice("\u{feff}".as_bytes());
         }
         bytes.extend_from_slice(f.after.as_bytes());
-        crate::safe_fs::write_in_root(&root, &src.abs_path, &bytes)?;
+        crate::safe_fs::write_in_root(&root, &repo.abs_path(f.file), &bytes)?;
     }
     Ok(())
 }

@@ -15,8 +15,9 @@ pub struct Repository {
     pub worktree_prefix: String,
     pub files: Vec<SourceFile>,
     pub syntax: Vec<Syntax>,
-    /// All listed paths (any extension), for existence checks by rules.
-    pub all_paths: HashSet<String>,
+    /// All listed paths (any extension), for existence checks by rules, each with the file
+    /// loaded from it (`None`: listed, not read).
+    pub all_paths: HashMap<String, Option<FileId>>,
     /// Every folder that holds a listed file, at any depth.
     pub all_dirs: HashSet<String>,
     /// Folder → indices into `listed` of the files directly in it: "which files does this
@@ -60,14 +61,7 @@ impl Repository {
                     .par_iter()
                     .enumerate()
                     .map(|(i, (rel, kind))| {
-                        load_one(
-                            root,
-                            &reader,
-                            rel,
-                            *kind,
-                            FileId(i as u32),
-                            opts.max_file_bytes,
-                        )
+                        load_one(&reader, rel, *kind, FileId(i as u32), opts.max_file_bytes)
                     })
                     .collect::<Vec<(SourceFile, Syntax)>>()
             },
@@ -76,7 +70,7 @@ impl Repository {
                     Listing::Git => discover::worktree_prefix(root),
                     Listing::Walk => String::new(),
                 };
-                (path_indexes(&paths), prefix)
+                (path_indexes(&paths, &candidates), prefix)
             },
         );
         crate::timing::report("read and parse", reading.elapsed());
@@ -118,6 +112,11 @@ impl Repository {
         }
     }
 
+    /// Where a file of the repository is on disk (the root as given, joined with its path).
+    pub fn abs_path(&self, id: FileId) -> PathBuf {
+        self.root.join(&self.file(id).rel_path)
+    }
+
     pub fn file(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }
@@ -127,16 +126,14 @@ impl Repository {
     }
 
     pub fn file_by_path(&self, rel: &str) -> Option<&SourceFile> {
-        self.files
-            .binary_search_by(|f| f.rel_path.as_str().cmp(rel))
-            .ok()
-            .map(|i| &self.files[i])
+        let id = (*self.all_paths.get(rel)?)?;
+        self.files.get(id.0 as usize)
     }
 
     /// Whether a path (file or folder) exists in the repository listing.
     pub fn exists(&self, rel: &str) -> bool {
         let rel = rel.trim_end_matches('/');
-        if rel.is_empty() || rel == "." || self.all_paths.contains(rel) {
+        if rel.is_empty() || rel == "." || self.all_paths.contains_key(rel) {
             return true;
         }
         self.all_dirs.contains(rel)
@@ -148,11 +145,24 @@ impl Repository {
     }
 }
 
-/// Every listed path, every folder holding one, and each folder's files (indexes into
-/// `paths`, in path order).
+/// Every listed path with the file loaded from it (`candidates` are loaded in order), every
+/// folder holding one, and each folder's files (indexes into `paths`, in path order).
 #[allow(clippy::type_complexity)]
-fn path_indexes(paths: &[String]) -> (HashSet<String>, HashSet<String>, HashMap<String, Vec<u32>>) {
-    let all_paths: HashSet<String> = paths.iter().cloned().collect();
+fn path_indexes(
+    paths: &[String],
+    candidates: &[(&String, FileKind)],
+) -> (
+    HashMap<String, Option<FileId>>,
+    HashSet<String>,
+    HashMap<String, Vec<u32>>,
+) {
+    let mut all_paths: HashMap<String, Option<FileId>> =
+        paths.iter().map(|p| (p.clone(), None)).collect();
+    for (i, (p, _)) in candidates.iter().enumerate() {
+        if let Some(id) = all_paths.get_mut(p.as_str()) {
+            *id = Some(FileId(i as u32));
+        }
+    }
     let mut all_dirs = HashSet::new();
     let mut dir_files: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, p) in paths.iter().enumerate() {
@@ -177,16 +187,14 @@ fn path_indexes(paths: &[String]) -> (HashSet<String>, HashSet<String>, HashMap<
 }
 
 fn load_one(
-    root: &Path,
     reader: &crate::safe_fs::RootReader,
     rel: &str,
     kind: FileKind,
     id: FileId,
     limit: u64,
 ) -> (SourceFile, Syntax) {
-    let abs = root.join(rel);
     let skip = |reason: String| {
-        let file = SourceFile::new(id, rel.to_string(), abs.clone(), kind, String::new());
+        let file = SourceFile::new(id, rel.to_string(), kind, String::new());
         (file, Syntax::Skipped(reason))
     };
     // Links are followed only to regular files inside the root; nothing blocks or reads
@@ -201,7 +209,7 @@ fn load_one(
         Err(e) => return skip(e.to_string()),
     };
     if let Some(tool) = parse::encrypted_bytes(&bytes) {
-        let file = SourceFile::new(id, rel.to_string(), abs, kind, String::new());
+        let file = SourceFile::new(id, rel.to_string(), kind, String::new());
         return (file, Syntax::Encrypted(tool));
     }
     // Binary content or another encoding: Terraform and ArgoCD reject it too, so it is a
@@ -213,13 +221,13 @@ fn load_one(
     let (file, syntax) = match not_text {
         None => {
             let text = String::from_utf8(bytes).unwrap_or_default();
-            let file = SourceFile::new(id, rel.to_string(), abs, kind, text);
+            let file = SourceFile::new(id, rel.to_string(), kind, text);
             let syntax = parse::parse(&file);
             (file, syntax)
         }
         Some(offset) => {
             let text = String::from_utf8_lossy(&bytes).replace('\0', "\u{fffd}");
-            let file = SourceFile::new(id, rel.to_string(), abs, kind, text);
+            let file = SourceFile::new(id, rel.to_string(), kind, text);
             let failure = parse::ParseFailure {
                 offset: offset
                     .saturating_sub(file.bom_len as usize)
@@ -262,5 +270,37 @@ mod tests {
         let root: Vec<_> = repo.files_in_dir("").collect();
         assert_eq!(root, ["main.tf", "preflight.toml"]);
         assert_eq!(repo.files_in_dir("nowhere").count(), 0);
+    }
+
+    #[test]
+    fn file_by_path_finds_loaded_files_and_not_listed_only_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testing::write_tree(
+            dir.path(),
+            &[
+                ("a-b/x.yaml", "a: 1\n"),
+                ("a/b.tf", ""),
+                ("a/skip/c.tf", ""),
+                ("README.md", "# x\n"),
+            ],
+        );
+        let ex = Excludes::new(&["a/skip".to_string()]).unwrap();
+        let repo = Repository::load(
+            dir.path(),
+            &LoadOptions {
+                excludes: &ex,
+                max_file_bytes: 1 << 20,
+            },
+        );
+        for f in &repo.files {
+            assert_eq!(repo.file_by_path(&f.rel_path).map(|g| g.id), Some(f.id));
+        }
+        assert_eq!(repo.file_by_path("a/b.tf").unwrap().rel_path, "a/b.tf");
+        // Listed but not loaded: excluded, or of no kind preflight reads.
+        for p in ["a/skip/c.tf", "README.md"] {
+            assert!(repo.exists(p), "{p}");
+            assert!(repo.file_by_path(p).is_none(), "{p}");
+        }
+        assert!(repo.file_by_path("a/missing.tf").is_none());
     }
 }

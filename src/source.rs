@@ -5,7 +5,7 @@
 //! the file's [`LineIndex`], 1-based, columns counted in characters.
 
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// Index of a file in the repository's file table.
@@ -81,7 +81,6 @@ pub struct SourceFile {
     pub id: FileId,
     /// Path relative to the repository root, with `/` separators.
     pub rel_path: String,
-    pub abs_path: PathBuf,
     pub kind: FileKind,
     /// The text with a leading UTF-8 byte-order mark removed. Offsets are into this text.
     pub text: Arc<str>,
@@ -91,13 +90,7 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    pub fn new(
-        id: FileId,
-        rel_path: String,
-        abs_path: PathBuf,
-        kind: FileKind,
-        text: String,
-    ) -> Self {
+    pub fn new(id: FileId, rel_path: String, kind: FileKind, text: String) -> Self {
         let (text, bom_len) = match text.strip_prefix('\u{feff}') {
             Some(rest) => (rest.to_owned(), 3),
             None => (text, 0),
@@ -106,7 +99,6 @@ impl SourceFile {
         SourceFile {
             id,
             rel_path,
-            abs_path,
             kind,
             text: text.into(),
             bom_len,
@@ -221,7 +213,6 @@ mod tests {
     fn bom_is_stripped_and_recorded() {
         let f = SourceFile::new(
             FileId(0),
-            "x.tf".into(),
             "x.tf".into(),
             FileKind::Terraform,
             "\u{feff}a = 1\n".into(),

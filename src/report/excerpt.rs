@@ -235,7 +235,6 @@ mod tests {
         SourceFile::new(
             FileId(0),
             "main.tf".into(),
-            "main.tf".into(),
             FileKind::Terraform,
             text.into(),
         )

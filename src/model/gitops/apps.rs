@@ -472,7 +472,7 @@ fn git_params(
         };
         let mut files: Vec<&String> = repo
             .all_paths
-            .iter()
+            .keys()
             .filter(|f| g.is_match(f.as_str()))
             .collect();
         files.sort();

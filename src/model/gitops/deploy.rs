@@ -419,14 +419,14 @@ impl<'a> Builder<'a> {
         KUSTOMIZATION_FILES.iter().any(|k| {
             self.repo
                 .all_paths
-                .contains(&join(dir, k).unwrap_or_default())
+                .contains_key(&join(dir, k).unwrap_or_default())
         })
     }
 
     fn has_chart(&self, dir: &str) -> bool {
         self.repo
             .all_paths
-            .contains(&join(dir, "Chart.yaml").unwrap_or_default())
+            .contains_key(&join(dir, "Chart.yaml").unwrap_or_default())
     }
 
     fn resolve_app(&mut self, spec: AppSpec) -> Application {
@@ -817,7 +817,7 @@ impl<'a> Builder<'a> {
         let kfile = KUSTOMIZATION_FILES
             .iter()
             .filter_map(|k| join(dir, k))
-            .find(|p| self.repo.all_paths.contains(p));
+            .find(|p| self.repo.all_paths.contains_key(p));
         let docs = kfile
             .as_deref()
             .and_then(|p| self.repo.file_by_path(p))
@@ -890,7 +890,7 @@ impl<'a> Builder<'a> {
                 ));
                 continue;
             };
-            if self.repo.all_paths.contains(&p) {
+            if self.repo.all_paths.contains_key(&p) {
                 if matches!(key, "resources" | "crds" | "bases" | "components")
                     && let Some(f) = self.repo.file_by_path(&p)
                 {
@@ -907,7 +907,7 @@ impl<'a> Builder<'a> {
                 let has_kust = KUSTOMIZATION_FILES.iter().any(|k| {
                     self.repo
                         .all_paths
-                        .contains(&join(&p, k).unwrap_or_default())
+                        .contains_key(&join(&p, k).unwrap_or_default())
                 });
                 if !has_kust {
                     out.missing.push((span, MissingKind::KustomizationFile, p));
@@ -989,7 +989,7 @@ impl<'a> Builder<'a> {
             let Some(p) = resolved else { continue };
             match self.repo.file_by_path(&p) {
                 Some(f) => out.files.push((f.id, ValuesOrigin::ValueFile(f.id))),
-                None if self.repo.all_paths.contains(&p) => {}
+                None if self.repo.all_paths.contains_key(&p) => {}
                 None if s.helm.ignore_missing_value_files => {}
                 None => out.missing.push(Missing {
                     span: vf.span,

@@ -62,7 +62,7 @@ impl Rule for ModuleSourceRule {
                     ModuleSource::Missing(dir) => {
                         // Files the check did not load (excluded) still count for Terraform.
                         let prefix = format!("{dir}/");
-                        let has_config = repo.all_paths.iter().any(|p| {
+                        let has_config = repo.all_paths.keys().any(|p| {
                             p.strip_prefix(prefix.as_str()).is_some_and(|n| {
                                 !n.contains('/') && (n.ends_with(".tf") || n.ends_with(".tf.json"))
                             })
