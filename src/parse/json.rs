@@ -4,6 +4,7 @@
 
 use super::yaml::{self, YamlDoc};
 use crate::source::FileId;
+use std::sync::Arc;
 
 #[derive(Debug)]
 pub struct JsonDoc {
@@ -27,6 +28,24 @@ pub fn parse(
     text: &str,
     lines: &crate::source::LineIndex,
 ) -> Result<JsonDoc, JsonError> {
+    parse_shared(file, text, None, lines)
+}
+
+/// [`parse`] a file's text, which the spanned document shares instead of copying it.
+pub fn parse_source(
+    file: FileId,
+    text: &Arc<str>,
+    lines: &crate::source::LineIndex,
+) -> Result<JsonDoc, JsonError> {
+    parse_shared(file, text, Some(text), lines)
+}
+
+fn parse_shared(
+    file: FileId,
+    text: &str,
+    shared: Option<&Arc<str>>,
+    lines: &crate::source::LineIndex,
+) -> Result<JsonDoc, JsonError> {
     let value = value(text).map_err(|e| {
         let line = e.line().max(1);
         let start = lines.line_start(line);
@@ -48,9 +67,12 @@ pub fn parse(
     // Positions are needed for policy statements; other JSON (lock files, dashboards) is
     // not read twice.
     let spanned = if text.contains("\"Statement\"") {
-        yaml::parse_stream(file, text)
-            .ok()
-            .and_then(|mut d| (d.len() == 1).then(|| d.remove(0)))
+        match shared {
+            Some(shared) => yaml::parse_source(file, shared),
+            None => yaml::parse_stream(file, text),
+        }
+        .ok()
+        .and_then(|mut d| (d.len() == 1).then(|| d.remove(0)))
     } else {
         None
     };

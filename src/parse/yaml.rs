@@ -7,13 +7,23 @@
 //! load. Readers that follow aliases do so one hop at a time.
 //!
 //! The arena is compact, as a large repository's documents hold millions of nodes: every
-//! node is a fixed-size [`Node`] record, the children of all of a document's collections
-//! share one pool, every scalar's value one string buffer, and the rare tags a side table,
-//! so a document costs a handful of allocations whatever its size. [`Yaml::kind`] gives a
-//! node's contents as borrowed slices.
+//! node is a 12-byte [`Node`] record, the children of all of a document's collections
+//! share one pool, a scalar whose value is its own text (most keys and values: plain, or
+//! quoted without escapes, on one line) is read from the document's text, which the
+//! document shares with its file, and the rest — the other scalars' values, end to end in
+//! one string buffer, and the tags — sit in a side table most documents do without. A
+//! document costs a handful of allocations whatever its size. [`Yaml::kind`] gives a node's
+//! contents as borrowed slices.
+//!
+//! A node's kind and its payload share 32 bits, so a document's nodes, child pool entries
+//! and copied scalars each number fewer than 2^29 − 1. A document of fewer than 2^28 nodes
+//! always fits; coming near takes a quarter of a gigabyte of text (the default file size
+//! limit is 10 MiB) and gigabytes of memory once loaded. A larger one fails to parse as
+//! "document too large".
 
 use crate::source::{FileId, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
+use std::sync::Arc;
 
 /// Index of a node inside its [`YamlDoc`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,12 +52,19 @@ pub enum Kind<'a> {
     Alias(Option<NodeId>),
 }
 
-/// The `kind` byte of a [`Node`]: a scalar style, or one of these.
-const SEQ: u8 = 5;
-const MAP: u8 = 6;
-const ALIAS: u8 = 7;
-/// An alias's `a` when its anchor is unknown.
-const NO_TARGET: u32 = u32::MAX;
+/// The kind of a [`Node`] (the top bits of its `x`): a scalar style, or one of these.
+const SEQ: u32 = 5;
+const MAP: u32 = 6;
+const ALIAS: u32 = 7;
+/// Where a node's kind starts in its `x`; the bits below are its payload.
+const KIND_SHIFT: u32 = 29;
+const PAYLOAD: u32 = (1 << KIND_SHIFT) - 1;
+/// An alias's payload when its anchor is unknown.
+const NO_TARGET: u32 = PAYLOAD;
+/// A scalar's payload when its value is its own text (see [`Node::x`]).
+const VERBATIM: u32 = 0;
+/// Every payload stays below this (so node ids stay below [`NO_TARGET`]).
+const MAX_PAYLOAD: u32 = PAYLOAD;
 
 /// One node of a document: a fixed-size record whose contents live in the document's
 /// shared buffers.
@@ -55,18 +72,26 @@ const NO_TARGET: u32 = u32::MAX;
 pub struct Node {
     start: u32,
     end: u32,
-    /// A scalar: where its value starts in the document's string buffer. A sequence or a
-    /// mapping: where its children start in the document's child pool. An alias: its
-    /// target, or [`NO_TARGET`].
-    a: u32,
-    /// A scalar: its value's length in bytes. A sequence: its item count. A mapping: twice
-    /// its entry count (keys and values alternate in the pool).
-    b: u32,
-    /// A scalar's style (`Style as u8`), or [`SEQ`], [`MAP`], [`ALIAS`].
-    kind: u8,
+    /// The kind — a scalar's style (`Style as u32`), or [`SEQ`], [`MAP`], [`ALIAS`] — in the
+    /// top 3 bits, and below them a payload. A scalar: [`VERBATIM`] when its value is the
+    /// document text `start..end` (plain) or that without its first and last bytes, the
+    /// quotes (single- or double-quoted); otherwise `k` (from 1), its value being the string
+    /// buffer's bytes `ends[k - 1]..ends[k]`. A sequence or a mapping: where it is in the
+    /// child pool, which holds its child count (a mapping's being twice its entry count:
+    /// keys and values alternate) and then its children. An alias: its target, or
+    /// [`NO_TARGET`].
+    x: u32,
 }
 
 impl Node {
+    fn kind(&self) -> u32 {
+        self.x >> KIND_SHIFT
+    }
+
+    fn payload(&self) -> u32 {
+        self.x & PAYLOAD
+    }
+
     /// Where the node starts in its document's text.
     pub fn start(&self) -> u32 {
         self.start
@@ -82,17 +107,29 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct YamlDoc {
     pub file: FileId,
+    root: NodeId,
     nodes: Box<[Node]>,
-    /// Every sequence's items and every mapping's keys and values, each collection's
-    /// children consecutive.
+    /// Every collection's child count followed by its children (a sequence's items, a
+    /// mapping's keys and values), collection after collection.
     children: Box<[NodeId]>,
-    /// Every scalar's decoded value, end to end.
+    /// The text the nodes' offsets are in (for a file's documents, the file's own text).
+    text: Arc<str>,
+    /// What most documents do without.
+    rare: Option<Box<Rare>>,
+}
+
+/// The parts of a [`YamlDoc`] most documents do without.
+#[derive(Debug, Clone, Default)]
+struct Rare {
+    /// The values of the scalars whose value is not their text, end to end.
     strings: Box<str>,
+    /// Where each of those values ends in `strings`, after a 0.
+    ends: Box<[u32]>,
     /// The few tagged nodes' tags, sorted by node.
     tags: Box<[(NodeId, Box<str>)]>,
-    root: NodeId,
-    /// For YAML embedded in a scalar: maps offsets of the embedded text to file offsets.
-    offset_map: Option<OffsetMap>,
+    /// For YAML embedded in a scalar or generated: maps offsets of the document's text to
+    /// file offsets (shared by the documents of a stream).
+    offset_map: Option<Arc<OffsetMap>>,
 }
 
 /// A parse failure with its byte offset in the file.
@@ -191,19 +228,25 @@ impl OffsetMap {
     }
 }
 
-/// Parse a YAML stream into its documents. `text` is the whole file.
+/// Parse a YAML stream into its documents. `text` is the whole file. The documents hold a
+/// copy of it: [`parse_source`] shares a file's text instead.
 pub fn parse_stream(file: FileId, text: &str) -> Result<Vec<YamlDoc>, YamlError> {
+    parse_source(file, &Arc::from(text))
+}
+
+/// Parse a YAML stream into its documents, which share `text`, the whole file.
+pub fn parse_source(file: FileId, text: &Arc<str>) -> Result<Vec<YamlDoc>, YamlError> {
     build_lenient(file, text, None)
 }
 
 /// Build, and on an error that only saphyr raises, retry on the text as go-yaml reads it.
 fn build_lenient(
     file: FileId,
-    text: &str,
+    text: &Arc<str>,
     offset_map: Option<&OffsetMap>,
 ) -> Result<Vec<YamlDoc>, YamlError> {
     let conv = CharToByte::new(text);
-    let err = match build(file, text, &|c| conv.byte(c), offset_map) {
+    let err = match build(file, text, text, &|c| conv.byte(c), offset_map) {
         Ok(docs) => return Ok(docs),
         Err(e) => e,
     };
@@ -224,7 +267,7 @@ fn build_lenient(
     }
     let len = text.len();
     let byte = |c: usize| relaxed.origin.get(c).map_or(len, |&o| o as usize);
-    build(file, &relaxed.text, &byte, offset_map)
+    build(file, &relaxed.text, text, &byte, offset_map)
 }
 
 /// A text re-indented for saphyr, with the byte offset in the original text of each of its
@@ -395,22 +438,30 @@ pub fn parse_embedded(
         },
     };
     let mut file = doc.file;
-    let map = match &doc.offset_map {
+    let map = match doc.offset_map() {
         // Embedded in embedded or rendered text: every offset keeps the outer start (the
         // outer text's offsets may not fit the file), in the file that start is in.
         Some(m) => {
             let at = m.span(doc.file, node.start as usize, node.start as usize);
             file = at.file;
             OffsetMap {
-                lines: (0..=value.len()).map(|c| (c, at.start as usize)).collect(),
-                segments: Default::default(),
+                lines: vec![(0, at.start as usize)],
+                // One piece of length 0: every offset maps to its start.
+                segments: Arc::new([Segment {
+                    at: 0,
+                    file: at.file,
+                    offset: at.start,
+                    len: 0,
+                    value: false,
+                }]),
             }
         }
         None => map,
     };
-    let mut docs = build_lenient(file, value, Some(&map))?;
+    let mut docs = build_lenient(file, &Arc::from(value), Some(&map))?;
+    let map = Arc::new(map);
     for d in &mut docs {
-        d.offset_map = Some(map.clone());
+        d.set_offset_map(map.clone());
     }
     Ok(docs)
 }
@@ -429,9 +480,10 @@ pub fn parse_mapped(
         segments: Default::default(),
     };
     let conv = CharToByte::new(text);
-    let mut docs = build(file, text, &|c| conv.byte(c), Some(&map))?;
+    let mut docs = build(file, text, &Arc::from(text), &|c| conv.byte(c), Some(&map))?;
+    let map = Arc::new(map);
     for d in &mut docs {
-        d.offset_map = Some(map.clone());
+        d.set_offset_map(map.clone());
     }
     Ok(docs)
 }
@@ -518,9 +570,10 @@ pub fn parse_generated(
         lines: vec![(0, 0)],
         segments: segments.into(),
     };
-    let mut docs = build(file, text, &|c| conv.byte(c), None)?;
+    let mut docs = build(file, text, &Arc::from(text), &|c| conv.byte(c), None)?;
+    let map = Arc::new(map);
     for d in &mut docs {
-        d.offset_map = Some(map.clone());
+        d.set_offset_map(map.clone());
     }
     Ok(docs)
 }
@@ -534,11 +587,15 @@ struct Frame {
 
 /// One document's arena as it is built; its buffers are reused for the next document of
 /// the stream.
-#[derive(Default)]
-struct Builder {
+struct Builder<'t> {
+    /// The text the offsets are in, which verbatim scalars are read from.
+    text: &'t Arc<str>,
+    /// Every payload stays below this ([`MAX_PAYLOAD`]; smaller in tests).
+    limit: u32,
     nodes: Vec<Node>,
     children: Vec<NodeId>,
     strings: String,
+    ends: Vec<u32>,
     tags: Vec<(NodeId, Box<str>)>,
     /// The children attached so far to the open collections, innermost collection's last.
     open: Vec<NodeId>,
@@ -547,36 +604,87 @@ struct Builder {
     root: Option<NodeId>,
 }
 
-/// A document too large for the arena's 32-bit offsets.
+/// A document too large for the arena's offsets and counts.
 fn too_large(offset: usize) -> YamlError {
     YamlError {
         offset,
-        message: "document too large".to_string(),
+        message: format!(
+            "document too large: preflight reads documents of fewer than {} nodes and under \
+             4 GiB",
+            1u32 << (KIND_SHIFT - 1)
+        ),
     }
 }
 
-impl Builder {
+/// A payload, or the error for a document too large to hold it.
+fn payload(n: usize, limit: u32, offset: usize) -> Result<u32, YamlError> {
+    match u32::try_from(n) {
+        Ok(p) if p < limit => Ok(p),
+        _ => Err(too_large(offset)),
+    }
+}
+
+impl<'t> Builder<'t> {
+    fn new(text: &'t Arc<str>, limit: u32) -> Builder<'t> {
+        Builder {
+            text,
+            limit: limit.min(MAX_PAYLOAD),
+            nodes: Vec::new(),
+            children: Vec::new(),
+            strings: String::new(),
+            ends: Vec::new(),
+            tags: Vec::new(),
+            open: Vec::new(),
+            stack: Vec::new(),
+            anchors: Vec::new(),
+            root: None,
+        }
+    }
+
     fn push(
         &mut self,
         start: usize,
         end: usize,
-        kind: u8,
-        a: u32,
-        b: u32,
+        kind: u32,
+        payload: u32,
         tag: Option<Box<str>>,
     ) -> Result<NodeId, YamlError> {
-        let id = NodeId(u32::try_from(self.nodes.len()).map_err(|_| too_large(start))?);
+        let id = NodeId(self::payload(self.nodes.len(), self.limit, start)?);
+        let (Ok(s), Ok(e)) = (u32::try_from(start), u32::try_from(end)) else {
+            return Err(too_large(start));
+        };
         self.nodes.push(Node {
-            start: start as u32,
-            end: end as u32,
-            a,
-            b,
-            kind,
+            start: s,
+            end: e,
+            x: kind << KIND_SHIFT | payload,
         });
         if let Some(tag) = tag {
             self.tags.push((id, tag));
         }
         Ok(id)
+    }
+
+    /// A scalar's payload: [`VERBATIM`] when its value is its text, else the value copied
+    /// to the string buffer.
+    fn scalar(
+        &mut self,
+        start: usize,
+        end: usize,
+        style: Style,
+        value: &str,
+    ) -> Result<u32, YamlError> {
+        let q = quotes(style);
+        if self.text.get(start + q..end.saturating_sub(q)) == Some(value) {
+            return Ok(VERBATIM);
+        }
+        if self.ends.is_empty() {
+            self.ends.push(0);
+        }
+        let k = payload(self.ends.len(), self.limit, start)?;
+        self.strings.push_str(value);
+        let e = u32::try_from(self.strings.len()).map_err(|_| too_large(start))?;
+        self.ends.push(e);
+        Ok(k)
     }
 
     /// Attach a finished node to the open collection (or make it the root).
@@ -588,21 +696,24 @@ impl Builder {
         }
     }
 
-    /// Close the innermost open collection: move its children to the pool.
+    /// Close the innermost open collection: move its child count and children to the pool.
     fn close(&mut self, end: usize) -> Result<(), YamlError> {
         let Some(Frame { id, first }) = self.stack.pop() else {
             return Ok(());
         };
-        let offset = u32::try_from(self.children.len()).map_err(|_| too_large(end))?;
+        let at = payload(self.children.len(), self.limit, end)?;
+        let end = u32::try_from(end).map_err(|_| too_large(end))?;
         let node = &mut self.nodes[id.0 as usize];
+        let kind = node.kind();
         let mut len = self.open.len() - first;
-        if node.kind == MAP {
+        if kind == MAP {
             // A key without a value is no entry.
             len &= !1;
         }
-        node.end = (end as u32).max(node.start);
-        node.a = offset;
-        node.b = u32::try_from(len).map_err(|_| too_large(end))?;
+        node.end = end.max(node.start);
+        node.x = kind << KIND_SHIFT | at;
+        // Fewer children than nodes, so the count fits.
+        self.children.push(NodeId(len as u32));
         self.children
             .extend_from_slice(&self.open[first..first + len]);
         self.open.truncate(first);
@@ -613,23 +724,30 @@ impl Builder {
     /// The finished document, leaving the buffers empty for the next one.
     fn finish(&mut self, file: FileId, at: usize) -> YamlDoc {
         if self.nodes.is_empty() {
+            // An empty plain scalar: its value is its (empty) text.
+            let at = u32::try_from(at).unwrap_or(u32::MAX);
             self.nodes.push(Node {
-                start: at as u32,
-                end: at as u32,
-                a: 0,
-                b: 0,
-                kind: Style::Plain as u8,
+                start: at,
+                end: at,
+                x: (Style::Plain as u32) << KIND_SHIFT | VERBATIM,
             });
         }
+        let rare = (!self.ends.is_empty() || !self.tags.is_empty()).then(|| {
+            Box::new(Rare {
+                strings: self.strings.as_str().into(),
+                ends: self.ends.as_slice().into(),
+                tags: std::mem::take(&mut self.tags).into_boxed_slice(),
+                offset_map: None,
+            })
+        });
         // Exact sizes: the arenas of a large repository hold millions of nodes.
         let doc = YamlDoc {
             file,
+            root: self.root.take().unwrap_or(NodeId(0)),
             nodes: self.nodes.as_slice().into(),
             children: self.children.as_slice().into(),
-            strings: self.strings.as_str().into(),
-            tags: std::mem::take(&mut self.tags).into_boxed_slice(),
-            root: self.root.take().unwrap_or(NodeId(0)),
-            offset_map: None,
+            text: self.text.clone(),
+            rare,
         };
         self.reset();
         doc
@@ -639,6 +757,7 @@ impl Builder {
         self.nodes.clear();
         self.children.clear();
         self.strings.clear();
+        self.ends.clear();
         self.tags.clear();
         self.open.clear();
         self.stack.clear();
@@ -647,18 +766,38 @@ impl Builder {
     }
 }
 
+/// How many bytes of quotes a scalar of `style` has on either side of its text.
+fn quotes(style: Style) -> usize {
+    matches!(style, Style::SingleQuoted | Style::DoubleQuoted) as usize
+}
+
 fn tag_text(tag: Option<std::borrow::Cow<'_, saphyr_parser::Tag>>) -> Option<Box<str>> {
     tag.map(|t| format!("{}{}", t.handle, t.suffix).into_boxed_str())
 }
 
+/// Build the documents of `text`, whose character indices `byte` maps to byte offsets of
+/// `source` (`text` itself, or the text `text` was re-indented from).
 fn build(
     file: FileId,
     text: &str,
+    source: &Arc<str>,
     byte: &dyn Fn(usize) -> usize,
     offset_map: Option<&OffsetMap>,
 ) -> Result<Vec<YamlDoc>, YamlError> {
+    build_limited(file, text, source, byte, offset_map, MAX_PAYLOAD)
+}
+
+/// [`build`], with every payload below `limit`.
+fn build_limited(
+    file: FileId,
+    text: &str,
+    source: &Arc<str>,
+    byte: &dyn Fn(usize) -> usize,
+    offset_map: Option<&OffsetMap>,
+    limit: u32,
+) -> Result<Vec<YamlDoc>, YamlError> {
     let mut docs = Vec::new();
-    let mut b = Builder::default();
+    let mut b = Builder::new(source, limit);
     let map_off = |o: usize| offset_map.map_or(o, |m| m.map(o));
     for event in Parser::new_from_str(text) {
         let (event, span): (Event, YSpan) = event.map_err(|e| YamlError {
@@ -678,7 +817,7 @@ fn build(
                     .rev()
                     .find(|(a, _)| *a == anchor)
                     .map_or(NO_TARGET, |&(_, n)| n.0);
-                let id = b.push(start, end, ALIAS, target, 0, None)?;
+                let id = b.push(start, end, ALIAS, target, None)?;
                 b.attach(id);
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -689,13 +828,8 @@ fn build(
                     ScalarStyle::Literal => Style::Literal,
                     ScalarStyle::Folded => Style::Folded,
                 };
-                let at = b.strings.len();
-                if at + value.len() > u32::MAX as usize {
-                    return Err(too_large(start));
-                }
-                b.strings.push_str(&value);
-                let (at, len) = (at as u32, value.len() as u32);
-                let id = b.push(start, end, style as u8, at, len, tag_text(tag))?;
+                let at = b.scalar(start, end, style, &value)?;
+                let id = b.push(start, end, style as u32, at, tag_text(tag))?;
                 if anchor > 0 {
                     b.anchors.push((anchor, id));
                 }
@@ -703,7 +837,7 @@ fn build(
             }
             Event::SequenceStart(anchor, tag) | Event::MappingStart(anchor, tag) => {
                 let kind = if is_map { MAP } else { SEQ };
-                let id = b.push(start, end, kind, 0, 0, tag_text(tag))?;
+                let id = b.push(start, end, kind, 0, tag_text(tag))?;
                 if anchor > 0 {
                     b.anchors.push((anchor, id));
                 }
@@ -715,6 +849,8 @@ fn build(
             Event::SequenceEnd | Event::MappingEnd => b.close(end)?,
         }
     }
+    // One document per file, most often: no room for more.
+    docs.shrink_to_fit();
     Ok(docs)
 }
 
@@ -782,29 +918,64 @@ impl YamlDoc {
     #[inline]
     pub fn kind(&self, id: NodeId) -> Kind<'_> {
         let n = self.node(id);
-        let (a, b) = (n.a as usize, n.b as usize);
-        match n.kind {
-            SEQ => Kind::Seq(self.children.get(a..a + b).unwrap_or_default()),
-            MAP => Kind::Map(
-                self.children
-                    .get(a..a + b)
-                    .unwrap_or_default()
-                    .as_chunks()
-                    .0,
-            ),
-            ALIAS => Kind::Alias((n.a != NO_TARGET).then_some(NodeId(n.a))),
-            style => Kind::Scalar {
-                value: self.strings.get(a..a + b).unwrap_or_default(),
-                style: STYLES.get(style as usize).copied().unwrap_or(Style::Plain),
-            },
+        match n.kind() {
+            SEQ => Kind::Seq(self.children_at(n.payload())),
+            MAP => Kind::Map(self.children_at(n.payload()).as_chunks().0),
+            ALIAS => Kind::Alias((n.payload() != NO_TARGET).then_some(NodeId(n.payload()))),
+            style => {
+                let style = STYLES.get(style as usize).copied().unwrap_or(Style::Plain);
+                Kind::Scalar {
+                    value: self.value(n, style),
+                    style,
+                }
+            }
         }
+    }
+
+    /// The children of the collection at `at` in the child pool.
+    #[inline]
+    fn children_at(&self, at: u32) -> &[NodeId] {
+        let at = at as usize;
+        match self.children.get(at) {
+            Some(&NodeId(len)) => self
+                .children
+                .get(at + 1..at + 1 + len as usize)
+                .unwrap_or_default(),
+            None => &[],
+        }
+    }
+
+    /// A scalar's value.
+    #[inline]
+    fn value(&self, n: &Node, style: Style) -> &str {
+        let k = n.payload() as usize;
+        if k == VERBATIM as usize {
+            let q = quotes(style);
+            let (start, end) = (n.start as usize + q, (n.end as usize).saturating_sub(q));
+            return self.text.get(start..end).unwrap_or_default();
+        }
+        let Some(rare) = &self.rare else { return "" };
+        match (rare.ends.get(k - 1), rare.ends.get(k)) {
+            (Some(&s), Some(&e)) => rare.strings.get(s as usize..e as usize),
+            _ => None,
+        }
+        .unwrap_or_default()
     }
 
     /// The node's tag with its handle resolved (`!Ref`; `!!str` gives
     /// `tag:yaml.org,2002:str`).
     pub fn tag(&self, id: NodeId) -> Option<&str> {
-        let i = self.tags.binary_search_by_key(&id.0, |(t, _)| t.0).ok()?;
-        Some(&self.tags[i].1)
+        let tags = &self.rare.as_ref()?.tags;
+        let i = tags.binary_search_by_key(&id.0, |(t, _)| t.0).ok()?;
+        Some(&tags[i].1)
+    }
+
+    fn offset_map(&self) -> Option<&OffsetMap> {
+        self.rare.as_ref()?.offset_map.as_deref()
+    }
+
+    fn set_offset_map(&mut self, map: Arc<OffsetMap>) {
+        self.rare.get_or_insert_default().offset_map = Some(map);
     }
 
     pub fn len(&self) -> usize {
@@ -825,12 +996,12 @@ impl YamlDoc {
 
     /// Map an offset of this document's text to an offset in the file.
     pub fn file_offset(&self, offset: usize) -> usize {
-        self.offset_map.as_ref().map_or(offset, |m| m.map(offset))
+        self.offset_map().map_or(offset, |m| m.map(offset))
     }
 
     /// Whether the document was parsed out of a scalar of another document.
     pub fn is_embedded(&self) -> bool {
-        self.offset_map.is_some()
+        self.offset_map().is_some()
     }
 }
 
@@ -855,10 +1026,10 @@ impl<'a> Yaml<'a> {
     #[inline]
     pub fn resolved(self) -> Yaml<'a> {
         let n = self.node();
-        if n.kind == ALIAS && n.a != NO_TARGET {
+        if n.kind() == ALIAS && n.payload() != NO_TARGET {
             Yaml {
                 doc: self.doc,
-                id: NodeId(n.a),
+                id: NodeId(n.payload()),
             }
         } else {
             self
@@ -868,7 +1039,7 @@ impl<'a> Yaml<'a> {
     /// The node's span in the file.
     pub fn span(&self) -> Span {
         let n = self.node();
-        if let Some(m) = &self.doc.offset_map
+        if let Some(m) = self.doc.offset_map()
             && !m.segments.is_empty()
         {
             return m.span(self.doc.file, n.start as usize, n.end as usize);
@@ -883,11 +1054,8 @@ impl<'a> Yaml<'a> {
     pub fn as_str(&self) -> Option<&'a str> {
         let r = self.resolved();
         let n = r.node();
-        if n.kind >= SEQ {
-            return None;
-        }
-        let at = n.a as usize;
-        Some(r.doc.strings.get(at..at + n.b as usize).unwrap_or_default())
+        let style = *STYLES.get(n.kind() as usize)?;
+        Some(r.doc.value(n, style))
     }
 
     /// A non-empty string scalar, not null.
@@ -929,11 +1097,11 @@ impl<'a> Yaml<'a> {
     }
 
     pub fn is_map(&self) -> bool {
-        self.resolved().node().kind == MAP
+        self.resolved().node().kind() == MAP
     }
 
     pub fn is_seq(&self) -> bool {
-        self.resolved().node().kind == SEQ
+        self.resolved().node().kind() == SEQ
     }
 
     /// Key/value pairs of a mapping, duplicates included, in document order. Merge keys
@@ -1072,10 +1240,49 @@ mod tests {
     }
 
     #[test]
+    fn yaml_embedded_in_embedded_yaml_is_placed_at_the_inner_scalar() {
+        let text = "outer: |\n  x: 1\n  inner: |\n    k: v\n    l: [1, 2]\n  ---\n  y: 2\n";
+        let d = &docs(text)[0];
+        let outer = d.root().get("outer").unwrap();
+        let mid = parse_embedded(d, outer.id, text).unwrap();
+        assert_eq!(mid.len(), 2);
+        let inner = mid[0].root().get("inner").unwrap();
+        let at = inner.span();
+        let nested = parse_embedded(&mid[0], inner.id, text).unwrap();
+        let r = nested[0].root();
+        assert!(nested[0].is_embedded());
+        assert_eq!(r.str_at(&["k"]), Some("v"));
+        for n in [
+            r,
+            r.get("k").unwrap(),
+            r.get("l").unwrap().items().last().unwrap(),
+        ] {
+            assert_eq!(
+                n.span(),
+                Span::new(FileId(0), at.range().start..at.range().start)
+            );
+            assert_eq!(
+                nested[0].file_offset(n.node().end() as usize),
+                at.start as usize
+            );
+        }
+        // The second document of the outer text keeps its own positions.
+        let y = mid[1].root().get("y").unwrap();
+        assert_eq!(&text[y.span().range()], "2");
+        // An error in the nested text is placed there too.
+        let bad = "outer: |\n  inner: |\n    k: [1\n";
+        let d = &docs(bad)[0];
+        let mid = parse_embedded(d, d.root().get("outer").unwrap().id, bad).unwrap();
+        let inner = mid[0].root().get("inner").unwrap();
+        let err = parse_embedded(&mid[0], inner.id, bad).unwrap_err();
+        assert_eq!(err.offset, inner.span().start as usize);
+    }
+
+    #[test]
     fn flow_sequence_closed_at_its_key_column_loads_as_go_yaml_reads_it() {
         let text = "spec:\n  requirements:\n    - key: family\n      values: [\n        \"c5d\", \"m5d\",\n      \"r5d\"\n      ]\n    - key: gen\n      values: [\"3\"]\nlimits: {\ncpu: 1}\n";
         assert!(
-            build(FileId(0), text, &|c| c, None).is_err(),
+            build(FileId(0), text, &Arc::from(text), &|c| c, None).is_err(),
             "saphyr alone rejects it"
         );
         let d = &docs(text)[0];
@@ -1108,7 +1315,98 @@ mod tests {
 
     #[test]
     fn nodes_are_small_fixed_records() {
-        assert!(std::mem::size_of::<Node>() <= 20);
+        assert!(std::mem::size_of::<Node>() <= 12);
+    }
+
+    fn limited(text: &str, limit: u32) -> Result<Vec<YamlDoc>, YamlError> {
+        build_limited(FileId(0), text, &Arc::from(text), &|c| c, None, limit)
+    }
+
+    #[test]
+    fn documents_at_the_packing_limit_load_and_past_it_fail_as_too_large() {
+        let too_large = |r: Result<Vec<YamlDoc>, YamlError>| match r {
+            Err(e) => e.message.starts_with("document too large"),
+            Ok(_) => false,
+        };
+        // Node ids: four nodes fit under a limit of 4, five do not.
+        let d = &limited("[a, b, c]", 4).unwrap()[0];
+        assert_eq!(d.len(), 4);
+        assert_eq!(d.root().items().map(|i| i.as_str()).last(), Some(Some("c")));
+        assert!(too_large(limited("[a, b, c, d]", 4)));
+        // Copied scalars are numbered from 1.
+        let d = &limited("[\"\\x41\", \"\\x42\", \"\\x43\"]", 4).unwrap()[0];
+        let items: Vec<_> = d.root().items().map(|i| i.as_str().unwrap()).collect();
+        assert_eq!(items, ["A", "B", "C"]);
+        // A lone copied scalar is node 0 but copied scalar 1; a verbatim one copies nothing.
+        assert!(too_large(limited("\"\\x41\"", 1)));
+        assert_eq!(
+            limited("\"\\x41\"", 2).unwrap()[0].root().as_str(),
+            Some("A")
+        );
+        assert_eq!(limited("'A'", 1).unwrap()[0].root().as_str(), Some("A"));
+        // The child pool: the outer of three nested sequences starts at entry 3 (the
+        // innermost's count, the middle's count and child).
+        assert!(too_large(limited("[[[]]]", 3)));
+        let d = &limited("[[[]]]", 4).unwrap()[0];
+        let middle = d.root().items().next().unwrap();
+        assert_eq!(middle.items().count(), 1);
+        assert_eq!(middle.items().next().unwrap().items().count(), 0);
+        // An alias to the last node the limit allows.
+        let d = &limited("[&x a, *x]", 3).unwrap()[0];
+        let items: Vec<_> = d.root().items().map(|i| i.as_str().unwrap()).collect();
+        assert_eq!(items, ["a", "a"]);
+        // The error points into the text.
+        let text = "a: [1, 2, 3]\nb: [4, 5, 6]\n";
+        let err = limited(text, 6).unwrap_err();
+        assert!(err.offset <= text.len());
+        // The real limit is far past any document preflight reads.
+        assert_eq!(MAX_PAYLOAD, (1 << 29) - 1);
+    }
+
+    #[test]
+    fn scalars_read_from_the_text_or_copied_give_the_same_values() {
+        let text = "plain: value\n'single': 'it''s'\n\"double\": \"x\\ty\"\nq1: 'ok'\nq2: \"ok\"\ne1: ''\ne2: \"\"\nnull:\nfolded: one\n  two\nflow: {k: v, 'k2': \"v2\"}\nlit: |\n  a\nmulti: \"a\n  b\"\n";
+        let d = &docs(text)[0];
+        let r = d.root();
+        let keys: Vec<_> = r.entries().map(|(k, _)| k.as_str().unwrap()).collect();
+        assert_eq!(
+            keys,
+            [
+                "plain", "single", "double", "q1", "q2", "e1", "e2", "null", "folded", "flow",
+                "lit", "multi"
+            ]
+        );
+        assert_eq!(r.str_at(&["plain"]), Some("value"));
+        assert_eq!(r.str_at(&["single"]), Some("it's"));
+        assert_eq!(r.str_at(&["double"]), Some("x\ty"));
+        assert_eq!(r.str_at(&["q1"]), Some("ok"));
+        assert_eq!(r.get("q1").unwrap().style(), Some(Style::SingleQuoted));
+        assert_eq!(r.str_at(&["q2"]), Some("ok"));
+        assert_eq!(r.get("e1").unwrap().as_str(), Some(""));
+        assert_eq!(r.get("e2").unwrap().as_str(), Some(""));
+        assert!(!r.get("e2").unwrap().is_null());
+        assert!(r.get("null").unwrap().is_null());
+        assert_eq!(r.str_at(&["folded"]), Some("one two"));
+        assert_eq!(r.str_at(&["flow", "k"]), Some("v"));
+        assert_eq!(r.str_at(&["flow", "k2"]), Some("v2"));
+        assert_eq!(r.str_at(&["lit"]), Some("a\n"));
+        assert_eq!(r.str_at(&["multi"]), Some("a b"));
+        // The spans are the scalars' text, quotes included.
+        assert_eq!(&text[r.get("q2").unwrap().span().range()], "\"ok\"");
+        // A document of verbatim scalars copies nothing.
+        let d = &docs("a: 'x'\nb: \"y\"\nc: [1, {d: e}]\n")[0];
+        assert!(d.rare.is_none());
+        assert_eq!(d.root().str_at(&["b"]), Some("y"));
+    }
+
+    #[test]
+    fn a_file_s_documents_share_its_text() {
+        let text: Arc<str> = Arc::from("a: 1\n---\nb: 2\n");
+        let ds = parse_source(FileId(0), &text).unwrap();
+        assert_eq!(ds.len(), 2);
+        assert_eq!(ds.capacity(), 2);
+        assert!(ds.iter().all(|d| Arc::ptr_eq(&d.text, &text)));
+        assert_eq!(ds[1].root().str_at(&["b"]), Some("2"));
     }
 
     #[test]
