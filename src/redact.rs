@@ -13,6 +13,7 @@ use crate::source::{FileId, Span};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// What replaces a redacted value.
 pub const MARK: &str = "(sensitive)";
@@ -219,8 +220,8 @@ fn terraform_sensitive_arguments(
                 while let Some(v) = stack.pop() {
                     match v {
                         Value::String(t) => values.push(t),
-                        Value::List(items) => stack.extend(items),
-                        Value::Object(o) => stack.extend(o.into_values()),
+                        Value::List(items) => stack.extend(Arc::unwrap_or_clone(items)),
+                        Value::Object(o) => stack.extend(Arc::unwrap_or_clone(o).into_values()),
                         _ => {}
                     }
                 }

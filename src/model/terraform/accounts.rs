@@ -163,14 +163,14 @@ impl Analysis {
                 .collect();
             if let Some(a) = block.body.get_attribute("values") {
                 match ev(&a.value) {
-                    Value::List(items) => texts.extend(items),
+                    Value::List(items) => texts.extend(std::sync::Arc::unwrap_or_clone(items)),
                     v => texts.push(v),
                 }
             }
             if let Some(a) = block.body.get_attribute("set")
                 && let Value::List(items) = ev(&a.value)
             {
-                for i in items {
+                for i in items.iter() {
                     if let Some(v) = i.as_object().and_then(|o| o.get("value")) {
                         texts.push(v.clone());
                     }

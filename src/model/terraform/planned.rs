@@ -39,7 +39,7 @@ pub fn planned(
             }
             let mut seen = std::collections::HashSet::new();
             names.retain(|n| seen.insert(n.clone()));
-            Some(Value::List(
+            Some(Value::list(
                 names
                     .into_iter()
                     .map(|d| {
@@ -55,7 +55,7 @@ pub fn planned(
                             );
                         }
                         o.insert("domain_name".to_string(), Value::String(d));
-                        Value::Object(o)
+                        Value::object(o)
                     })
                     .collect(),
             ))
@@ -74,7 +74,7 @@ mod tests {
         args.insert("domain_name".into(), Value::string("example.com"));
         args.insert(
             "subject_alternative_names".into(),
-            Value::List(vec![
+            Value::list(vec![
                 Value::string("*.example.com"),
                 Value::string("example.com"),
             ]),

@@ -245,7 +245,7 @@ fn overridden_values(cx: &Context<'_>) -> Vec<Finding> {
                 let Some(file) = rel.as_deref().and_then(|r| s.repo.file_by_path(r)) else {
                     continue;
                 };
-                for p in params {
+                for p in params.iter() {
                     let Some(name) = p
                         .as_object()
                         .and_then(|o| o.get("name"))

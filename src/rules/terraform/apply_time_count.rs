@@ -4,7 +4,7 @@ use super::{PerBlock, block_span, gate_span};
 use crate::diagnostic::{Finding, Severity};
 use crate::model::terraform::BlockKind;
 use crate::model::terraform::analysis::Count;
-use crate::model::terraform::expr::Unknown;
+use crate::model::terraform::expr::{ApplyIf, Unknown};
 use crate::rules::{Context, Rule};
 
 crate::rules::declare_rule! {
@@ -75,12 +75,13 @@ impl Rule for ApplyTimeCount {
                             }
                             out.put(key, f);
                         }
-                        Count::Unknown(Unknown::AtApplyIf {
-                            origin,
-                            condition,
-                            decided_by,
-                            when,
-                        }) => {
+                        Count::Unknown(Unknown::AtApplyIf(a)) => {
+                            let ApplyIf {
+                                origin,
+                                condition,
+                                decided_by,
+                                when,
+                            } = *a;
                             let what = if arg == "count" {
                                 "Invalid count argument"
                             } else {

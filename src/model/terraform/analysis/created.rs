@@ -459,7 +459,7 @@ impl Analysis {
         if let Some(a) = block.body.get_attribute("values") {
             match self.eval_iter(s, pass, at.inst, iter.clone(), &a.value) {
                 Value::List(docs) => {
-                    for d in docs {
+                    for d in docs.iter() {
                         match d {
                             Value::String(text) => {
                                 // A repository file read as is (`file(...)`): its
@@ -480,7 +480,7 @@ impl Analysis {
                                     }
                                     _ => value::merge(
                                         &mut values,
-                                        &helm::funcs::from_text_yaml(&text),
+                                        &helm::funcs::from_text_yaml(text),
                                     ),
                                 }
                             }

@@ -46,14 +46,17 @@ pub fn unknown_text(u: &Unknown) -> String {
         Unknown::AtPlan { origin } => {
             format!("`{origin}` is known when Terraform plans, but preflight cannot see its value")
         }
-        Unknown::AtApplyIf {
-            origin,
-            condition,
-            decided_by,
-            when,
-        } => format!(
-            "known only after apply ({origin}) when `{condition}` is {when}; Terraform decides that at plan from `{decided_by}`, which preflight cannot see"
-        ),
+        Unknown::AtApplyIf(a) => {
+            let expr::ApplyIf {
+                origin,
+                condition,
+                decided_by,
+                when,
+            } = &**a;
+            format!(
+                "known only after apply ({origin}) when `{condition}` is {when}; Terraform decides that at plan from `{decided_by}`, which preflight cannot see"
+            )
+        }
     }
 }
 
@@ -94,12 +97,12 @@ pub(super) fn body_object(body: &Body, cx: &dyn Scope, depth: usize) -> BTreeMap
                 }
             }
             _ => {
-                let v = Value::Object(body_object(&b.body, cx, depth + 1));
+                let v = Value::object(body_object(&b.body, cx, depth + 1));
                 if let Value::List(items) = obj
                     .entry(id.to_string())
-                    .or_insert_with(|| Value::List(Vec::new()))
+                    .or_insert_with(|| Value::list(Vec::new()))
                 {
-                    items.push(v);
+                    Arc::make_mut(items).push(v);
                 }
             }
         }
@@ -116,14 +119,14 @@ pub fn yaml_to_value(text: &str) -> Option<Value> {
             return Value::undecidable("YAML nested too deeply");
         }
         if y.is_map() {
-            return Value::Object(
+            return Value::object(
                 y.entries()
                     .filter_map(|(k, v)| k.as_string().map(|k| (k.to_string(), conv(v, depth + 1))))
                     .collect(),
             );
         }
         if y.is_seq() {
-            return Value::List(y.items().map(|v| conv(v, depth + 1)).collect());
+            return Value::list(y.items().map(|v| conv(v, depth + 1)).collect());
         }
         if y.is_null() {
             return Value::Null;
@@ -552,7 +555,7 @@ impl Analysis {
                 Some(Unknown::Undecidable { reason }) => {
                     undecided.get_or_insert(format!("`{key}`: {reason}"));
                 }
-                Some(u @ Unknown::AtApplyIf { .. }) => {
+                Some(u @ Unknown::AtApplyIf(_)) => {
                     undecided.get_or_insert(format!("`{key}` is {}", unknown_text(u)));
                 }
                 // Known at plan: the data source is still read during plan.
@@ -591,13 +594,13 @@ impl Analysis {
         }
         if let Some(a) = block.body.get_attribute("for_each") {
             return match self.eval(s, pass, at.inst, &a.value) {
-                Value::Object(m) => Ok(m
+                Value::Object(m) => Ok(Arc::unwrap_or_clone(m)
                     .into_iter()
                     .map(|(k, v)| Iter::Each(Value::String(k), v))
                     .collect()),
                 Value::List(items) => match Unknown::combine_shallow(items.iter()) {
                     Some(u) => Err(u),
-                    None => Ok(items
+                    None => Ok(Arc::unwrap_or_clone(items)
                         .into_iter()
                         .map(|v| Iter::Each(v.clone(), v))
                         .collect()),
@@ -639,7 +642,7 @@ impl Analysis {
             };
             if block.body.get_attribute("count").is_some() {
                 return match count_from_value(&self.own_count_value(s, pass, at, stack)) {
-                    Count::Known(n) => Value::List(
+                    Count::Known(n) => Value::list(
                         (0..n.min(1000) as usize)
                             .map(|i| self.instance_object(s, pass, at, Iter::Count(i), stack))
                             .collect(),
@@ -650,13 +653,13 @@ impl Analysis {
             if let Some(a) = block.body.get_attribute("for_each") {
                 let cx = self.ctx(s, pass, at.inst, Iter::None, stack);
                 let items: Vec<(String, Value)> = match expr::eval(&a.value, &cx) {
-                    Value::Object(m) => m.into_iter().collect(),
+                    Value::Object(m) => Arc::unwrap_or_clone(m).into_iter().collect(),
                     Value::List(items) => {
                         if let Some(u) = Unknown::combine_shallow(items.iter()) {
                             return Value::Unknown(u);
                         }
                         items
-                            .into_iter()
+                            .iter()
                             .filter_map(|v| v.as_str().map(|k| (k.to_string(), v.clone())))
                             .collect()
                     }
@@ -665,7 +668,7 @@ impl Analysis {
                         return Value::undecidable(format!("for_each is a {}", other.type_name()));
                     }
                 };
-                return Value::Object(
+                return Value::object(
                     items
                         .into_iter()
                         .map(|(k, v)| {
@@ -753,7 +756,7 @@ impl Analysis {
                 obj.insert(n.to_string(), v);
             }
         }
-        Value::Object(obj)
+        Value::object(obj)
     }
 
     pub(super) fn local_value(
@@ -831,7 +834,7 @@ impl Analysis {
             return Some((v, 2));
         }
         let outputs_of = |child: usize| -> Value {
-            Value::Object(
+            Value::object(
                 self.module(tf, child)
                     .blocks_of(BlockKind::Output)
                     .filter_map(|o| {
@@ -848,9 +851,9 @@ impl Analysis {
                 b => Some((b, c)),
             });
             let v = if hb.is_some_and(|b| b.body.get_attribute("count").is_some()) {
-                Value::List(present.map(|(_, c)| outputs_of(c)).collect())
+                Value::list(present.map(|(_, c)| outputs_of(c)).collect())
             } else {
-                Value::Object(
+                Value::object(
                     present
                         .filter_map(|(b, c)| match b {
                             Iter::Each(k, _) => k.as_str().map(|k| (k.to_string(), outputs_of(c))),
@@ -871,7 +874,7 @@ impl Analysis {
         };
         let v = if hb.is_some_and(|b| b.body.get_attribute("count").is_some()) {
             match count_from_value(&self.own_count_value(s, pass, at, stack)) {
-                Count::Known(n) => Value::List(vec![obj; n.min(1000) as usize]),
+                Count::Known(n) => Value::list(vec![obj; n.min(1000) as usize]),
                 Count::Unknown(u) => Value::Unknown(u),
             }
         } else {
@@ -879,9 +882,9 @@ impl Analysis {
             let cx = self.ctx(s, pass, inst, Iter::None, stack);
             match fe.map(|a| expr::eval(&a.value, &cx)) {
                 Some(Value::Object(m)) => {
-                    Value::Object(m.into_keys().map(|k| (k, obj.clone())).collect())
+                    Value::object(m.keys().map(|k| (k.clone(), obj.clone())).collect())
                 }
-                Some(Value::List(items)) => Value::Object(
+                Some(Value::List(items)) => Value::object(
                     items
                         .iter()
                         .filter_map(|v| v.as_str().map(|k| (k.to_string(), obj.clone())))

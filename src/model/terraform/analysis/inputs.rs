@@ -10,8 +10,8 @@ pub(super) fn toml_to_value(v: &toml::Value) -> Value {
         toml::Value::Float(f) => Value::Number(*f),
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(a) => Value::List(a.iter().map(toml_to_value).collect()),
-        toml::Value::Table(t) => Value::Object(
+        toml::Value::Array(a) => Value::list(a.iter().map(toml_to_value).collect()),
+        toml::Value::Table(t) => Value::object(
             t.iter()
                 .map(|(k, v)| (k.clone(), toml_to_value(v)))
                 .collect(),
@@ -63,8 +63,9 @@ pub(super) fn apply_type_defaults(ty: &Expression, v: Value, depth: usize) -> Va
     let name = call.name.name.as_str();
     let arg = call.args.iter().next();
     match (name, v) {
-        ("object", Value::Object(mut m)) => {
+        ("object", Value::Object(mut obj)) => {
             if let Some(Expression::Object(spec)) = arg {
+                let m = Arc::make_mut(&mut obj);
                 for (k, te) in spec.iter() {
                     let key = match k {
                         hcl_edit::expr::ObjectKey::Ident(id) => id.value().as_str().to_string(),
@@ -96,19 +97,20 @@ pub(super) fn apply_type_defaults(ty: &Expression, v: Value, depth: usize) -> Va
                     m.insert(key, nv);
                 }
             }
-            Value::Object(m)
+            Value::Object(obj)
         }
         ("map", Value::Object(m)) => match arg {
-            Some(t) => Value::Object(
-                m.into_iter()
+            Some(t) => Value::object(
+                Arc::unwrap_or_clone(m)
+                    .into_iter()
                     .map(|(k, x)| (k, apply_type_defaults(t, x, depth + 1)))
                     .collect(),
             ),
             None => Value::Object(m),
         },
         ("list" | "set", Value::List(items)) => match arg {
-            Some(t) => Value::List(
-                items
+            Some(t) => Value::list(
+                Arc::unwrap_or_clone(items)
                     .into_iter()
                     .map(|x| apply_type_defaults(t, x, depth + 1))
                     .collect(),

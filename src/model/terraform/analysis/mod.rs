@@ -42,7 +42,7 @@ use hcl_edit::structure::{Block, Body};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Deepest module nesting followed.
 pub const MAX_MODULE_DEPTH: usize = 16;
@@ -212,9 +212,10 @@ pub struct Analysis {
     inputs: HashMap<usize, Vec<HashMap<String, Input>>>,
     /// Per module: for each resource/data address, the attribute names read after it.
     read_attrs: HashMap<(ModuleId, String), BTreeSet<String>>,
-    memo: Mutex<HashMap<Key, Value>>,
+    /// The memoised values. A value shares its lists and objects, so a hit copies no tree.
+    memo: Mutex<foldhash::HashMap<Key, Value>>,
     /// Per root instance: the weight of its memoised values.
-    kept: Mutex<HashMap<usize, usize>>,
+    kept: Mutex<foldhash::HashMap<usize, usize>>,
     /// The first module call of each root that was not followed because the root reached
     /// [`MAX_MODULE_INSTANCES`]: the call's header.
     pub truncated: Vec<Span>,
@@ -259,8 +260,8 @@ impl Analysis {
             selected: Vec::new(),
             inputs: HashMap::new(),
             read_attrs: HashMap::new(),
-            memo: Mutex::new(HashMap::new()),
-            kept: Mutex::new(HashMap::new()),
+            memo: Mutex::new(foldhash::HashMap::default()),
+            kept: Mutex::new(foldhash::HashMap::default()),
             truncated: Vec::new(),
             expanded: 0,
             objects: Vec::new(),

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use hcl_edit::expr::{
     BinaryOperator, Expression, ForExpr, FuncCall, ObjectKey, TraversalOperator, UnaryOperator,
@@ -11,7 +12,7 @@ use hcl_edit::{Decorated, Span};
 
 use super::error::EvalError;
 use super::functions;
-use super::value::{Unknown, Value, format_number};
+use super::value::{ApplyIf, Unknown, Value, format_number};
 
 /// Maximum expression nesting depth before evaluation gives up.
 pub const MAX_DEPTH: usize = 256;
@@ -221,7 +222,7 @@ impl<'s> Evaluator<'s> {
                 for item in items.iter() {
                     out.push(self.eval_expr(item)?);
                 }
-                Ok(Value::List(out))
+                Ok(Value::list(out))
             }
             Expression::Object(obj) => {
                 let mut out = BTreeMap::new();
@@ -258,7 +259,7 @@ impl<'s> Evaluator<'s> {
                 }
                 match unknown_key {
                     Some(u) => Ok(Value::Unknown(u)),
-                    None => Ok(Value::Object(out)),
+                    None => Ok(Value::object(out)),
                 }
             }
             Expression::StringTemplate(t) => self.eval_template(t),
@@ -346,12 +347,14 @@ impl<'s> Evaluator<'s> {
         let f = at_apply(&branch(self, false, &c.false_expr));
         let when = t.is_some();
         match (t, f) {
-            (Some(origin), None) | (None, Some(origin)) => Value::Unknown(Unknown::AtApplyIf {
-                origin,
-                when,
-                condition,
-                decided_by,
-            }),
+            (Some(origin), None) | (None, Some(origin)) => {
+                Value::Unknown(Unknown::AtApplyIf(Box::new(ApplyIf {
+                    origin,
+                    when,
+                    condition,
+                    decided_by,
+                })))
+            }
             (Some(origin), Some(_)) => Value::at_apply(origin),
             (None, None) => Value::Unknown(Unknown::at_plan(decided_by)),
         }
@@ -519,16 +522,16 @@ impl<'s> Evaluator<'s> {
         ops: &[Decorated<TraversalOperator>],
     ) -> Result<Value, EvalError> {
         match value {
-            Value::Null => Ok(Value::List(Vec::new())),
+            Value::Null => Ok(Value::list(Vec::new())),
             Value::Unknown(u) => Ok(Value::Unknown(u)),
             Value::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
-                for item in items {
+                for item in Arc::unwrap_or_clone(items) {
                     out.push(self.apply_ops(item, ops)?);
                 }
-                Ok(Value::List(out))
+                Ok(Value::list(out))
             }
-            other => Ok(Value::List(vec![self.apply_ops(other, ops)?])),
+            other => Ok(Value::list(vec![self.apply_ops(other, ops)?])),
         }
     }
 
@@ -621,17 +624,17 @@ impl<'s> Evaluator<'s> {
         }
         if f.key_expr.is_some() {
             if f.grouping {
-                Ok(Value::Object(
+                Ok(Value::object(
                     groups
                         .into_iter()
-                        .map(|(k, v)| (k, Value::List(v)))
+                        .map(|(k, v)| (k, Value::list(v)))
                         .collect(),
                 ))
             } else {
-                Ok(Value::Object(object))
+                Ok(Value::object(object))
             }
         } else {
-            Ok(Value::List(list))
+            Ok(Value::list(list))
         }
     }
 
@@ -686,7 +689,7 @@ impl<'s> Evaluator<'s> {
         }
         if call.args.expand_final() {
             match args.pop() {
-                Some(Value::List(items)) => args.extend(items),
+                Some(Value::List(items)) => args.extend(Arc::unwrap_or_clone(items)),
                 Some(Value::Unknown(u)) => return Ok(Value::Unknown(u)),
                 Some(Value::Null) | None => {
                     return Err(EvalError::new(
@@ -952,12 +955,12 @@ pub(crate) fn unknown_of(values: &[&Value]) -> Value {
 #[allow(clippy::type_complexity)]
 fn iteration_items(coll: Value) -> Result<Result<Vec<(Value, Value)>, Unknown>, EvalError> {
     match coll {
-        Value::List(items) => Ok(Ok(items
+        Value::List(items) => Ok(Ok(Arc::unwrap_or_clone(items)
             .into_iter()
             .enumerate()
             .map(|(i, v)| (Value::Number(i as f64), v))
             .collect())),
-        Value::Object(map) => Ok(Ok(map
+        Value::Object(map) => Ok(Ok(Arc::unwrap_or_clone(map)
             .into_iter()
             .map(|(k, v)| (Value::String(k), v))
             .collect())),
@@ -975,7 +978,7 @@ fn iteration_items(coll: Value) -> Result<Result<Vec<(Value, Value)>, Unknown>, 
 /// Terraform's attribute access `value.name`.
 pub(crate) fn get_attr(value: Value, name: &str) -> Result<Value, EvalError> {
     match value {
-        Value::Object(mut map) => map.remove(name).ok_or_else(|| {
+        Value::Object(map) => map.get(name).cloned().ok_or_else(|| {
             EvalError::new(format!(
                 "Unsupported attribute: this object does not have an attribute named \"{name}\""
             ))
@@ -1019,7 +1022,7 @@ pub(crate) fn index_value(value: Value, key: &Value) -> Result<Value, EvalError>
         Value::Null => Err(EvalError::new(
             "Attempt to index null value: this value is null, so it does not have any indices",
         )),
-        Value::List(mut items) => {
+        Value::List(items) => {
             let n = match key.to_number() {
                 Ok(Value::Number(n)) => n,
                 _ => {
@@ -1041,9 +1044,9 @@ pub(crate) fn index_value(value: Value, key: &Value) -> Result<Value, EvalError>
                     items.len()
                 )));
             }
-            Ok(items.swap_remove(n as usize))
+            Ok(items[n as usize].clone())
         }
-        Value::Object(mut map) => {
+        Value::Object(map) => {
             let k = match key.to_string_value() {
                 Ok(Value::String(s)) => s,
                 _ => {
@@ -1053,7 +1056,7 @@ pub(crate) fn index_value(value: Value, key: &Value) -> Result<Value, EvalError>
                     )));
                 }
             };
-            map.remove(&k).ok_or_else(|| {
+            map.get(&k).cloned().ok_or_else(|| {
                 EvalError::new(format!(
                     "Invalid index: the given key does not identify an element in this collection value (no key \"{k}\")"
                 ))

@@ -31,4 +31,4 @@ pub use refs::{
     BodyExpression, FunctionCallRef, RefStep, Reference, body_expressions,
     body_expressions_with_path, function_calls, references,
 };
-pub use value::{Truth, Unknown, Value, format_number, parse_number, quote_string};
+pub use value::{ApplyIf, Truth, Unknown, Value, format_number, parse_number, quote_string};

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use super::error::EvalError;
 
@@ -9,6 +10,11 @@ use super::error::EvalError;
 ///
 /// Tuples, lists and sets are all represented as [`Value::List`]; objects and
 /// maps as [`Value::Object`]. Unknown values may appear at any depth.
+///
+/// Lists and objects share their elements: cloning a value copies no tree (a memoised
+/// local read by many expressions, a variable passed into a module instance), and a
+/// change goes through [`Arc::make_mut`], which copies only a shared level. Build them
+/// with [`Value::list`] / [`Value::object`] (or `From`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// `null`.
@@ -20,9 +26,9 @@ pub enum Value {
     /// A string.
     String(String),
     /// A tuple, list or set.
-    List(Vec<Value>),
+    List(Arc<Vec<Value>>),
     /// An object or map.
-    Object(BTreeMap<String, Value>),
+    Object(Arc<BTreeMap<String, Value>>),
     /// A value that is not known statically.
     Unknown(Unknown),
 }
@@ -55,17 +61,22 @@ pub enum Unknown {
     /// Known only after apply in one outcome of a condition Terraform decides at plan from
     /// what preflight cannot see (the adopt-or-create pattern: `should_create =
     /// !data.x.exists`, `arn = should_create ? aws_x.this[0].arn : local.existing`). The
-    /// outcome `when` is one an environment plausibly takes (a fresh one creates).
-    AtApplyIf {
-        /// The expression the value unknown until apply comes from.
-        origin: String,
-        /// The condition, as written.
-        condition: String,
-        /// What the condition depends on that is read at plan.
-        decided_by: String,
-        /// The outcome of the condition in which the value is unknown until apply.
-        when: bool,
-    },
+    /// outcome `when` is one an environment plausibly takes (a fresh one creates). Boxed,
+    /// so that an unknown (and so every value) stays as small as a string.
+    AtApplyIf(Box<ApplyIf>),
+}
+
+/// What [`Unknown::AtApplyIf`] knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyIf {
+    /// The expression the value unknown until apply comes from.
+    pub origin: String,
+    /// The condition, as written.
+    pub condition: String,
+    /// What the condition depends on that is read at plan.
+    pub decided_by: String,
+    /// The outcome of the condition in which the value is unknown until apply.
+    pub when: bool,
 }
 
 /// Three-way truth of a condition.
@@ -100,7 +111,7 @@ impl Unknown {
     pub fn rank(&self) -> u8 {
         match self {
             Unknown::AtApply { .. } => Self::TOP_RANK,
-            Unknown::AtApplyIf { .. } => 2,
+            Unknown::AtApplyIf(_) => 2,
             Unknown::Undecidable { .. } => 1,
             Unknown::AtPlan { .. } => 0,
         }
@@ -155,20 +166,26 @@ impl fmt::Display for Unknown {
             Unknown::AtApply { origin } => write!(f, "(known after apply: {origin})"),
             Unknown::Undecidable { reason } => write!(f, "(not evaluated: {reason})"),
             Unknown::AtPlan { origin } => write!(f, "(known at plan: {origin})"),
-            Unknown::AtApplyIf {
-                origin,
-                condition,
-                when,
-                ..
-            } => write!(
+            Unknown::AtApplyIf(a) => write!(
                 f,
-                "(known after apply when `{condition}` is {when}: {origin})"
+                "(known after apply when `{}` is {}: {})",
+                a.condition, a.when, a.origin
             ),
         }
     }
 }
 
 impl Value {
+    /// A list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Arc::new(items))
+    }
+
+    /// An object value.
+    pub fn object(map: BTreeMap<String, Value>) -> Value {
+        Value::Object(Arc::new(map))
+    }
+
     /// A string value.
     pub fn string(s: impl Into<String>) -> Value {
         Value::String(s.into())
@@ -196,7 +213,7 @@ impl Value {
                 Value::String(s) => total = total.saturating_add(s.len()),
                 Value::List(items) => stack.extend(items.iter()),
                 Value::Object(m) => {
-                    for (k, x) in m {
+                    for (k, x) in m.iter() {
                         total = total.saturating_add(k.len());
                         stack.push(x);
                     }
@@ -361,9 +378,9 @@ impl Value {
             serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(items) => {
-                Value::List(items.iter().map(Value::from_json).collect())
+                Value::list(items.iter().map(Value::from_json).collect())
             }
-            serde_json::Value::Object(map) => Value::Object(
+            serde_json::Value::Object(map) => Value::object(
                 map.iter()
                     .map(|(k, v)| (k.clone(), Value::from_json(v)))
                     .collect(),
@@ -417,7 +434,7 @@ impl Value {
                     return Some(false);
                 }
                 let mut unknown = false;
-                for (x, y) in a.iter().zip(b) {
+                for (x, y) in a.iter().zip(b.iter()) {
                     match x.terraform_equals(y) {
                         Some(false) => return Some(false),
                         None => unknown = true,
@@ -596,13 +613,13 @@ impl From<String> for Value {
 
 impl From<Vec<Value>> for Value {
     fn from(items: Vec<Value>) -> Self {
-        Value::List(items)
+        Value::list(items)
     }
 }
 
 impl From<BTreeMap<String, Value>> for Value {
     fn from(map: BTreeMap<String, Value>) -> Self {
-        Value::Object(map)
+        Value::object(map)
     }
 }
 
@@ -621,24 +638,32 @@ mod tests {
         assert_eq!(Value::from("a").to_string(), "\"a\"");
         assert_eq!(Value::Bool(true).to_string(), "true");
         assert_eq!(
-            Value::List(vec!["a".into(), "b".into()]).to_string(),
+            Value::list(vec!["a".into(), "b".into()]).to_string(),
             "[\"a\", \"b\"]"
         );
         let mut m = BTreeMap::new();
         m.insert("a".to_string(), Value::Number(1.0));
-        assert_eq!(Value::Object(m.clone()).to_string(), "{ a = 1 }");
+        assert_eq!(Value::object(m.clone()).to_string(), "{ a = 1 }");
         m.insert("b c".to_string(), Value::Number(1.5));
-        assert_eq!(Value::Object(m).to_string(), "{ a = 1, \"b c\" = 1.5 }");
+        assert_eq!(Value::object(m).to_string(), "{ a = 1, \"b c\" = 1.5 }");
         assert_eq!(Value::from("${x}").to_string(), "\"$${x}\"");
-        assert_eq!(Value::Object(BTreeMap::new()).to_string(), "{}");
+        assert_eq!(Value::object(BTreeMap::new()).to_string(), "{}");
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_value_is_as_small_as_a_string() {
+        // Lists and objects are shared, the largest unknown is boxed: every element of a
+        // list or object costs one string's size.
+        assert_eq!(std::mem::size_of::<Value>(), 32);
     }
 
     #[test]
     fn known_is_deep() {
-        let v = Value::List(vec![Value::Null, Value::at_apply("x.y.id")]);
+        let v = Value::list(vec![Value::Null, Value::at_apply("x.y.id")]);
         assert!(!v.is_known());
         assert!(!v.is_unknown());
-        assert!(Value::List(vec![]).is_known());
+        assert!(Value::list(vec![]).is_known());
     }
 
     #[test]
@@ -688,10 +713,10 @@ mod tests {
             Some(false)
         );
         assert_eq!(Value::Null.terraform_equals(&Value::Null), Some(true));
-        let l1 = Value::List(vec![Value::at_apply("x"), 1.0.into()]);
-        let l2 = Value::List(vec![Value::from("a"), 2.0.into()]);
+        let l1 = Value::list(vec![Value::at_apply("x"), 1.0.into()]);
+        let l2 = Value::list(vec![Value::from("a"), 2.0.into()]);
         assert_eq!(l1.terraform_equals(&l2), Some(false));
-        let l3 = Value::List(vec![Value::from("a"), 1.0.into()]);
+        let l3 = Value::list(vec![Value::from("a"), 1.0.into()]);
         assert_eq!(l1.terraform_equals(&l3), None);
     }
 }

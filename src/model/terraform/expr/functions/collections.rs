@@ -52,12 +52,12 @@ pub(super) fn chunklist(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         return Err(EvalError::new("the size argument must be positive"));
     }
     if size == 0 {
-        return Ok(Value::List(vec![Value::List(items.to_vec())]));
+        return Ok(Value::list(vec![Value::list(items.to_vec())]));
     }
-    Ok(Value::List(
+    Ok(Value::list(
         items
             .chunks(size as usize)
-            .map(|c| Value::List(c.to_vec()))
+            .map(|c| Value::list(c.to_vec()))
             .collect(),
     ))
 }
@@ -109,7 +109,7 @@ pub(super) fn compact(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
             },
         }
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 pub(super) fn concat(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -120,7 +120,7 @@ pub(super) fn concat(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
             return Err(EvalError::new("result is too large"));
         }
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 pub(super) fn contains(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -129,7 +129,7 @@ pub(super) fn contains(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
 }
 
 pub(super) fn distinct(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
-    Ok(Value::List(dedup(list_arg(&a, 0)?.to_vec())))
+    Ok(Value::list(dedup(list_arg(&a, 0)?.to_vec())))
 }
 
 pub(super) fn element(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -183,7 +183,7 @@ pub(super) fn flatten(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
     let mut out = Vec::new();
     match flatten_into(list_arg(&a, 0)?, &mut out, 0)? {
         Some(u) => Ok(Value::Unknown(u)),
-        None => Ok(Value::List(out)),
+        None => Ok(Value::list(out)),
     }
 }
 
@@ -197,7 +197,7 @@ pub(super) fn index(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
 }
 
 pub(super) fn keys(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
-    Ok(Value::List(
+    Ok(Value::list(
         obj_arg(&a, 0)?
             .keys()
             .map(|k| Value::String(k.clone()))
@@ -206,7 +206,7 @@ pub(super) fn keys(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
 }
 
 pub(super) fn values(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
-    Ok(Value::List(obj_arg(&a, 0)?.values().cloned().collect()))
+    Ok(Value::list(obj_arg(&a, 0)?.values().cloned().collect()))
 }
 
 pub(super) fn length(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -249,7 +249,7 @@ pub(super) fn matchkeys(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
     if values.len() != keys.len() {
         return Err(EvalError::new("length of keys and values should be equal"));
     }
-    Ok(Value::List(
+    Ok(Value::list(
         values
             .iter()
             .zip(keys)
@@ -274,7 +274,7 @@ pub(super) fn merge(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
             }
         }
     }
-    Ok(Value::Object(out))
+    Ok(Value::object(out))
 }
 
 pub(super) fn one(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -305,7 +305,7 @@ pub(super) fn range(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         return Err(EvalError::new("step must not be zero"));
     }
     if (step > 0.0 && limit < start) || (step < 0.0 && limit > start) {
-        return Ok(Value::List(Vec::new()));
+        return Ok(Value::list(Vec::new()));
     }
     let count = ((limit - start) / step).ceil();
     if !(0.0..=MAX_ELEMENTS as f64).contains(&count) {
@@ -313,7 +313,7 @@ pub(super) fn range(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
             "more than {MAX_ELEMENTS} values were generated; either decrease the difference between start and limit or use a larger step"
         )));
     }
-    Ok(Value::List(
+    Ok(Value::list(
         (0..count as usize)
             .map(|i| Value::Number(start + step * i as f64))
             .collect(),
@@ -323,7 +323,7 @@ pub(super) fn range(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
 pub(super) fn reverse(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
     let mut items = list_arg(&a, 0)?.to_vec();
     items.reverse();
-    Ok(Value::List(items))
+    Ok(Value::list(items))
 }
 
 pub(super) fn setintersection(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -333,7 +333,7 @@ pub(super) fn setintersection(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         check_cost(acc.len(), other.len())?;
         acc.retain(|v| other.iter().any(|o| o.terraform_equals(v) == Some(true)));
     }
-    Ok(Value::List(acc))
+    Ok(Value::list(acc))
 }
 
 fn check_cost(a: usize, b: usize) -> Result<(), EvalError> {
@@ -348,7 +348,7 @@ pub(super) fn setunion(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
     for i in 0..a.len() {
         all.extend_from_slice(list_arg(&a, i)?);
     }
-    Ok(Value::List(to_set(all)))
+    Ok(Value::list(to_set(all)))
 }
 
 pub(super) fn setsubtract(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -356,7 +356,7 @@ pub(super) fn setsubtract(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
     let other = list_arg(&a, 1)?;
     check_cost(acc.len(), other.len())?;
     acc.retain(|v| !other.iter().any(|o| o.terraform_equals(v) == Some(true)));
-    Ok(Value::List(acc))
+    Ok(Value::list(acc))
 }
 
 pub(super) fn setproduct(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -385,7 +385,7 @@ pub(super) fn setproduct(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         }
         out = next;
     }
-    Ok(Value::List(out.into_iter().map(Value::List).collect()))
+    Ok(Value::list(out.into_iter().map(Value::list).collect()))
 }
 
 pub(super) fn slice(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -408,7 +408,7 @@ pub(super) fn slice(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
             "the start index must not be greater than the end index",
         ));
     }
-    Ok(Value::List(items[start as usize..end as usize].to_vec()))
+    Ok(Value::list(items[start as usize..end as usize].to_vec()))
 }
 
 pub(super) fn sort(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -425,7 +425,7 @@ pub(super) fn sort(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         }
     }
     strings.sort();
-    Ok(Value::List(
+    Ok(Value::list(
         strings.into_iter().map(Value::String).collect(),
     ))
 }
@@ -452,15 +452,15 @@ pub(super) fn transpose(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         let Value::List(items) = v else {
             return Err(EvalError::new("input must be a map of lists of strings"));
         };
-        for item in items {
+        for item in items.iter() {
             let Ok(Value::String(s)) = item.to_string_value() else {
                 return Err(EvalError::new("input must be a map of lists of strings"));
             };
             out.entry(s).or_default().push(Value::String(k.clone()));
         }
     }
-    Ok(Value::Object(
-        out.into_iter().map(|(k, v)| (k, Value::List(v))).collect(),
+    Ok(Value::object(
+        out.into_iter().map(|(k, v)| (k, Value::list(v))).collect(),
     ))
 }
 
@@ -490,5 +490,5 @@ pub(super) fn zipmap(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         };
         out.insert(k, v.clone());
     }
-    Ok(Value::Object(out))
+    Ok(Value::object(out))
 }

@@ -52,7 +52,7 @@ pub(super) fn toset(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         v @ Value::List(items) => match v.first_unknown() {
             // Duplicates cannot be removed while elements are unknown.
             Some(u) => Ok(Value::Unknown(u.clone())),
-            None => Ok(Value::List(to_set(items.clone()))),
+            None => Ok(Value::list(to_set(items.to_vec()))),
         },
         other => Err(EvalError::new(format!(
             "cannot convert {} to set",

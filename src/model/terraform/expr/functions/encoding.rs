@@ -78,7 +78,7 @@ fn yaml_into(v: &Value, indent: usize, out: &mut String) {
     let pad = " ".repeat(indent);
     match v {
         Value::List(items) if !items.is_empty() => {
-            for item in items {
+            for item in items.iter() {
                 out.push_str(&pad);
                 out.push_str("- ");
                 match yaml_scalar(item) {
@@ -96,7 +96,7 @@ fn yaml_into(v: &Value, indent: usize, out: &mut String) {
             }
         }
         Value::Object(map) if !map.is_empty() => {
-            for (k, item) in map {
+            for (k, item) in map.iter() {
                 out.push_str(&pad);
                 out.push_str(&quote_string(k).replace("$${", "${").replace("%%{", "%{"));
                 out.push(':');

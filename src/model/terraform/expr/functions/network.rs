@@ -203,7 +203,7 @@ pub(super) fn cidrsubnets(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
         out.push(Value::String(format_net(&next)));
         current = Some(next);
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 #[cfg(test)]
@@ -259,7 +259,7 @@ mod tests {
                 vec!["10.1.0.0/16".into(), n(4.0), n(4.0), n(8.0), n(4.0)]
             )
             .unwrap(),
-            Value::List(vec![
+            Value::list(vec![
                 "10.1.0.0/20".into(),
                 "10.1.16.0/20".into(),
                 "10.1.32.0/24".into(),

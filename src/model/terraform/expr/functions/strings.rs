@@ -122,7 +122,7 @@ pub(super) fn split(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
     } else {
         s.split(sep.as_str()).map(Value::from).collect()
     };
-    Ok(Value::List(parts))
+    Ok(Value::list(parts))
 }
 
 pub(super) fn substr(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -170,9 +170,9 @@ fn captures_value(re: &regex::Regex, caps: &regex::Captures<'_>) -> R {
             .unwrap_or(Value::Null)
     };
     if named == 0 {
-        Ok(Value::List((1..=names.len()).map(group).collect()))
+        Ok(Value::list((1..=names.len()).map(group).collect()))
     } else if named == names.len() {
-        Ok(Value::Object(
+        Ok(Value::object(
             names
                 .iter()
                 .enumerate()
@@ -207,7 +207,7 @@ pub(super) fn regexall(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
             return Err(EvalError::new("too many matches"));
         }
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 pub(super) fn replace(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
@@ -594,7 +594,7 @@ pub(super) fn formatlist(_: &mut Evaluator<'_>, a: Vec<Value>) -> R {
             .collect();
         out.push(Value::String(format_string(&fmt, &row)?));
     }
-    Ok(Value::List(out))
+    Ok(Value::list(out))
 }
 
 // ---- templates from strings ----
