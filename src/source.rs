@@ -134,7 +134,10 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
-        let mut starts = vec![0u32];
+        // Exact capacity: every file read keeps its index for the whole check.
+        let lines = text.bytes().filter(|&b| b == b'\n').count();
+        let mut starts = Vec::with_capacity(lines + 1);
+        starts.push(0u32);
         starts.extend(
             text.bytes()
                 .enumerate()
