@@ -135,15 +135,10 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         // Exact capacity: every file read keeps its index for the whole check.
-        let lines = text.bytes().filter(|&b| b == b'\n').count();
+        let lines = memchr::memchr_iter(b'\n', text.as_bytes()).count();
         let mut starts = Vec::with_capacity(lines + 1);
         starts.push(0u32);
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| (i + 1) as u32),
-        );
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| (i + 1) as u32));
         LineIndex { starts }
     }
 
