@@ -55,7 +55,11 @@ fuzz_target!(|data: &[u8]| {
         (Format::Junit, false),
     ] {
         let mut out = Vec::new();
-        report::render(&outcome, format, color, &mut out).expect("renders");
+        let options = report::RenderOptions {
+            color,
+            quiet: false,
+        };
+        report::render(&outcome, format, options, &mut out).expect("renders");
         let text = String::from_utf8(out).expect("UTF-8 output");
         match format {
             Format::Json | Format::Sarif => {
@@ -76,14 +80,20 @@ fuzz_target!(|data: &[u8]| {
         rendered.push(text);
     }
     let g = preflight::graph::build(&outcome);
-    for f in [preflight::graph::GraphFormat::Mermaid, preflight::graph::GraphFormat::Dot] {
+    for f in [
+        preflight::graph::GraphFormat::Mermaid,
+        preflight::graph::GraphFormat::Dot,
+    ] {
         rendered.push(redactor.text(&preflight::graph::render(&g, f)).into_owned());
     }
     let plan = preflight::fix::plan(&outcome.session.repo, &outcome.findings);
     rendered.push(redactor.text(&preflight::fix::diff(&plan)).into_owned());
     // The input's own text may hold the word (an unparsed file's snippet shows it); only
     // the value that reaches output through `var.token` is checked.
-    if !data.windows(b"FUZZSECRET".len()).any(|w| w == b"FUZZSECRET") {
+    if !data
+        .windows(b"FUZZSECRET".len())
+        .any(|w| w == b"FUZZSECRET")
+    {
         for text in &rendered {
             assert!(!text.contains("FUZZSECRET"), "a sensitive value is printed");
         }
