@@ -243,28 +243,14 @@ fn load_one(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn files_in_dir_lists_direct_children_only() {
-        let dir = tempfile::tempdir().unwrap();
-        crate::testing::write_tree(
-            dir.path(),
-            &[
-                ("main.tf", ""),
-                ("m/a.tf", ""),
-                ("m/b.tf.json", "{}"),
-                ("m/sub/c.tf", ""),
-            ],
-        );
-        let ex = Excludes::new(&[]).unwrap();
-        let repo = Repository::load(
-            dir.path(),
-            &LoadOptions {
-                excludes: &ex,
-                max_file_bytes: 1 << 20,
-            },
-        );
+        let (_dir, repo) = crate::testing::load_repo(&[
+            ("main.tf", ""),
+            ("m/a.tf", ""),
+            ("m/b.tf.json", "{}"),
+            ("m/sub/c.tf", ""),
+        ]);
         let m: Vec<_> = repo.files_in_dir("m").collect();
         assert_eq!(m, ["m/a.tf", "m/b.tf.json"]);
         let root: Vec<_> = repo.files_in_dir("").collect();
@@ -274,23 +260,14 @@ mod tests {
 
     #[test]
     fn file_by_path_finds_loaded_files_and_not_listed_only_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        crate::testing::write_tree(
-            dir.path(),
+        let (_dir, repo) = crate::testing::load_repo_excluding(
             &[
                 ("a-b/x.yaml", "a: 1\n"),
                 ("a/b.tf", ""),
                 ("a/skip/c.tf", ""),
                 ("README.md", "# x\n"),
             ],
-        );
-        let ex = Excludes::new(&["a/skip".to_string()]).unwrap();
-        let repo = Repository::load(
-            dir.path(),
-            &LoadOptions {
-                excludes: &ex,
-                max_file_bytes: 1 << 20,
-            },
+            &["a/skip".to_string()],
         );
         for f in &repo.files {
             assert_eq!(repo.file_by_path(&f.rel_path).map(|g| g.id), Some(f.id));

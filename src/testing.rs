@@ -19,9 +19,17 @@ pub struct Reported {
 /// A repository loaded from a small file tree written to a fresh temporary folder (kept
 /// alive by the returned handle), with no exclusions: for models' own tests.
 pub fn load_repo(files: &[(&str, &str)]) -> (tempfile::TempDir, crate::repo::Repository) {
+    load_repo_excluding(files, &[])
+}
+
+/// [`load_repo`] with exclusion globs.
+pub fn load_repo_excluding(
+    files: &[(&str, &str)],
+    excludes: &[String],
+) -> (tempfile::TempDir, crate::repo::Repository) {
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), files);
-    let ex = crate::discover::Excludes::new(&[]).unwrap();
+    let ex = crate::discover::Excludes::new(excludes).unwrap();
     let repo = crate::repo::Repository::load(
         dir.path(),
         &crate::repo::LoadOptions {

@@ -22,30 +22,23 @@ pub struct JsonError {
 }
 
 /// Validate a JSON document and read what the models keep of it. The `serde_json` tree it
-/// is validated with is not kept: read it again with [`value`] when needed.
+/// is validated with is not kept: read it again with [`value`] when needed. A spanned
+/// document holds a copy of `text`: [`parse_source`] shares a file's text instead.
 pub fn parse(
     file: FileId,
     text: &str,
     lines: &crate::source::LineIndex,
 ) -> Result<JsonDoc, JsonError> {
-    parse_shared(file, text, None, lines)
+    parse_source(file, &Arc::from(text), lines)
 }
 
 /// [`parse`] a file's text, which the spanned document shares instead of copying it.
 pub fn parse_source(
     file: FileId,
-    text: &Arc<str>,
+    shared: &Arc<str>,
     lines: &crate::source::LineIndex,
 ) -> Result<JsonDoc, JsonError> {
-    parse_shared(file, text, Some(text), lines)
-}
-
-fn parse_shared(
-    file: FileId,
-    text: &str,
-    shared: Option<&Arc<str>>,
-    lines: &crate::source::LineIndex,
-) -> Result<JsonDoc, JsonError> {
+    let text: &str = shared;
     let value = value(text).map_err(|e| {
         let line = e.line().max(1);
         let start = lines.line_start(line);
@@ -59,20 +52,16 @@ fn parse_shared(
             message: strip_position(&e.to_string()),
         }
     })?;
-    const SOPS_META: [&str; 3] = ["lastmodified", "version", "age"];
-    let sops = value
-        .get("sops")
-        .is_some_and(|m| m.get("mac").is_some() && SOPS_META.iter().any(|k| m.get(k).is_some()));
+    let sops = value.get("sops").is_some_and(|m| {
+        m.get("mac").is_some() && super::SOPS_META.iter().any(|k| m.get(k).is_some())
+    });
     drop(value);
     // Positions are needed for policy statements; other JSON (lock files, dashboards) is
     // not read twice.
     let spanned = if text.contains("\"Statement\"") {
-        match shared {
-            Some(shared) => yaml::parse_source(file, shared),
-            None => yaml::parse_stream(file, text),
-        }
-        .ok()
-        .and_then(|mut d| (d.len() == 1).then(|| d.remove(0)))
+        yaml::parse_source(file, shared)
+            .ok()
+            .and_then(|mut d| (d.len() == 1).then(|| d.remove(0)))
     } else {
         None
     };

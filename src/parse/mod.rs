@@ -58,15 +58,18 @@ pub fn parse(file: &SourceFile) -> Syntax {
     syntax
 }
 
+/// Beside a `mac`, the keys of which a SOPS envelope holds at least one.
+const SOPS_META: [&str; 3] = ["lastmodified", "version", "age"];
+
 /// A SOPS-encrypted YAML or JSON document: its values are `ENC[…]` ciphertext and a
-/// top-level `sops` mapping holds the metadata (`mac`, `lastmodified`, the keys).
+/// top-level `sops` mapping holds the metadata (`mac`, `lastmodified`, the keys). A JSON
+/// document's flag is read when it is parsed ([`json::JsonDoc::sops`]).
 fn is_sops(syntax: &Syntax) -> bool {
-    const META: [&str; 3] = ["lastmodified", "version", "age"];
     match syntax {
         Syntax::Yaml(docs) => docs.iter().any(|d| {
-            d.root()
-                .get("sops")
-                .is_some_and(|m| m.get("mac").is_some() && META.iter().any(|k| m.get(k).is_some()))
+            d.root().get("sops").is_some_and(|m| {
+                m.get("mac").is_some() && SOPS_META.iter().any(|k| m.get(k).is_some())
+            })
         }),
         Syntax::Json(doc) => doc.sops,
         _ => false,

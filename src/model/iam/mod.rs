@@ -27,13 +27,14 @@ pub fn policy_in_file(repo: &Repository, file: FileId) -> Option<Policy> {
     match &doc.spanned {
         Some(y) => Policy::from_node(&PNode::from_yaml(y.root())),
         None => {
-            let text = &repo.file(file).text;
+            let source = repo.file(file);
+            let text = &source.text;
             // Without `"Statement"` in the text, only an escaped key could name one.
             if !text.contains("Statement") && !text.contains("\\u") {
                 return None;
             }
             let mut p = Policy::from_json(&crate::parse::json::value(text).ok()?)?;
-            let whole = Some(repo.file(file).span(0..repo.file(file).text.len()));
+            let whole = Some(source.span(0..text.len()));
             p.span = whole;
             for st in &mut p.statements {
                 st.span = whole;
