@@ -75,10 +75,18 @@ pub enum Listing {
 
 /// List the repository's files, relative to `root`, with `/` separators, sorted.
 pub fn list_files(root: &Path) -> (Vec<String>, Listing) {
-    if let Some(files) = git_files(root) {
+    list_files_each(root, &mut |_| {})
+}
+
+/// [`list_files`], telling `seen` of each path as it is found, so that the files can be
+/// read while the listing goes on. `seen` may hear of a path twice, or of one the final
+/// listing leaves out (git listed part of the tree, then failed, and the folder was
+/// walked): the returned listing is what counts.
+pub fn list_files_each(root: &Path, seen: &mut dyn FnMut(&str)) -> (Vec<String>, Listing) {
+    if let Some(files) = git_files(root, seen) {
         return (files, Listing::Git);
     }
-    (walk_files(root), Listing::Walk)
+    (walk_files(root, seen), Listing::Walk)
 }
 
 /// Settings that stop a checkout's own git configuration from running a program: no
@@ -174,11 +182,14 @@ pub(crate) fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
     Ok(out.stdout)
 }
 
-fn git_files(root: &Path) -> Option<Vec<String>> {
-    // Fails outside a work tree: the caller then walks the folder.
-    let stdout = git(
-        root,
-        &[
+fn git_files(root: &Path, seen: &mut dyn FnMut(&str)) -> Option<Vec<String>> {
+    use std::io::Read as _;
+    // Fails outside a work tree: the caller then walks the folder. The output is read as
+    // it comes, so that the files named first are read while git goes on.
+    let overrides = driver_overrides(root).ok()?;
+    let mut child = git_command(root)
+        .args(&overrides)
+        .args([
             "ls-files",
             "-z",
             "--cached",
@@ -187,22 +198,61 @@ fn git_files(root: &Path) -> Option<Vec<String>> {
             "--deduplicate",
             "--",
             ".",
-        ],
-    )
-    .ok()?;
-    let mut files: Vec<String> = stdout
-        .split(|&b| b == 0)
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| std::str::from_utf8(p).ok())
-        .map(str::to_owned)
-        .filter(|p| !is_never_read(p))
-        .collect();
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut stdout = child.stdout.take()?;
+    let mut files: Vec<String> = Vec::new();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut take = |path: &[u8], files: &mut Vec<String>| {
+        if path.is_empty() {
+            return;
+        }
+        if let Ok(p) = std::str::from_utf8(path)
+            && !is_never_read(p)
+        {
+            seen(p);
+            files.push(p.to_owned());
+        }
+    };
+    loop {
+        let n = match stdout.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        };
+        let mut chunk = &buf[..n];
+        while let Some(end) = memchr::memchr(0, chunk) {
+            if pending.is_empty() {
+                take(&chunk[..end], &mut files);
+            } else {
+                pending.extend_from_slice(&chunk[..end]);
+                take(&pending, &mut files);
+                pending.clear();
+            }
+            chunk = &chunk[end + 1..];
+        }
+        pending.extend_from_slice(chunk);
+    }
+    take(&pending, &mut files);
+    drop(stdout);
+    if !child.wait().ok()?.success() {
+        return None;
+    }
     files.sort();
     files.dedup();
     Some(files)
 }
 
-fn walk_files(root: &Path) -> Vec<String> {
+fn walk_files(root: &Path, seen: &mut dyn FnMut(&str)) -> Vec<String> {
     let mut files = Vec::new();
     let walker = ignore::WalkBuilder::new(root)
         .standard_filters(false)
@@ -220,7 +270,9 @@ fn walk_files(root: &Path) -> Vec<String> {
             && let Ok(rel) = entry.path().strip_prefix(root)
             && let Some(s) = rel.to_str()
         {
-            files.push(s.replace('\\', "/"));
+            let s = s.replace('\\', "/");
+            seen(&s);
+            files.push(s);
         }
     }
     files.sort();
@@ -283,6 +335,15 @@ pub fn is_helm_template<S: std::hash::BuildHasher>(
         }
     }
     false
+}
+
+/// Whether [`is_helm_template`] may say yes, from the path alone: a `*.tpl`, or a file
+/// somewhere below a folder named `templates`.
+pub fn may_be_helm_template(rel: &str) -> bool {
+    rel.ends_with(".tpl")
+        || rel
+            .rsplit_once('/')
+            .is_some_and(|(dir, _)| dir.split('/').any(|s| s == "templates"))
 }
 
 /// Whether a chart template file is template text Helm parses (manifests, helpers, notes),

@@ -34,9 +34,47 @@ pub struct LoadOptions<'a> {
 
 impl Repository {
     pub fn load(root: &Path, opts: &LoadOptions) -> Repository {
-        let (paths, listing) = crate::timing::time("list", || discover::list_files(root));
         // Links are confined to the canonical root.
         let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+        let reader = crate::safe_fs::RootReader::new(&real_root);
+        let reading = std::time::Instant::now();
+        // Files are read and parsed while the listing goes on, in batches: those whose
+        // kind the path alone decides. A Helm template needs the listing (is there a
+        // `Chart.yaml` above it?), so `templates/` and `*.tpl` wait for its end.
+        let early: std::sync::Mutex<Vec<(SourceFile, Syntax)>> = Default::default();
+        let (paths, listing) = rayon::scope(|scope| {
+            let mut batch: Vec<(String, FileKind)> = Vec::new();
+            let send = |batch: Vec<(String, FileKind)>| {
+                let (reader, early) = (&reader, &early);
+                scope.spawn(move |_| {
+                    let done: Vec<_> = batch
+                        .iter()
+                        .map(|(rel, kind)| {
+                            load_one(reader, rel, *kind, FileId(0), opts.max_file_bytes)
+                        })
+                        .collect();
+                    if let Ok(mut e) = early.lock() {
+                        e.extend(done);
+                    }
+                });
+            };
+            let listed = crate::timing::time("list", || {
+                discover::list_files_each(root, &mut |p| {
+                    if discover::may_be_helm_template(p) || opts.excludes.is_excluded(p) {
+                        return;
+                    }
+                    if let Some(kind) = FileKind::from_path(Path::new(p)) {
+                        batch.push((p.to_string(), kind));
+                        if batch.len() == 32 {
+                            send(std::mem::take(&mut batch));
+                        }
+                    }
+                })
+            });
+            send(batch);
+            listed
+        });
+        let mut early = early.into_inner().unwrap_or_default();
         let candidates: Vec<(&String, FileKind)> = {
             let path_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
             paths
@@ -51,17 +89,35 @@ impl Repository {
                 })
                 .collect()
         };
-        let reading = std::time::Instant::now();
-        let reader = crate::safe_fs::RootReader::new(&real_root);
-        // The path indexes are built, and git asked where the root sits, while the files
-        // are read.
+        // Each file read early goes to its place in path order; the listing decides what
+        // is kept (a path heard of twice, or not in the final listing, is dropped).
+        let mut slots: Vec<Option<(SourceFile, Syntax)>> = Vec::new();
+        slots.resize_with(candidates.len(), || None);
+        for (file, syntax) in early.drain(..) {
+            if let Ok(i) = candidates.binary_search_by(|(p, _)| p.as_str().cmp(&file.rel_path))
+                && slots[i].is_none()
+                && candidates[i].1 == file.kind
+            {
+                slots[i] = Some((file, syntax));
+            }
+        }
+        drop(early);
+        // The path indexes are built, and git asked where the root sits, while the rest
+        // of the files are read.
         let (loaded, ((all_paths, all_dirs, dir_files), worktree_prefix)) = rayon::join(
             || {
-                candidates
-                    .par_iter()
+                slots
+                    .into_par_iter()
                     .enumerate()
-                    .map(|(i, (rel, kind))| {
-                        load_one(&reader, rel, *kind, FileId(i as u32), opts.max_file_bytes)
+                    .map(|(i, slot)| {
+                        let id = FileId(i as u32);
+                        let (mut file, mut syntax) = slot.unwrap_or_else(|| {
+                            let (rel, kind) = candidates[i];
+                            load_one(&reader, rel, kind, id, opts.max_file_bytes)
+                        });
+                        file.id = id;
+                        syntax.set_file(id);
+                        (file, syntax)
                     })
                     .collect::<Vec<(SourceFile, Syntax)>>()
             },
@@ -243,6 +299,8 @@ fn load_one(
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn files_in_dir_lists_direct_children_only() {
         let (_dir, repo) = crate::testing::load_repo(&[
@@ -279,5 +337,48 @@ mod tests {
             assert!(repo.file_by_path(p).is_none(), "{p}");
         }
         assert!(repo.file_by_path("a/missing.tf").is_none());
+    }
+
+    #[test]
+    fn files_read_during_the_listing_take_their_place_in_path_order() {
+        // More files than one batch, in folders whose walk order is not path order
+        // (`a-b` sorts before `a/`), with Helm templates that wait for the listing's end.
+        let mut owned: Vec<(String, String)> = Vec::new();
+        for i in 0..100 {
+            owned.push((
+                format!("z{i:03}/cm.yaml"),
+                format!("kind: ConfigMap\nn: {i}\n"),
+            ));
+            owned.push((format!("a-b/{i}.json"), r#"{"Statement": []}"#.to_string()));
+        }
+        owned.push(("a/x.yaml".into(), "a: 1\n".into()));
+        owned.push(("chart/Chart.yaml".into(), "name: c\n".into()));
+        owned.push((
+            "chart/templates/cm.yaml".into(),
+            "a: {{ .Values.x }}\n".into(),
+        ));
+        owned.push(("other/templates/cm.yaml".into(), "a: 1\n".into()));
+        let files: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let (_dir, repo) = crate::testing::load_repo(&files);
+        let paths: Vec<&str> = repo.files.iter().map(|f| f.rel_path.as_str()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+        assert_eq!(repo.files.len(), 200 + 3 + 1, "{paths:?}");
+        for (i, (f, syntax)) in repo.iter().enumerate() {
+            assert_eq!(f.id, FileId(i as u32), "{}", f.rel_path);
+            assert_eq!(repo.file_by_path(&f.rel_path).map(|g| g.id), Some(f.id));
+            match syntax {
+                Syntax::Yaml(docs) => assert!(docs.iter().all(|d| d.file == f.id)),
+                Syntax::Json(j) => assert_eq!(j.spanned.as_ref().unwrap().file, f.id),
+                _ => {}
+            }
+        }
+        let kind = |p: &str| repo.file_by_path(p).unwrap().kind;
+        assert_eq!(kind("chart/templates/cm.yaml"), FileKind::HelmTemplate);
+        assert_eq!(kind("other/templates/cm.yaml"), FileKind::Yaml);
     }
 }

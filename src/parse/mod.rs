@@ -28,6 +28,20 @@ pub enum Syntax {
     Template(Result<std::sync::Arc<gotmpl::Template>, gotmpl::TemplateError>),
 }
 
+impl Syntax {
+    /// Name the file the syntax was read from (its spans point into it): files read while
+    /// the listing goes on learn their place in path order afterwards.
+    pub fn set_file(&mut self, file: crate::source::FileId) {
+        match self {
+            Syntax::Yaml(docs) => docs.iter_mut().for_each(|d| d.file = file),
+            Syntax::Json(json::JsonDoc {
+                spanned: Some(d), ..
+            }) => d.file = file,
+            _ => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ParseFailure {
     pub offset: usize,
