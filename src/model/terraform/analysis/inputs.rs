@@ -272,9 +272,11 @@ impl Analysis {
         let mut first: Vec<(String, Value)> = Vec::new();
         let mut second: Vec<(String, Value)> = Vec::new();
         let mut sources: Vec<String> = Vec::new();
-        for (rp, &root) in self.roots.iter().enumerate() {
+        // Each root is read on its own (side by side), then merged in root order.
+        let indexed: Vec<(usize, usize)> = self.roots.iter().copied().enumerate().collect();
+        let per_root = crate::model::map_on_threads(&indexed, |&(rp, root)| {
             let module = tf.module(self.insts[root].module);
-            let found = script_passes(s, &module.dir).or_else(|| {
+            script_passes(s, &module.dir).or_else(|| {
                 self.phase_flags(s, rp).map(|(flags, why)| {
                     let off = flags
                         .iter()
@@ -286,20 +288,20 @@ impl Analysis {
                         .collect();
                     (off, on, why)
                 })
-            });
-            if let Some((off, on, why)) = found {
-                for (k, v) in off {
-                    if !first.iter().any(|(n, _)| *n == k) {
-                        first.push((k, v));
-                    }
+            })
+        });
+        for (off, on, why) in per_root.into_iter().flatten() {
+            for (k, v) in off {
+                if !first.iter().any(|(n, _)| *n == k) {
+                    first.push((k, v));
                 }
-                for (k, v) in on {
-                    if !second.iter().any(|(n, _)| *n == k) {
-                        second.push((k, v));
-                    }
-                }
-                sources.push(why);
             }
+            for (k, v) in on {
+                if !second.iter().any(|(n, _)| *n == k) {
+                    second.push((k, v));
+                }
+            }
+            sources.push(why);
         }
         if first.is_empty() {
             return None;

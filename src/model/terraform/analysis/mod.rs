@@ -399,53 +399,66 @@ impl Analysis {
         let mut modules: Vec<ModuleId> = an.insts.iter().map(|i| i.module).collect();
         modules.sort();
         modules.dedup();
-        for m in modules {
-            let module = tf.module(m);
-            let mut exprs: Vec<&Expression> = Vec::new();
-            for b in &module.blocks {
-                if let Some(block) = tf.hcl_block(&s.repo, b.at) {
-                    exprs.extend(
-                        expr::body_expressions(&block.body)
-                            .into_iter()
-                            .map(|(_, e)| e),
-                    );
-                }
-            }
-            for l in &module.locals {
-                if let Some(e) = tf.local_expr(&s.repo, l) {
-                    exprs.push(e);
-                }
-            }
-            for e in exprs {
-                for r in expr::references(e) {
-                    let (addr, rest_attrs): (String, Vec<&str>) = if r.root == "data" {
-                        if r.attrs.len() < 2 {
-                            continue;
-                        }
-                        (
-                            format!("data.{}.{}", r.attrs[0], r.attrs[1]),
-                            r.attrs[2..].iter().map(String::as_str).collect(),
-                        )
-                    } else if is_reserved_root(&r.root) || r.attrs.is_empty() {
-                        continue;
-                    } else {
-                        (
-                            format!("{}.{}", r.root, r.attrs[0]),
-                            r.attrs[1..].iter().map(String::as_str).collect(),
-                        )
-                    };
-                    let attr = rest_attrs.first().map(|s| s.to_string()).or_else(|| {
-                        r.rest.iter().find_map(|st| match st {
-                            RefStep::Attr(a) => Some(a.clone()),
-                            _ => None,
-                        })
-                    });
-                    if let Some(a) = attr {
-                        an.read_attrs.entry((m, addr)).or_default().insert(a);
-                    }
-                }
+        // Modules are read side by side; the sets merge in module order.
+        let per_module =
+            crate::model::map_on_threads(&modules, |&m| (m, read_attributes(s, tf, m)));
+        for (m, found) in per_module {
+            for (addr, a) in found {
+                an.read_attrs.entry((m, addr)).or_default().insert(a);
             }
         }
         an
     }
+}
+
+/// The attribute names read after each resource or data source address in a module's
+/// blocks and locals, as (address, attribute), in written order.
+fn read_attributes(s: &Workspace, tf: &TerraformModel, m: ModuleId) -> Vec<(String, String)> {
+    let module = tf.module(m);
+    let mut exprs: Vec<&Expression> = Vec::new();
+    for b in &module.blocks {
+        if let Some(block) = tf.hcl_block(&s.repo, b.at) {
+            exprs.extend(
+                expr::body_expressions(&block.body)
+                    .into_iter()
+                    .map(|(_, e)| e),
+            );
+        }
+    }
+    for l in &module.locals {
+        if let Some(e) = tf.local_expr(&s.repo, l) {
+            exprs.push(e);
+        }
+    }
+    let mut out = Vec::new();
+    for e in exprs {
+        for r in expr::references(e) {
+            let (addr, rest_attrs): (String, Vec<&str>) = if r.root == "data" {
+                if r.attrs.len() < 2 {
+                    continue;
+                }
+                (
+                    format!("data.{}.{}", r.attrs[0], r.attrs[1]),
+                    r.attrs[2..].iter().map(String::as_str).collect(),
+                )
+            } else if is_reserved_root(&r.root) || r.attrs.is_empty() {
+                continue;
+            } else {
+                (
+                    format!("{}.{}", r.root, r.attrs[0]),
+                    r.attrs[1..].iter().map(String::as_str).collect(),
+                )
+            };
+            let attr = rest_attrs.first().map(|s| s.to_string()).or_else(|| {
+                r.rest.iter().find_map(|st| match st {
+                    RefStep::Attr(a) => Some(a.clone()),
+                    _ => None,
+                })
+            });
+            if let Some(a) = attr {
+                out.push((addr, a));
+            }
+        }
+    }
+    out
 }
