@@ -161,14 +161,19 @@ fn driver_overrides(root: &Path) -> Result<Vec<String>, String> {
     Ok(overrides)
 }
 
-/// Run git in `root` with every setting of the repository's own that could run a program
+/// git in `root` with every setting of the repository's own that could run a program
 /// switched off ([`GIT_SAFE`], filter and diff drivers), without taking optional locks.
-/// Every git call of preflight goes through here. Returns standard output, or git's error
-/// message.
-pub(crate) fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+/// Every git call of preflight starts here.
+fn safe_git(root: &Path) -> Result<Command, String> {
     let overrides = driver_overrides(root)?;
-    let out = git_command(root)
-        .args(&overrides)
+    let mut cmd = git_command(root);
+    cmd.args(&overrides);
+    Ok(cmd)
+}
+
+/// Run [`safe_git`] with `args`. Returns standard output, or git's error message.
+pub(crate) fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
+    let out = safe_git(root)?
         .args(args)
         .output()
         .map_err(|e| format!("cannot run git: {e}"))?;
@@ -183,12 +188,11 @@ pub(crate) fn git(root: &Path, args: &[&str]) -> Result<Vec<u8>, String> {
 }
 
 fn git_files(root: &Path, seen: &mut dyn FnMut(&str)) -> Option<Vec<String>> {
-    use std::io::Read as _;
+    use std::io::BufRead as _;
     // Fails outside a work tree: the caller then walks the folder. The output is read as
     // it comes, so that the files named first are read while git goes on.
-    let overrides = driver_overrides(root).ok()?;
-    let mut child = git_command(root)
-        .args(&overrides)
+    let mut child = safe_git(root)
+        .ok()?
         .args([
             "ls-files",
             "-z",
@@ -203,46 +207,29 @@ fn git_files(root: &Path, seen: &mut dyn FnMut(&str)) -> Option<Vec<String>> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .ok()?;
-    let mut stdout = child.stdout.take()?;
+    let mut stdout = std::io::BufReader::with_capacity(64 * 1024, child.stdout.take()?);
     let mut files: Vec<String> = Vec::new();
-    let mut pending: Vec<u8> = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut take = |path: &[u8], files: &mut Vec<String>| {
-        if path.is_empty() {
-            return;
-        }
-        if let Ok(p) = std::str::from_utf8(path)
-            && !is_never_read(p)
-        {
-            seen(p);
-            files.push(p.to_owned());
-        }
-    };
+    let mut path: Vec<u8> = Vec::new();
     loop {
-        let n = match stdout.read(&mut buf) {
+        path.clear();
+        match stdout.read_until(0, &mut path) {
             Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Ok(_) => {}
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 return None;
             }
-        };
-        let mut chunk = &buf[..n];
-        while let Some(end) = memchr::memchr(0, chunk) {
-            if pending.is_empty() {
-                take(&chunk[..end], &mut files);
-            } else {
-                pending.extend_from_slice(&chunk[..end]);
-                take(&pending, &mut files);
-                pending.clear();
-            }
-            chunk = &chunk[end + 1..];
         }
-        pending.extend_from_slice(chunk);
+        let name = path.strip_suffix(&[0]).unwrap_or(&path);
+        if let Ok(p) = std::str::from_utf8(name)
+            && !p.is_empty()
+            && !is_never_read(p)
+        {
+            seen(p);
+            files.push(p.to_owned());
+        }
     }
-    take(&pending, &mut files);
     drop(stdout);
     if !child.wait().ok()?.success() {
         return None;

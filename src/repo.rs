@@ -74,7 +74,6 @@ impl Repository {
             send(batch);
             listed
         });
-        let mut early = early.into_inner().unwrap_or_default();
         let candidates: Vec<(&String, FileKind)> = {
             let path_set: HashSet<&str> = paths.iter().map(String::as_str).collect();
             paths
@@ -93,7 +92,7 @@ impl Repository {
         // is kept (a path heard of twice, or not in the final listing, is dropped).
         let mut slots: Vec<Option<(SourceFile, Syntax)>> = Vec::new();
         slots.resize_with(candidates.len(), || None);
-        for (file, syntax) in early.drain(..) {
+        for (file, syntax) in early.into_inner().unwrap_or_default() {
             if let Ok(i) = candidates.binary_search_by(|(p, _)| p.as_str().cmp(&file.rel_path))
                 && slots[i].is_none()
                 && candidates[i].1 == file.kind
@@ -101,7 +100,6 @@ impl Repository {
                 slots[i] = Some((file, syntax));
             }
         }
-        drop(early);
         // The path indexes are built, and git asked where the root sits, while the rest
         // of the files are read.
         let (loaded, ((all_paths, all_dirs, dir_files), worktree_prefix)) = rayon::join(
