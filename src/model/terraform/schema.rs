@@ -4,9 +4,9 @@
 //! `scripts/gen-provider-schemas.sh` into `data/provider-schemas/NAME.schema.z` (zlib-
 //! compressed text; the format is described in `scripts/provider-schema-compact.py`).
 //!
-//! A type the data does not cover is not known, never guessed. The data is decompressed the
-//! first time a type of its provider is looked up, and a type's entries are parsed only when
-//! that type is asked for.
+//! A type the data does not cover is not known, never guessed. The build inflates the data
+//! into the binary with the index of its types (`build.rs`, `schema_index.rs`): a type is
+//! found by a binary search, and its entries are parsed only when that type is asked for.
 
 use super::{BlockKind, ModuleId, TerraformModel, TfModule};
 use crate::repo::Repository;
@@ -14,12 +14,25 @@ use hcl_edit::expr::{Expression, ObjectKey};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// The generated data, by provider local name. Every `data/provider-schemas/*.schema.z` is
-/// listed here (a test checks it).
-const DATA: &[(&str, &[u8])] = &[(
-    "aws",
-    include_bytes!("../../../data/provider-schemas/aws.schema.z"),
-)];
+/// One provider's inflated data: its local name, its text, and its types' index (kind byte,
+/// type name, byte range of the entries; sorted by kind byte, then name).
+type Data = (
+    &'static str,
+    &'static str,
+    &'static [(u8, &'static str, usize, usize)],
+);
+
+/// The generated data, by provider local name: every `data/provider-schemas/*.schema.z`,
+/// inflated and indexed by `build.rs`.
+const DATA: &[Data] = include!(concat!(env!("OUT_DIR"), "/provider_schemas.rs"));
+
+/// The kind byte of a type's line in the data.
+fn kind_byte(kind: SchemaKind) -> u8 {
+    match kind {
+        SchemaKind::Resource => b'R',
+        SchemaKind::Data => b'D',
+    }
+}
 
 /// Resource or data source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -72,49 +85,21 @@ pub struct ProviderSchema {
     pub source: String,
     /// The provider version it was generated from, e.g. `5.100.0`.
     pub version: String,
-    text: String,
-    /// Type → the byte range of its entries in `text`.
-    index: HashMap<(SchemaKind, String), (usize, usize)>,
-    parsed: Mutex<HashMap<(SchemaKind, String), Arc<BlockSchema>>>,
+    text: &'static str,
+    /// Each type's kind byte, name and the byte range of its entries in `text`, sorted.
+    index: &'static [(u8, &'static str, usize, usize)],
+    /// The types parsed so far, by their place in `index`.
+    parsed: Mutex<HashMap<usize, Arc<BlockSchema>>>,
 }
 
 impl ProviderSchema {
-    fn load(name: &'static str, compressed: &[u8]) -> Option<ProviderSchema> {
-        // The data is ours, but bound it anyway: a few megabytes of names.
-        let bytes =
-            miniz_oxide::inflate::decompress_to_vec_zlib_with_limit(compressed, 64 << 20).ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        ProviderSchema::parse(name, text)
-    }
-
-    fn parse(name: &'static str, text: String) -> Option<ProviderSchema> {
+    fn load(&(name, text, index): &Data) -> Option<ProviderSchema> {
         let header = text.lines().next()?.strip_prefix("# ")?;
         let (source, version) = header.split_once(' ')?;
-        let (source, version) = (source.to_string(), version.trim().to_string());
-        let mut index = HashMap::new();
-        let mut current: Option<((SchemaKind, String), usize)> = None;
-        let mut pos = 0;
-        for line in text.split_inclusive('\n') {
-            let start = pos;
-            pos += line.len();
-            let kind = match line.as_bytes().first() {
-                Some(b'R') => SchemaKind::Resource,
-                Some(b'D') => SchemaKind::Data,
-                _ => continue,
-            };
-            if let Some((key, from)) = current.take() {
-                index.insert(key, (from, start));
-            }
-            let ty = line[1..].trim().to_string();
-            current = Some(((kind, ty), pos));
-        }
-        if let Some((key, from)) = current {
-            index.insert(key, (from, pos));
-        }
         Some(ProviderSchema {
             name,
-            source,
-            version,
+            source: source.to_string(),
+            version: version.trim().to_string(),
             text,
             index,
             parsed: Mutex::new(HashMap::new()),
@@ -123,26 +108,28 @@ impl ProviderSchema {
 
     /// The schema of a resource or data source type, when the data has it.
     pub fn get(&self, kind: SchemaKind, ty: &str) -> Option<Arc<BlockSchema>> {
-        let key = (kind, ty.to_string());
-        let &(from, to) = self.index.get(&key)?;
+        let k = kind_byte(kind);
+        let at = self
+            .index
+            .binary_search_by(|&(kb, name, _, _)| (kb, name).cmp(&(k, ty)))
+            .ok()?;
         if let Ok(cache) = self.parsed.lock()
-            && let Some(s) = cache.get(&key)
+            && let Some(s) = cache.get(&at)
         {
             return Some(s.clone());
         }
+        let (_, _, from, to) = self.index[at];
         let parsed = Arc::new(parse_entries(&self.text[from..to]));
         if let Ok(mut cache) = self.parsed.lock() {
-            cache.insert(key, parsed.clone());
+            cache.insert(at, parsed.clone());
         }
         Some(parsed)
     }
 
     /// The type names of one kind the data has.
     pub fn types(&self, kind: SchemaKind) -> impl Iterator<Item = &str> {
-        self.index
-            .keys()
-            .filter(move |(k, _)| *k == kind)
-            .map(|(_, n)| n.as_str())
+        let k = kind_byte(kind);
+        self.index.iter().filter(move |e| e.0 == k).map(|e| e.1)
     }
 
     /// The major version the data is from (`5` for `5.100.0`).
@@ -216,16 +203,12 @@ fn parse_entries(text: &str) -> BlockSchema {
 /// Every provider the data covers, loaded on first use.
 pub fn providers() -> &'static [ProviderSchema] {
     static ALL: OnceLock<Vec<ProviderSchema>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        DATA.iter()
-            .filter_map(|(name, bytes)| ProviderSchema::load(name, bytes))
-            .collect()
-    })
+    ALL.get_or_init(|| DATA.iter().filter_map(ProviderSchema::load).collect())
 }
 
 /// The names of the providers the data covers, without loading it.
 pub fn provider_names() -> impl Iterator<Item = &'static str> {
-    DATA.iter().map(|(n, _)| *n)
+    DATA.iter().map(|d| d.0)
 }
 
 /// The data for a provider local name.
@@ -476,6 +459,20 @@ pub fn coverage(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table the build wrote is the index of the text it wrote.
+    #[test]
+    fn the_built_index_is_the_index_of_the_data() {
+        for &(name, text, index) in DATA {
+            assert_eq!(super::super::schema_index::index(text), index, "{name}");
+            assert!(index.len() > 1000, "{name}: {} types", index.len());
+        }
+        let aws = provider("aws").unwrap();
+        let bucket = aws.get(SchemaKind::Resource, "aws_s3_bucket").unwrap();
+        assert!(bucket.attributes.contains_key("bucket"));
+        assert!(aws.get(SchemaKind::Data, "aws_s3_bucket").is_some());
+        assert!(aws.get(SchemaKind::Resource, "aws_no_such_thing").is_none());
+    }
 
     #[test]
     fn every_data_file_is_listed() {
