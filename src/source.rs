@@ -86,7 +86,9 @@ pub struct SourceFile {
     pub text: Arc<str>,
     /// Number of bytes removed from the start of the file (3 for a BOM, else 0).
     pub bom_len: u32,
-    pub lines: LineIndex,
+    /// The start of every line, computed the first time a line is asked for (most files
+    /// of a large repository never are).
+    lines: std::sync::OnceLock<LineIndex>,
 }
 
 impl SourceFile {
@@ -95,30 +97,34 @@ impl SourceFile {
             Some(rest) => (rest.to_owned(), 3),
             None => (text, 0),
         };
-        let lines = LineIndex::new(&text);
         SourceFile {
             id,
             rel_path,
             kind,
             text: text.into(),
             bom_len,
-            lines,
+            lines: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Where each line starts.
+    pub fn lines(&self) -> &LineIndex {
+        self.lines.get_or_init(|| LineIndex::new(&self.text))
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        self.lines.line_col(&self.text, offset)
+        self.lines().line_col(&self.text, offset)
     }
 
     /// The text of a 1-based line, without its line terminator.
     pub fn line_text(&self, line: usize) -> &str {
-        self.lines.line_text(&self.text, line)
+        self.lines().line_text(&self.text, line)
     }
 
     /// Byte offset of the start of a 1-based line.
     pub fn line_start(&self, line: usize) -> usize {
-        self.lines.line_start(line)
+        self.lines().line_start(line)
     }
 
     pub fn span(&self, range: Range<usize>) -> Span {

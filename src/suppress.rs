@@ -36,14 +36,14 @@ pub fn collect(repo: &Repository) -> Vec<Suppression> {
                 std::collections::HashMap::new();
             for r in &ranges {
                 let (first, last) = (
-                    file.lines.line_of(r.start),
-                    file.lines.line_of(r.end.saturating_sub(1).max(r.start)),
+                    file.lines().line_of(r.start),
+                    file.lines().line_of(r.end.saturating_sub(1).max(r.start)),
                 );
                 let e = extent.entry(first).or_insert(last);
                 *e = (*e).max(last);
             }
             let mut out = Vec::new();
-            for line_no in 1..=file.lines.line_count() {
+            for line_no in 1..=file.lines().line_count() {
                 let line = file.line_text(line_no);
                 let Some(pos) = line.find(MARKER) else {
                     continue;
@@ -71,7 +71,7 @@ pub fn collect(repo: &Repository) -> Vec<Suppression> {
                     (line_no, extent.get(&line_no).copied().unwrap_or(line_no))
                 } else {
                     // The next line that is neither blank nor a comment.
-                    let target = (line_no + 1..=file.lines.line_count()).find(|&l| {
+                    let target = (line_no + 1..=file.lines().line_count()).find(|&l| {
                         let t = file.line_text(l).trim_start();
                         !(t.is_empty() || t.starts_with('#') || (hcl && t.starts_with("//")))
                     });
@@ -113,7 +113,10 @@ pub fn apply(
         let Some(candidates) = by_file.get(&f.span.file) else {
             return true;
         };
-        let line = repo.file(f.span.file).lines.line_of(f.span.start as usize);
+        let line = repo
+            .file(f.span.file)
+            .lines()
+            .line_of(f.span.start as usize);
         let mut keep = true;
         for &i in candidates {
             let s = &suppressions[i];

@@ -118,7 +118,7 @@ fn parse_text(file: &SourceFile) -> Syntax {
         },
         FileKind::Script => Syntax::Text,
         FileKind::HelmTemplate => Syntax::Template(gotmpl::parse(text).map(std::sync::Arc::new)),
-        FileKind::Json => match json::parse_source(file.id, &file.text, &file.lines) {
+        FileKind::Json => match json::parse_source(file.id, &file.text, file.lines()) {
             Ok(doc) => Syntax::Json(doc),
             // JSON with comments (tsconfig, editor and devcontainer settings) is its own
             // format, read by tools preflight does not check.

@@ -46,7 +46,7 @@ impl Excerpt {
             .iter()
             .map(|r| clamp(r.start)..clamp(r.end.max(r.start)))
             .collect();
-        let line_of = |o: usize| file.lines.line_of(o).max(1);
+        let line_of = |o: usize| file.lines().line_of(o).max(1);
         let first = spans
             .iter()
             .map(|r| line_of(r.start))
@@ -60,7 +60,7 @@ impl Excerpt {
             .max()
             .unwrap_or(1)
             .saturating_add(CONTEXT)
-            .min(file.lines.line_count());
+            .min(file.lines().line_count());
         let mut ex = Excerpt {
             name: crate::redact::terminal_safe(&file.rel_path, true).into_owned(),
             text: String::new(),
@@ -69,8 +69,8 @@ impl Excerpt {
             primary: (0, (0, 0)),
         };
         for line in first..=last.max(first) {
-            let start = file.lines.line_start(line).min(text.len());
-            let content = file.lines.line_text(text, line);
+            let start = file.lines().line_start(line).min(text.len());
+            let content = file.lines().line_text(text, line);
             let end = start + content.len();
             let keep = window(start..end, &spans, text);
             if keep.start > start {

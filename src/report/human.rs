@@ -91,7 +91,7 @@ fn build(outcome: &Outcome, f: &Finding) -> (Rendered, Vec<Rendered>) {
     let repo = &outcome.session.repo;
     let redactor = outcome.session.redactor();
     let file = repo.file(f.span.file);
-    let line_of = |o: u32| file.lines.line_of(o as usize);
+    let line_of = |o: u32| file.lines().line_of(o as usize);
     let primary_line = line_of(f.span.start);
     // Labels in the same file near the primary span share its snippet; the others get
     // their own, so that one snippet never spans the file. A long label shows its first
