@@ -599,7 +599,7 @@ fn walk_literals<'a>(
     seen: &mut HashSet<crate::parse::yaml::NodeId>,
     out: &mut Vec<((&'a str, &'a str, &'a str), String, Span)>,
 ) {
-    if path.len() > MAX_YAML_DEPTH || !seen.insert(y.resolved().id) {
+    if path.len() > MAX_YAML_DEPTH || (y.doc.has_aliases() && !seen.insert(y.resolved().id)) {
         return;
     }
     if y.is_seq() {

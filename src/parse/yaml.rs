@@ -108,6 +108,9 @@ impl Node {
 pub struct YamlDoc {
     pub file: FileId,
     root: NodeId,
+    /// Whether an alias is among the nodes (a walk of a document without one reaches each
+    /// node once, by one path).
+    aliases: bool,
     nodes: Box<[Node]>,
     /// Every collection's child count followed by its children (a sequence's items, a
     /// mapping's keys and values), collection after collection.
@@ -602,6 +605,8 @@ struct Builder<'t> {
     stack: Vec<Frame>,
     anchors: Vec<(usize, NodeId)>,
     root: Option<NodeId>,
+    /// An alias was built.
+    aliases: bool,
 }
 
 /// A document too large for the arena's offsets and counts.
@@ -638,6 +643,7 @@ impl<'t> Builder<'t> {
             stack: Vec::new(),
             anchors: Vec::new(),
             root: None,
+            aliases: false,
         }
     }
 
@@ -744,6 +750,7 @@ impl<'t> Builder<'t> {
         let doc = YamlDoc {
             file,
             root: self.root.take().unwrap_or(NodeId(0)),
+            aliases: self.aliases,
             nodes: self.nodes.as_slice().into(),
             children: self.children.as_slice().into(),
             text: self.text.clone(),
@@ -763,6 +770,7 @@ impl<'t> Builder<'t> {
         self.stack.clear();
         self.anchors.clear();
         self.root = None;
+        self.aliases = false;
     }
 }
 
@@ -818,6 +826,7 @@ fn build_limited(
                     .find(|(a, _)| *a == anchor)
                     .map_or(NO_TARGET, |&(_, n)| n.0);
                 let id = b.push(start, end, ALIAS, target, None)?;
+                b.aliases = true;
                 b.attach(id);
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -982,6 +991,12 @@ impl YamlDoc {
         self.nodes.len()
     }
 
+    /// Whether the document holds an alias. Without one it is a tree: a walk from any node
+    /// reaches each node below it once, and needs no record of the nodes it has seen.
+    pub fn has_aliases(&self) -> bool {
+        self.aliases
+    }
+
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
     }
@@ -1056,6 +1071,27 @@ impl<'a> Yaml<'a> {
         let n = r.node();
         let style = *STYLES.get(n.kind() as usize)?;
         Some(r.doc.value(n, style))
+    }
+
+    /// [`Yaml::as_str`] when the value is one of `candidates`, else `None`. A scalar whose
+    /// value is its own text and whose length matches none of them is not read: a walk
+    /// looking for a few keys in a large tree then reads the text of almost no key.
+    #[inline]
+    pub fn as_str_among(&self, candidates: &[&str]) -> Option<&'a str> {
+        let r = self.resolved();
+        let n = r.node();
+        let style = *STYLES.get(n.kind() as usize)?;
+        if n.payload() == VERBATIM {
+            let q = quotes(style);
+            let len = (n.end as usize)
+                .saturating_sub(q)
+                .saturating_sub(n.start as usize + q);
+            if !candidates.iter().any(|c| c.len() == len) {
+                return None;
+            }
+        }
+        let value = r.doc.value(n, style);
+        candidates.contains(&value).then_some(value)
     }
 
     /// A non-empty string scalar, not null.
@@ -1138,7 +1174,7 @@ impl<'a> Yaml<'a> {
         let mut found = None;
         let mut merged = None;
         for (k, v) in self.entries() {
-            match k.as_str() {
+            match k.as_str_among(&[key, "<<"]) {
                 Some(s) if s == key => found = Some((k, v)),
                 Some("<<") if found.is_none() && merged.is_none() => {
                     merged = v
@@ -1205,6 +1241,27 @@ mod tests {
         let d = &docs(text)[0];
         assert_eq!(d.root().str_at(&["use", "x"]), Some("1"));
         assert_eq!(d.root().str_at(&["ref", "x"]), Some("1"));
+    }
+
+    /// Each document of a stream says whether it holds an alias, and keys are found by
+    /// value whatever their quoting (the length test reads the quotes off).
+    #[test]
+    fn documents_know_their_aliases_and_keys_match_by_value() {
+        let ds = docs("a: &x 1\nb: *x\n---\na: 1\n\"b\": 2\n'cc': 3\n");
+        assert!(ds[0].has_aliases());
+        assert!(!ds[1].has_aliases());
+        let root = ds[1].root();
+        let keys: Vec<Option<&str>> = root
+            .entries()
+            .map(|(k, _)| k.as_str_among(&["b", "cc", "zz"]))
+            .collect();
+        assert_eq!(keys, [None, Some("b"), Some("cc")]);
+        assert_eq!(root.get("cc").and_then(|v| v.as_str()), Some("3"));
+        // A value kept apart from the text (an escape) is compared as its value.
+        let d = &docs("\"a\\u0062\": 1\n")[0];
+        let (k, _) = d.root().entries().next().unwrap();
+        assert_eq!(k.as_str_among(&["ab"]), Some("ab"));
+        assert_eq!(k.as_str_among(&["a\\u0062"]), None);
     }
 
     #[test]

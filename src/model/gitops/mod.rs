@@ -748,8 +748,10 @@ impl GitopsModel {
         };
         let mut seen = HashSet::new();
         let mut stack = vec![start.resolved()];
+        // A tree reaches each node once: only aliases can lead back to a node seen.
+        let graph = start.doc.has_aliases();
         while let Some(node) = stack.pop() {
-            if !seen.insert(node.id) || out.len() > MAX_ENTRIES_UNDER {
+            if (graph && !seen.insert(node.id)) || out.len() > MAX_ENTRIES_UNDER {
                 continue;
             }
             match node.kind() {

@@ -208,8 +208,10 @@ fn walk_named<'a>(
     let mut stack = vec![start.resolved()];
     let mut scratch = Vec::new();
     let mut entries = 0usize;
+    // A tree reaches each node once: only aliases can lead back to a node seen.
+    let graph = start.doc.has_aliases();
     while let Some(node) = stack.pop() {
-        if !seen.insert(node.id) || entries > super::MAX_ENTRIES_UNDER {
+        if (graph && !seen.insert(node.id)) || entries > super::MAX_ENTRIES_UNDER {
             continue;
         }
         if node.is_map() {
@@ -217,7 +219,7 @@ fn walk_named<'a>(
             scratch.extend(node.entries());
             entries += scratch.len();
             for &(k, v) in scratch.iter().rev() {
-                if k.as_str().is_some_and(|k| keys.contains(&k)) {
+                if k.as_str_among(keys).is_some() {
                     out.push((k, v));
                 }
                 stack.push(v);
@@ -243,7 +245,7 @@ fn walk(
     out: &mut Vec<SecretRead>,
     seen: &mut Seen,
 ) {
-    if depth > MAX_DEPTH || !seen.insert(y.resolved().id) {
+    if depth > MAX_DEPTH || (y.doc.has_aliases() && !seen.insert(y.resolved().id)) {
         return;
     }
     if y.is_seq() {
@@ -269,7 +271,7 @@ fn walk(
         None => Some(store.clone()),
     };
     for (k, v) in y.entries() {
-        match k.as_str() {
+        match k.as_str_among(&["remoteRef", "dataFrom"]) {
             Some("remoteRef") => {
                 if let Some(s) = &local_store {
                     read_of(v, "remoteRef.key", s.clone(), out);
