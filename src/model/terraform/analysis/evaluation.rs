@@ -1052,9 +1052,10 @@ impl Analysis {
                         Slot::Output(n) => self.output_value(s, pass, inst, n, &stack),
                         _ => None,
                     };
-                    let own = format!("{} is {OVER_BUDGET}", slot_text(&slot));
+                    // Only a value over budget names the slot: the text is made for those.
                     if let Some(Value::Unknown(Unknown::Undecidable { reason })) = v
-                        && reason.starts_with(&own)
+                        && reason.contains(OVER_BUDGET)
+                        && reason.starts_with(&format!("{} is {OVER_BUDGET}", slot_text(&slot)))
                         && seen.insert((span.file, span.start))
                     {
                         out.push((span, reason));
