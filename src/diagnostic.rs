@@ -181,6 +181,18 @@ impl FixKind {
     }
 }
 
+/// What a rule's check asks the session for, so that the engine may run it before every
+/// model is built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// Only the Terraform models: the modules, the steps and the analysis (which are built
+    /// first). Checked in debug builds: a rule so declared that asks for another model
+    /// panics there.
+    Terraform,
+    /// Any model.
+    Everything,
+}
+
 /// The first line of the header block of a rule page, which the rule's metadata writes.
 pub const HEADER_START: &str = "<!-- The header is made from the rule's declaration (`preflight explain` prints it); the tests keep this copy in step. -->\n";
 /// The line after it.
@@ -199,6 +211,8 @@ pub struct RuleMeta {
     pub options: &'static [crate::config::OptionSpec],
     /// Whether its findings can carry a fix.
     pub fix: FixKind,
+    /// The models its check asks for.
+    pub reads: Reads,
 }
 
 impl RuleMeta {

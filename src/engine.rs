@@ -211,15 +211,25 @@ pub fn check(options: CheckOptions) -> Result<Outcome, EngineError> {
         .config
         .rule_settings(|id| rules::find(id).map(|r| r.meta().options))
         .map_err(|e| EngineError(format!("configuration error: {e}")))?;
-    // A full check asks for every model: built up front, in parallel. A check of chosen
-    // rules builds only what they ask for, on first use.
-    if options.select.is_empty() {
+    let enabled = enabled_rules(&options, &settings);
+    let full = options.select.is_empty();
+    // A full check asks for every model: built up front, in parallel, and the rules that
+    // read only the Terraform models run beside the GitOps model once those are built. A
+    // check of chosen rules builds only what they ask for, on first use.
+    let (early, late): (Vec<_>, Vec<_>) = enabled
+        .iter()
+        .copied()
+        .enumerate()
+        .partition(|(_, r)| full && r.meta().reads == crate::diagnostic::Reads::Terraform);
+    let mut found = Vec::new();
+    if full {
         let preparing = Instant::now();
-        session.prepare();
+        session.prepare(|| found = check_rules(&session, &early, &settings));
         crate::timing::report_phase("models", preparing.elapsed());
     }
     let checking = Instant::now();
-    let mut findings = run_rules(&session, &options, &settings);
+    found.extend(check_rules(&session, &late, &settings));
+    let mut findings = finish_rules(&session, &enabled, found, &settings);
     crate::timing::report_phase("rules", checking.elapsed());
     // No output format, baseline or fix text ever holds a sensitive value.
     let redactor = session.redactor();
@@ -260,17 +270,16 @@ fn check_live_settings(session: &Workspace) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn run_rules(
-    session: &Workspace,
+/// The rules a check runs, in registry order: those chosen and enabled.
+fn enabled_rules(
     options: &CheckOptions,
     settings: &BTreeMap<String, RuleSettings>,
-) -> Vec<Finding> {
-    let default = RuleSettings::default();
+) -> Vec<&'static dyn rules::Rule> {
     let chosen = |id: &str| {
         (options.select.is_empty() || options.select.iter().any(|s| s == id))
             && !options.ignore.iter().any(|s| s == id)
     };
-    let enabled: Vec<_> = rules::all()
+    rules::all()
         .into_iter()
         .filter(|r| {
             chosen(r.meta().id)
@@ -279,13 +288,22 @@ fn run_rules(
                     .and_then(|s| s.enabled)
                     .unwrap_or(true)
         })
-        .collect();
-    let mut findings: Vec<Finding> = enabled
+        .collect()
+}
+
+/// Run rules side by side: each one's findings, with its place in the registry order.
+fn check_rules(
+    session: &Workspace,
+    chosen: &[(usize, &'static dyn rules::Rule)],
+    settings: &BTreeMap<String, RuleSettings>,
+) -> Vec<(usize, Vec<Finding>)> {
+    let default = RuleSettings::default();
+    chosen
         .par_iter()
-        .flat_map_iter(|rule| {
+        .map(|&(at, rule)| {
             let meta = rule.meta();
             if meta.id == rules::engine::unused_suppression::ID {
-                return Vec::new();
+                return (at, Vec::new());
             }
             let cx = Context {
                 session,
@@ -293,11 +311,29 @@ fn run_rules(
                 settings: settings.get(meta.id).unwrap_or(&default),
             };
             let started = Instant::now();
-            let found = rule.check(&cx);
+            let found = match meta.reads {
+                crate::diagnostic::Reads::Terraform => {
+                    crate::model::workspace::reading_terraform_only(|| rule.check(&cx))
+                }
+                crate::diagnostic::Reads::Everything => rule.check(&cx),
+            };
             crate::timing::report(&format!("rule {}", meta.id), started.elapsed());
-            found
+            (at, found)
         })
-        .collect();
+        .collect()
+}
+
+/// The findings of every rule run, in registry order, with suppressions applied, the
+/// unused ones reported, sorted and without duplicates.
+fn finish_rules(
+    session: &Workspace,
+    enabled: &[&'static dyn rules::Rule],
+    mut found: Vec<(usize, Vec<Finding>)>,
+    settings: &BTreeMap<String, RuleSettings>,
+) -> Vec<Finding> {
+    let default = RuleSettings::default();
+    found.sort_by_key(|(at, _)| *at);
+    let mut findings: Vec<Finding> = found.into_iter().flat_map(|(_, f)| f).collect();
     let mut used = suppress::apply(&session.repo, &mut findings, &session.suppressions);
     // A suppression of a rule that did not run this time may well be needed: only the run
     // of that rule could tell.
@@ -343,6 +379,45 @@ fn sort_and_dedup(session: &Workspace, findings: &mut Vec<Finding>) {
 #[cfg(test)]
 mod tests {
     use super::CheckOptions;
+
+    /// A full check runs the rules that read only Terraform beside the models, and merges
+    /// their findings in registry order: it finds exactly what a check of every rule by
+    /// name (which builds each model on first use and runs every rule after) finds.
+    #[test]
+    fn rules_run_beside_the_models_find_what_they_find_after_them() {
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/platform-broken");
+        let full = crate::testing::check_dir(CheckOptions {
+            paths: vec![root.clone()],
+            ..CheckOptions::default()
+        });
+        let by_name = crate::testing::check_dir(CheckOptions {
+            paths: vec![root],
+            select: crate::rules::all()
+                .iter()
+                .map(|r| r.meta().id.to_string())
+                .collect(),
+            ..CheckOptions::default()
+        });
+        let key = |r: &crate::testing::Reported| {
+            (
+                r.rule,
+                r.file.clone(),
+                r.line,
+                r.message.clone(),
+                r.help.clone(),
+            )
+        };
+        assert!(
+            full.iter().any(|r| crate::rules::find(r.rule)
+                .is_some_and(|x| x.meta().reads == crate::diagnostic::Reads::Terraform)),
+            "the example has findings of rules that read only Terraform"
+        );
+        assert_eq!(
+            full.iter().map(key).collect::<Vec<_>>(),
+            by_name.iter().map(key).collect::<Vec<_>>()
+        );
+    }
 
     /// Parse errors in modules a named root reaches are reported.
     #[test]

@@ -12,6 +12,36 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+thread_local! {
+    /// Set while work that promised to ask only for the Terraform models runs on this
+    /// thread (see [`reading_terraform_only`]).
+    static TERRAFORM_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Run `f`, which promises to ask only for the Terraform models (the modules, the steps
+/// and the analysis): a full check may then run it while the other models are being built
+/// (see [`Workspace::prepare`]). In debug builds, asking for another model inside `f`
+/// panics, so the tests hold every such promise to its word.
+pub fn reading_terraform_only<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            TERRAFORM_ONLY.set(self.0);
+        }
+    }
+    let _restore = Restore(TERRAFORM_ONLY.replace(true));
+    f()
+}
+
+/// In debug builds: panic when `model` is asked for by work that promised to ask only for
+/// the Terraform models.
+fn not_terraform(model: &str) {
+    debug_assert!(
+        !TERRAFORM_ONLY.get(),
+        "the {model} model was asked for by work that promised to read only the Terraform models"
+    );
+}
+
 /// The values a check evaluates with, as given on the command line.
 #[derive(Debug, Default, Clone)]
 pub struct Inputs {
@@ -44,6 +74,9 @@ pub struct Workspace {
     pub log: std::sync::Mutex<Vec<String>>,
     /// The GitOps model, built on first use and shared by every rule.
     pub gitops: std::sync::OnceLock<crate::model::gitops::GitopsModel>,
+    /// The part of the GitOps model built before the Terraform analysis is (by
+    /// [`Workspace::prepare`]), until the model takes it.
+    gitops_index: std::sync::Mutex<Option<crate::model::gitops::Indexed>>,
     terraform: OnceLock<TerraformModel>,
     terraform_analysis: OnceLock<Analysis>,
     /// The analysis of every Terraform root (`None`: the same as `terraform_analysis`).
@@ -143,6 +176,7 @@ impl Workspace {
 
     /// The environments of every Terraform root and cluster group, built once.
     pub fn environments(&self) -> &crate::model::environments::Environments {
+        not_terraform("environments");
         self.environments.get_or_init(|| {
             crate::model::environments::Environments::build(
                 self,
@@ -154,12 +188,14 @@ impl Workspace {
 
     /// Every named object the repository's roots create or look up, built once.
     pub fn identity_names(&self) -> &crate::model::identities::Names {
+        not_terraform("identity names");
         self.identity_names
             .get_or_init(|| crate::model::identities::names(self, self.terraform_analysis_all()))
     }
 
     /// Every string literal the Applications deploy, built once.
     pub fn gitops_literals(&self) -> &[crate::model::identities::Literal] {
+        not_terraform("GitOps literals");
         self.gitops_literals
             .get_or_init(|| crate::model::identities::gitops_literals(self, self.gitops()))
     }
@@ -172,6 +208,7 @@ impl Workspace {
     /// The files Terraform reads as templates (`templatefile()`), each with the call's path
     /// argument that names it: they are valid only once rendered and are not checked raw.
     pub fn terraform_templates(&self) -> &HashMap<crate::source::FileId, crate::source::Span> {
+        not_terraform("Terraform templates");
         self.templates.get_or_init(|| {
             crate::model::terraform::templates::template_files(&self.repo, self.terraform())
         })
@@ -180,6 +217,7 @@ impl Workspace {
     /// Whether a cluster group is in scope: one of its Applications is defined in, deploys
     /// or reads values from a file in scope.
     pub fn gitops_group_in_scope(&self, group: crate::model::gitops::GroupId) -> bool {
+        not_terraform("GitOps");
         self.gitops_touched
             .get_or_init(|| {
                 self.gitops()
@@ -190,6 +228,7 @@ impl Workspace {
 
     /// The GitOps model (Applications, what they deploy, cluster groups), built once.
     pub fn gitops(&self) -> &crate::model::gitops::GitopsModel {
+        not_terraform("GitOps");
         self.gitops.get_or_init(|| {
             // Kubernetes objects Terraform creates. The analysis never asks for the GitOps
             // model, so building it here cannot recurse into this OnceLock.
@@ -220,14 +259,31 @@ impl Workspace {
                     attribute: d.attribute,
                 })
                 .collect();
-            crate::model::gitops::GitopsModel::build_with(
+            // The index `prepare` built ahead, or built now.
+            let indexed = self
+                .gitops_index
+                .lock()
+                .ok()
+                .and_then(|mut ahead| ahead.take())
+                .unwrap_or_else(|| {
+                    crate::model::gitops::GitopsModel::index(&self.repo, &self.config.gitops)
+                });
+            indexed.finish(&self.repo, provided_by_terraform, &applied, rendered)
+        })
+    }
+
+    /// Build the part of the GitOps model that needs nothing from Terraform, for the
+    /// model to take when it is built (nothing when it is built already).
+    fn index_gitops(&self) {
+        if let Ok(mut ahead) = self.gitops_index.lock()
+            && ahead.is_none()
+            && self.gitops.get().is_none()
+        {
+            *ahead = Some(crate::model::gitops::GitopsModel::index(
                 &self.repo,
                 &self.config.gitops,
-                provided_by_terraform,
-                &applied,
-                rendered,
-            )
-        })
+            ));
+        }
     }
 
     /// The evaluated Terraform model (values, gates, passes, references, objects created),
@@ -270,16 +326,27 @@ impl Workspace {
 
     /// Build the models a full check uses, up front and side by side, so that the rules'
     /// workers do not queue one after another on a model another worker is building. The
-    /// GitOps model waits for the Terraform analysis (it asks what Terraform creates); what
-    /// needs only the analysis is built beside it.
-    pub fn prepare(&self) {
+    /// GitOps model waits for the Terraform analysis (it asks what Terraform creates), all
+    /// but its index of the files' objects, built beside the steps; what needs only the
+    /// analysis is built beside it, and `beside` runs there too once those
+    /// are built: work that asks only for the Terraform models (see
+    /// [`reading_terraform_only`]), which are all built by then, fills the core the
+    /// GitOps model leaves idle while it resolves Applications one after another.
+    pub fn prepare(&self, beside: impl FnOnce() + Send) {
         use crate::timing::time;
         rayon::join(
             || {
                 time("model terraform roots", || self.terraform_roots());
             },
             || {
-                time("model steps", || self.steps());
+                rayon::join(
+                    || {
+                        time("model steps", || self.steps());
+                    },
+                    // The GitOps model's first part needs no Terraform: it is built here,
+                    // beside the models the analysis waits for.
+                    || self.index_gitops(),
+                );
             },
         );
         time("model terraform analysis", || self.terraform_analysis_all());
@@ -292,6 +359,11 @@ impl Workspace {
                     },
                     || {
                         time("model environments", || self.environments());
+                        // The walk of every deployed tree several rules share: built here,
+                        // so that no rule's worker waits on another building it.
+                        time("model gitops references", || {
+                            self.gitops().refs(&self.repo);
+                        });
                     },
                 );
             },
@@ -305,6 +377,7 @@ impl Workspace {
                         time("model terraform templates", || self.terraform_templates());
                     },
                 );
+                beside();
             },
         );
     }
@@ -320,6 +393,7 @@ impl Workspace {
 
     /// What must not be printed (sensitive values, Secret data), built once.
     pub fn redactor(&self) -> &crate::redact::Redactor {
+        not_terraform("redactor");
         self.redactor.get_or_init(|| crate::redact::collect(self))
     }
 
@@ -368,6 +442,7 @@ impl Workspace {
             identity_names: OnceLock::new(),
             gitops_literals: OnceLock::new(),
             gitops: Default::default(),
+            gitops_index: Default::default(),
             terraform_analysis: OnceLock::new(),
             terraform_analysis_all: OnceLock::new(),
             redactor: OnceLock::new(),
@@ -400,7 +475,33 @@ impl Workspace {
 
 #[cfg(test)]
 mod tests {
-    use super::Workspace;
+    use super::{Workspace, reading_terraform_only};
+
+    /// Work that promised to read only the Terraform models may ask for them, not for
+    /// another model (debug builds check the promise; the engine runs such work while the
+    /// other models are still being built).
+    #[test]
+    fn a_promise_to_read_only_terraform_is_held_to_its_word() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::testing::write_tree(dir.path(), &[("envs/dev/main.tf", "locals {}\n")]);
+        let s = Workspace::for_tests(dir.path(), &[]);
+        let roots = reading_terraform_only(|| {
+            s.terraform_analysis();
+            s.steps();
+            s.terraform_roots().len()
+        });
+        assert_eq!(roots, 1);
+        // After the promised work, anything may be asked for again.
+        s.gitops();
+        let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            reading_terraform_only(|| {
+                s.identity_names();
+            })
+        }));
+        assert_eq!(asked.is_err(), cfg!(debug_assertions));
+        // The promise ends with the work, even one that panicked.
+        s.environments();
+    }
 
     /// Naming a module file checks the roots that call it; a root's modules are in scope.
     #[test]

@@ -19,7 +19,9 @@
 /// ```
 ///
 /// `fix` is a [`FixKind`](crate::diagnostic::FixKind) variant; `options` may be left out
-/// (none besides `enabled` and `severity`). The struct gets `X::ID`; the metadata is the
+/// (none besides `enabled` and `severity`); `reads` is a [`Reads`](crate::diagnostic::Reads)
+/// variant, `Everything` when left out (`reads: Terraform,` lets a full check run the rule
+/// beside the building of the other models). The struct gets `X::ID`; the metadata is the
 /// file's `META` and what [`Declared::meta`](crate::rules::Declared::meta) returns.
 macro_rules! declare_rule {
     (
@@ -30,6 +32,7 @@ macro_rules! declare_rule {
             summary: $summary:expr,
             fix: $fix:ident,
             $(options: $options:expr,)?
+            $(reads: $reads:ident,)?
         }
     ) => {
         $(#[$attr])*
@@ -48,6 +51,7 @@ macro_rules! declare_rule {
             doc: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/", $id, ".md")),
             options: $crate::rules::declare::or_none!($($options)?),
             fix: $crate::diagnostic::FixKind::$fix,
+            reads: $crate::rules::declare::reads_or_everything!($($reads)?),
         };
 
         impl $crate::rules::Declared for $name {
@@ -65,6 +69,16 @@ macro_rules! or_none {
     };
     ($options:expr) => {
         $options
+    };
+}
+
+/// The models a rule reads: those named, or any.
+macro_rules! reads_or_everything {
+    () => {
+        $crate::diagnostic::Reads::Everything
+    };
+    ($reads:ident) => {
+        $crate::diagnostic::Reads::$reads
     };
 }
 
@@ -91,3 +105,4 @@ macro_rules! declare_domain {
 pub(crate) use declare_domain;
 pub(crate) use declare_rule;
 pub(crate) use or_none;
+pub(crate) use reads_or_everything;

@@ -357,6 +357,17 @@ impl GitopsModel {
         applied: &[TerraformApplied],
         rendered_by_terraform: Vec<YamlDoc>,
     ) -> GitopsModel {
+        Self::index(repo, config).finish(
+            repo,
+            provided_by_terraform,
+            applied,
+            rendered_by_terraform,
+        )
+    }
+
+    /// The part of the model that needs nothing from Terraform: the git facts, and every
+    /// Kubernetes object of every YAML file. [`Indexed::finish`] completes it.
+    pub fn index(repo: &Repository, config: &GitopsConfig) -> Indexed {
         let mut git = GitInfo::read(&repo.root);
         let mut this_repo_urls: HashSet<String> = config
             .repo_urls
@@ -383,11 +394,35 @@ impl GitopsModel {
             git,
             this_repo_urls,
             this_repo_url,
-            provided_by_terraform,
             provided_by_config,
             ..GitopsModel::default()
         };
-        let mut found = crate::timing::time("gitops index", || model.index_files(repo));
+        let found = crate::timing::time("gitops index", || model.index_files(repo));
+        Indexed { model, found }
+    }
+}
+
+/// The GitOps model as far as it goes without Terraform (see [`GitopsModel::index`]).
+pub struct Indexed {
+    model: GitopsModel,
+    /// The Application and ApplicationSet documents of the files (`true`: a set).
+    found: Vec<(DocRef, bool)>,
+}
+
+impl Indexed {
+    /// The whole model, with what Terraform adds (see [`GitopsModel::build_with`]).
+    pub fn finish(
+        self,
+        repo: &Repository,
+        provided_by_terraform: HashSet<(String, String)>,
+        applied: &[TerraformApplied],
+        rendered_by_terraform: Vec<YamlDoc>,
+    ) -> GitopsModel {
+        let Indexed {
+            mut model,
+            mut found,
+        } = self;
+        model.provided_by_terraform = provided_by_terraform;
         let (rendered, replaced) = model.add_applied(repo, applied);
         found.retain(|(d, _)| !matches!(d, DocRef::File(f, _) if replaced.contains(f)));
         found.extend(rendered);
@@ -422,7 +457,9 @@ impl GitopsModel {
         crate::timing::time("gitops link", || model.link_and_group(repo, &found));
         model
     }
+}
 
+impl GitopsModel {
     /// Record every Kubernetes object of every YAML file; return Application and
     /// ApplicationSet documents.
     fn index_files(&mut self, repo: &Repository) -> Vec<(DocRef, bool)> {

@@ -10,6 +10,7 @@ crate::rules::declare_rule! {
         severity: Severity::Note,
         summary: "A value too large or too costly to evaluate: what depends on it is not checked",
         fix: None,
+        reads: Terraform,
     }
 }
 

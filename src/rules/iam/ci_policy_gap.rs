@@ -20,6 +20,7 @@ crate::rules::declare_rule! {
             kind: OptionKind::StringList,
             doc: "which of create, read, update, delete to check (default: all four)",
         }],
+        reads: Terraform,
     }
 }
 

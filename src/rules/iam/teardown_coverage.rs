@@ -15,6 +15,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A named resource matches no teardown discovery pattern or lacks a required tag, so teardown orphans it",
         fix: None,
+        reads: Terraform,
     }
 }
 

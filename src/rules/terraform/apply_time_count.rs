@@ -13,6 +13,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "count or for_each depends on a value known only after apply",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -17,6 +17,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A block refers to a gated block under a condition that does not imply its gate",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -29,6 +29,7 @@ crate::rules::declare_rule! {
                 doc: "attempts per AWS call; throttling is retried with backoff (default 4)",
             },
         ],
+        reads: Terraform,
     }
 }
 

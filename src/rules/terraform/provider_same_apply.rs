@@ -18,6 +18,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A provider configured from an object this configuration creates is used in the apply that creates it",
         fix: None,
+        reads: Terraform,
     }
 }
 

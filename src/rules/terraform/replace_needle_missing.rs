@@ -11,6 +11,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "replace() over a file's contents whose needle never occurs in the file",
         fix: None,
+        reads: Terraform,
     }
 }
 

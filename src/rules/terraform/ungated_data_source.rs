@@ -16,6 +16,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A data source reads, during plan, an object this configuration creates: plan fails on a fresh environment",
         fix: Safe,
+        reads: Terraform,
     }
 }
 

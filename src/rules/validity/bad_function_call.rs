@@ -12,6 +12,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A call to an unknown function, or a built-in function with the wrong number of arguments",
         fix: Safe,
+        reads: Terraform,
     }
 }
 

@@ -11,6 +11,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A precondition, postcondition, validation or check condition that refers to nothing it could test",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -14,6 +14,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "Two declarations with the same address in one module",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -19,6 +19,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A `moved`, `import` or `removed` block whose address is not a resource or module address, imports into nothing, or moves or removes a block still declared",
         fix: None,
+        reads: Terraform,
     }
 }
 

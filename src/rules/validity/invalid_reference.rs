@@ -17,6 +17,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "An expression that is not a valid reference: a bare name, `each`/`count`/`self` where the block does not bind them, or an attribute `path`/`terraform` lack",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -16,6 +16,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "An attribute read of a block with `count`/`for_each` without an instance key, or an instance key on a block with neither",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -13,6 +13,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A local module source that is missing, leaves the repository, or calls back into itself",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -11,6 +11,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "Local values that refer to themselves or to each other in a cycle",
         fix: None,
+        reads: Terraform,
     }
 }
 

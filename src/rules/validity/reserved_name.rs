@@ -13,6 +13,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A variable or block name Terraform reserves or does not accept as an identifier",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -15,6 +15,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A reference to a variable, local, module output, data source or resource the module does not declare",
         fix: None,
+        reads: Terraform,
     }
 }
 

@@ -23,6 +23,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "An argument or nested block a resource or data source type does not have, or a required one missing (for the providers preflight knows)",
         fix: None,
+        reads: Terraform,
     }
 }
 

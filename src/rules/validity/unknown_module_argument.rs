@@ -13,6 +13,7 @@ crate::rules::declare_rule! {
         severity: Severity::Error,
         summary: "A module call passes an argument the module does not declare, or omits a required variable",
         fix: None,
+        reads: Terraform,
     }
 }
 
