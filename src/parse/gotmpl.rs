@@ -566,7 +566,8 @@ impl Parser<'_> {
     fn list(&mut self, open: &[(&str, Pos)]) -> Result<(Vec<Node>, Option<Stop>), TemplateError> {
         let mut nodes = Vec::new();
         while self.i < self.items.len() {
-            let item = self.items[self.i].clone();
+            // Each item is read once: taken, not copied with its tokens.
+            let item = std::mem::replace(&mut self.items[self.i], Item::Text(Pos::new(0, 0)));
             self.i += 1;
             match item {
                 Item::Text(p) => nodes.push(Node::Text(p)),
@@ -591,6 +592,7 @@ impl Parser<'_> {
                                     "unexpected token after `end`",
                                 ));
                             }
+                            nodes.shrink_to_fit();
                             return Ok((
                                 nodes,
                                 Some(Stop {
@@ -601,6 +603,7 @@ impl Parser<'_> {
                             ));
                         }
                         Some("else") => {
+                            nodes.shrink_to_fit();
                             return Ok((
                                 nodes,
                                 Some(Stop {
@@ -704,6 +707,7 @@ impl Parser<'_> {
                 }
             }
         }
+        nodes.shrink_to_fit();
         Ok((nodes, None))
     }
 
@@ -781,6 +785,7 @@ impl Parser<'_> {
         loop {
             let (body, stop) = self.nested(kw, pos, open)?;
             branches.push((cond, body));
+            branches.shrink_to_fit();
             match stop {
                 None => return Err(missing_end(kw, pos)),
                 Some(Stop {
@@ -900,6 +905,8 @@ impl Parser<'_> {
                 }
             }
         }
+        decl.shrink_to_fit();
+        cmds.shrink_to_fit();
         Ok(Pipe {
             pos: Pos::new(start, end),
             decl,
@@ -936,6 +943,7 @@ impl Parser<'_> {
             ));
         }
         let end = toks[i - 1].pos.end as usize;
+        args.shrink_to_fit();
         Ok((
             Cmd {
                 pos: Pos::new(start, end),
@@ -956,6 +964,7 @@ impl Parser<'_> {
             out.push(f.clone());
             i += 1;
         }
+        out.shrink_to_fit();
         i
     }
 
@@ -1125,6 +1134,56 @@ fn make_branch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A parsed chart's templates are kept for the whole check: the vectors the parser
+    /// grows hold no spare capacity.
+    #[test]
+    fn parsed_templates_keep_no_spare_capacity() {
+        let t = parse(
+            "a{{ .Values.image.repository | default \"x\" | quote }}b\n{{ if .Values.on }}c{{ else if $v.a.b }}d{{ end }}{{ $x := (include \"n\" .).y }}",
+        )
+        .unwrap();
+        fn walk_nodes(ns: &[Node], out: &mut Vec<(usize, usize)>) {
+            for n in ns {
+                match n {
+                    Node::Action { pipe, .. } => walk_pipe(pipe, out),
+                    Node::If { branches, .. } => {
+                        for (p, body) in branches {
+                            walk_pipe(p, out);
+                            out.push((body.len(), body.capacity()));
+                            walk_nodes(body, out);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        fn walk_pipe(p: &Pipe, out: &mut Vec<(usize, usize)>) {
+            out.push((p.decl.len(), p.decl.capacity()));
+            out.push((p.cmds.len(), p.cmds.capacity()));
+            for c in &p.cmds {
+                out.push((c.args.len(), c.args.capacity()));
+                for a in &c.args {
+                    match a {
+                        Arg::Field { chain, .. } | Arg::Var { chain, .. } => {
+                            out.push((chain.len(), chain.capacity()))
+                        }
+                        Arg::Paren {
+                            pipe: inner, chain, ..
+                        } => {
+                            out.push((chain.len(), chain.capacity()));
+                            walk_pipe(inner, out);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut sizes = vec![(t.body.len(), t.body.capacity())];
+        walk_nodes(&t.body, &mut sizes);
+        assert!(sizes.len() > 12, "{sizes:?}");
+        assert!(sizes.iter().all(|(len, cap)| len == cap), "{sizes:?}");
+    }
 
     fn error_at(text: &str) -> (usize, String) {
         let e = parse(text).expect_err("should not parse");

@@ -15,8 +15,6 @@ pub struct GuardedRef {
     pub tolerant: bool,
     /// Inside `depends_on`.
     pub depends_on: bool,
-    /// The attribute holding it.
-    pub attribute: String,
     /// Inside a `for` expression and indexed by its key or value variable: the canonical
     /// text of the collection iterated (`[for k, v in var.m : aws_x.this[k].arn]` gives
     /// `var.m`), so only keys of that collection are indexed.
@@ -505,13 +503,14 @@ impl Analysis {
                         guards: g.guards,
                         tolerant: g.tolerant || splat,
                         depends_on: be.key == "depends_on",
-                        attribute: be.key.to_string(),
                         reference: g.reference,
                         for_collection: g.for_collection,
                     });
                 }
             }
         }
+        // Kept for the whole check: no spare capacity.
+        out.shrink_to_fit();
         let arc = std::sync::Arc::new(out);
         if let Ok(mut m) = self.refs.lock() {
             m.insert(key, arc.clone());
