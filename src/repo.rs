@@ -3,7 +3,7 @@
 use crate::discover::{self, Excludes, Listing};
 use crate::parse::{self, Syntax};
 use crate::source::{FileId, FileKind, SourceFile};
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::HashSet;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -15,14 +15,8 @@ pub struct Repository {
     pub worktree_prefix: String,
     pub files: Vec<SourceFile>,
     pub syntax: Vec<Syntax>,
-    /// All listed paths (any extension), for existence checks by rules, each with the file
-    /// loaded from it (`None`: listed, not read).
-    pub all_paths: HashMap<String, Option<FileId>>,
-    /// Every folder that holds a listed file, at any depth.
-    pub all_dirs: HashSet<String>,
-    /// Folder → indices into `listed` of the files directly in it: "which files does this
-    /// folder hold" without scanning the whole listing (rules ask it once per module).
-    dir_files: HashMap<String, Vec<u32>>,
+    /// The listed paths and folders found by their text (see [`PathIndex`]).
+    index: PathIndex,
     /// All listed paths, sorted.
     listed: Vec<String>,
 }
@@ -102,7 +96,7 @@ impl Repository {
         }
         // The path indexes are built, and git asked where the root sits, while the rest
         // of the files are read.
-        let (loaded, ((all_paths, all_dirs, dir_files), worktree_prefix)) = rayon::join(
+        let (loaded, (index, worktree_prefix)) = rayon::join(
             || {
                 slots
                     .into_par_iter()
@@ -124,7 +118,7 @@ impl Repository {
                     Listing::Git => discover::worktree_prefix(root),
                     Listing::Walk => String::new(),
                 };
-                (path_indexes(&paths, &candidates), prefix)
+                (PathIndex::build(&paths, &candidates), prefix)
             },
         );
         crate::timing::report("read and parse", reading.elapsed());
@@ -140,9 +134,7 @@ impl Repository {
             worktree_prefix,
             files,
             syntax,
-            all_paths,
-            all_dirs,
-            dir_files,
+            index,
             listed: paths,
         }
     }
@@ -150,11 +142,35 @@ impl Repository {
     /// The listed paths (any extension) of the files directly in folder `dir` ("" for the
     /// root), in path order.
     pub fn files_in_dir<'r>(&'r self, dir: &str) -> impl Iterator<Item = &'r str> + 'r {
-        self.dir_files
-            .get(dir.trim_end_matches('/'))
-            .map_or(&[][..], Vec::as_slice)
+        self.index
+            .folder(&self.listed, dir.trim_end_matches('/'))
+            .map_or(&[][..], |f| &f.files[..])
             .iter()
             .map(|&i| self.listed[i as usize].as_str())
+    }
+
+    /// Whether `rel` is a listed path (of any extension, read or not).
+    pub fn is_listed(&self, rel: &str) -> bool {
+        self.index.path(&self.listed, rel).is_some()
+    }
+
+    /// Whether `rel` is a folder that holds a listed file, at any depth (not the root).
+    pub fn is_folder(&self, rel: &str) -> bool {
+        !rel.is_empty() && self.index.folder(&self.listed, rel).is_some()
+    }
+
+    /// Every listed path (any extension), sorted.
+    pub fn listed_paths(&self) -> impl Iterator<Item = &str> {
+        self.listed.iter().map(String::as_str)
+    }
+
+    /// Every folder that holds a listed file, at any depth (not the root), in no order.
+    pub fn folders(&self) -> impl Iterator<Item = &str> {
+        self.index
+            .folders
+            .iter()
+            .filter(|f| f.len > 0)
+            .map(|f| f.text(&self.listed))
     }
 
     /// A repository path as seen from the top of the git work tree.
@@ -180,17 +196,14 @@ impl Repository {
     }
 
     pub fn file_by_path(&self, rel: &str) -> Option<&SourceFile> {
-        let id = (*self.all_paths.get(rel)?)?;
+        let id = self.index.loaded[self.index.path(&self.listed, rel)?]?;
         self.files.get(id.0 as usize)
     }
 
     /// Whether a path (file or folder) exists in the repository listing.
     pub fn exists(&self, rel: &str) -> bool {
         let rel = rel.trim_end_matches('/');
-        if rel.is_empty() || rel == "." || self.all_paths.contains_key(rel) {
-            return true;
-        }
-        self.all_dirs.contains(rel)
+        rel.is_empty() || rel == "." || self.is_listed(rel) || self.is_folder(rel)
     }
 
     /// Files with their syntax, in path order.
@@ -199,45 +212,118 @@ impl Repository {
     }
 }
 
-/// Every listed path with the file loaded from it (`candidates` are loaded in order), every
-/// folder holding one, and each folder's files (indexes into `paths`, in path order).
-#[allow(clippy::type_complexity)]
-fn path_indexes(
-    paths: &[String],
-    candidates: &[(&String, FileKind)],
-) -> (
-    HashMap<String, Option<FileId>>,
-    HashSet<String>,
-    HashMap<String, Vec<u32>>,
-) {
-    let mut all_paths: HashMap<String, Option<FileId>> =
-        paths.iter().map(|p| (p.clone(), None)).collect();
-    for (i, (p, _)) in candidates.iter().enumerate() {
-        if let Some(id) = all_paths.get_mut(p.as_str()) {
-            *id = Some(FileId(i as u32));
-        }
+/// The listing's paths and folders found by their text. The tables hold indices into the
+/// sorted listing, not copies of its paths: at scale they were as large as the text of the
+/// files read from the repository's scripts.
+struct PathIndex {
+    hasher: foldhash::fast::RandomState,
+    /// Every listed path, by its index in the listing.
+    paths: hashbrown::HashTable<u32>,
+    /// The file loaded from each listed path (`None`: listed, not read).
+    loaded: Vec<Option<FileId>>,
+    /// Every folder that holds a listed file at any depth, and the root (length 0) when a
+    /// file is directly in it.
+    folders: hashbrown::HashTable<Folder>,
+}
+
+/// A folder of the listing: the first `len` bytes of listed path `path`.
+struct Folder {
+    path: u32,
+    len: u32,
+    /// Indices into the listing of the files directly in it, in path order.
+    files: Box<[u32]>,
+}
+
+impl Folder {
+    fn text<'l>(&self, listed: &'l [String]) -> &'l str {
+        &listed[self.path as usize][..self.len as usize]
     }
-    let mut all_dirs = HashSet::new();
-    let mut dir_files: HashMap<String, Vec<u32>> = HashMap::new();
-    for (i, p) in paths.iter().enumerate() {
-        let dir = p.rsplit_once('/').map_or("", |(d, _)| d);
-        match dir_files.get_mut(dir) {
-            Some(v) => v.push(i as u32),
-            None => {
-                dir_files.insert(dir.to_string(), vec![i as u32]);
+}
+
+impl PathIndex {
+    /// The index of `paths` (the sorted listing); `candidates` are the paths loaded, in
+    /// file id order.
+    fn build(paths: &[String], candidates: &[(&String, FileKind)]) -> PathIndex {
+        use std::hash::BuildHasher;
+        let hasher = foldhash::fast::RandomState::default();
+        let hash = |s: &str| hasher.hash_one(s);
+        let mut table = hashbrown::HashTable::with_capacity(paths.len());
+        for (i, p) in paths.iter().enumerate() {
+            let h = hash(p);
+            if table.find(h, |&j: &u32| paths[j as usize] == *p).is_none() {
+                table.insert_unique(h, i as u32, |&j: &u32| hash(&paths[j as usize]));
             }
         }
-    }
-    for p in paths {
-        let mut dir = p.as_str();
-        while let Some((parent, _)) = dir.rsplit_once('/') {
-            if !all_dirs.insert(parent.to_string()) {
-                break;
+        let mut loaded = vec![None; paths.len()];
+        for (id, (p, _)) in candidates.iter().enumerate() {
+            if let Some(&i) = table.find(hash(p), |&j: &u32| paths[j as usize] == **p) {
+                loaded[i as usize] = Some(FileId(id as u32));
             }
-            dir = parent;
+        }
+        // Folder → files directly in it, growing; then every ancestor folder.
+        let text = |f: &(u32, u32, Vec<u32>)| &paths[f.0 as usize][..f.1 as usize];
+        let mut folders: hashbrown::HashTable<(u32, u32, Vec<u32>)> = hashbrown::HashTable::new();
+        for (i, p) in paths.iter().enumerate() {
+            let mut dir = p.rsplit_once('/').map_or("", |(d, _)| d);
+            match folders.find_mut(hash(dir), |f| text(f) == dir) {
+                Some(f) => {
+                    f.2.push(i as u32);
+                    continue;
+                }
+                None => {
+                    folders.insert_unique(
+                        hash(dir),
+                        (i as u32, dir.len() as u32, vec![i as u32]),
+                        |f| hash(text(f)),
+                    );
+                }
+            }
+            // A folder seen before has its ancestors already.
+            while let Some((parent, _)) = dir.rsplit_once('/') {
+                if folders.find(hash(parent), |f| text(f) == parent).is_some() {
+                    break;
+                }
+                folders.insert_unique(
+                    hash(parent),
+                    (i as u32, parent.len() as u32, Vec::new()),
+                    |f| hash(text(f)),
+                );
+                dir = parent;
+            }
+        }
+        let mut done = hashbrown::HashTable::with_capacity(folders.len());
+        for (path, len, files) in folders {
+            let f = Folder {
+                path,
+                len,
+                files: files.into_boxed_slice(),
+            };
+            let h = hash(f.text(paths));
+            done.insert_unique(h, f, |f: &Folder| hash(f.text(paths)));
+        }
+        PathIndex {
+            hasher,
+            paths: table,
+            loaded,
+            folders: done,
         }
     }
-    (all_paths, all_dirs, dir_files)
+
+    fn hash(&self, s: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.hasher.hash_one(s)
+    }
+
+    /// The index in `listed` of path `rel`.
+    fn path(&self, listed: &[String], rel: &str) -> Option<usize> {
+        self.paths
+            .find(self.hash(rel), |&i| listed[i as usize] == rel)
+            .map(|&i| i as usize)
+    }
+
+    fn folder(&self, listed: &[String], rel: &str) -> Option<&Folder> {
+        self.folders.find(self.hash(rel), |f| f.text(listed) == rel)
+    }
 }
 
 fn load_one(
@@ -335,6 +421,51 @@ mod tests {
             assert!(repo.file_by_path(p).is_none(), "{p}");
         }
         assert!(repo.file_by_path("a/missing.tf").is_none());
+    }
+
+    /// The path index answers for paths and folders from the listing's own text: every
+    /// ancestor folder is one (not only those holding files), a folder's files are those
+    /// directly in it, in path order, and a name that only starts like a folder is not one.
+    #[test]
+    fn folders_and_paths_are_found_by_their_text() {
+        let (_dir, repo) = crate::testing::load_repo_excluding(
+            &[
+                ("top.tf", ""),
+                ("a/b/c/deep.yaml", "a: 1\n"),
+                ("a/b/one.tf", ""),
+                ("a/b/two.md", "# x\n"),
+                ("a/bc/other.tf", ""),
+                ("a/skip/x.tf", ""),
+            ],
+            &["a/skip".to_string()],
+        );
+        for d in ["a", "a/b", "a/b/c", "a/bc", "a/skip"] {
+            assert!(repo.is_folder(d), "{d}");
+            assert!(repo.exists(d), "{d}");
+        }
+        for d in ["", "a/b/c/deep.yaml", "a/", "a/b/", "b", "a/bcd", "a/b/c/d"] {
+            assert!(!repo.is_folder(d), "{d:?}");
+        }
+        assert!(repo.exists("a/b/") && repo.exists("") && !repo.exists("a/bcd"));
+        let mut folders: Vec<&str> = repo.folders().collect();
+        folders.sort();
+        assert_eq!(folders, ["a", "a/b", "a/b/c", "a/bc", "a/skip"]);
+        let files = |d: &str| repo.files_in_dir(d).collect::<Vec<_>>();
+        assert_eq!(files("a/b"), ["a/b/one.tf", "a/b/two.md"]);
+        assert_eq!(files("a/b/"), ["a/b/one.tf", "a/b/two.md"]);
+        // The root's own files (the loader writes the exclusions to `preflight.toml`).
+        assert!(files("").contains(&"top.tf") && files("").iter().all(|p| !p.contains('/')));
+        assert!(files("a").is_empty() && files("nowhere").is_empty());
+        assert_eq!(files("a/skip"), ["a/skip/x.tf"]);
+        for p in ["a/b/two.md", "a/skip/x.tf", "top.tf"] {
+            assert!(repo.is_listed(p), "{p}");
+        }
+        assert!(!repo.is_listed("a/b") && !repo.is_listed("a/b/one"));
+        let listed: Vec<&str> = repo.listed_paths().collect();
+        let mut sorted = listed.clone();
+        sorted.sort();
+        assert_eq!(listed, sorted);
+        assert!(listed.contains(&"a/bc/other.tf") && listed.contains(&"a/b/c/deep.yaml"));
     }
 
     #[test]

@@ -449,11 +449,10 @@ fn git_params(
         }
     }
     if !include.is_empty() {
-        let mut dirs: Vec<&String> = repo
-            .all_dirs
-            .iter()
-            .filter(|d| include.iter().any(|g| g.is_match(d.as_str())))
-            .filter(|d| !exclude.iter().any(|g| g.is_match(d.as_str())))
+        let mut dirs: Vec<&str> = repo
+            .folders()
+            .filter(|d| include.iter().any(|g| g.is_match(d)))
+            .filter(|d| !exclude.iter().any(|g| g.is_match(d)))
             .collect();
         dirs.sort();
         for d in dirs {
@@ -470,12 +469,7 @@ fn git_params(
             not_expanded.push(format!("git files pattern `{p}`"));
             continue;
         };
-        let mut files: Vec<&String> = repo
-            .all_paths
-            .keys()
-            .filter(|f| g.is_match(f.as_str()))
-            .collect();
-        files.sort();
+        let files: Vec<&str> = repo.listed_paths().filter(|f| g.is_match(f)).collect();
         for path in files {
             let Some(sf) = repo.file_by_path(path) else {
                 not_expanded.push(format!("git files generator reading `{path}` (not YAML)"));

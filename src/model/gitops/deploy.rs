@@ -416,17 +416,14 @@ impl<'a> Builder<'a> {
     }
 
     fn has_kustomization(&self, dir: &str) -> bool {
-        KUSTOMIZATION_FILES.iter().any(|k| {
-            self.repo
-                .all_paths
-                .contains_key(&join(dir, k).unwrap_or_default())
-        })
+        KUSTOMIZATION_FILES
+            .iter()
+            .any(|k| self.repo.is_listed(&join(dir, k).unwrap_or_default()))
     }
 
     fn has_chart(&self, dir: &str) -> bool {
         self.repo
-            .all_paths
-            .contains_key(&join(dir, "Chart.yaml").unwrap_or_default())
+            .is_listed(&join(dir, "Chart.yaml").unwrap_or_default())
     }
 
     fn resolve_app(&mut self, spec: AppSpec) -> Application {
@@ -817,7 +814,7 @@ impl<'a> Builder<'a> {
         let kfile = KUSTOMIZATION_FILES
             .iter()
             .filter_map(|k| join(dir, k))
-            .find(|p| self.repo.all_paths.contains_key(p));
+            .find(|p| self.repo.is_listed(p));
         let docs = kfile
             .as_deref()
             .and_then(|p| self.repo.file_by_path(p))
@@ -890,13 +887,13 @@ impl<'a> Builder<'a> {
                 ));
                 continue;
             };
-            if self.repo.all_paths.contains_key(&p) {
+            if self.repo.is_listed(&p) {
                 if matches!(key, "resources" | "crds" | "bases" | "components")
                     && let Some(f) = self.repo.file_by_path(&p)
                 {
                     out.files.push(f.id);
                 }
-            } else if self.repo.all_dirs.contains(&p) {
+            } else if self.repo.is_folder(&p) {
                 if matches!(key, "patches" | "patchesStrategicMerge") {
                     out.missing.push((span, MissingKind::KustomizeEntry, p));
                     continue;
@@ -904,11 +901,9 @@ impl<'a> Builder<'a> {
                 if stack.contains(&p) {
                     continue;
                 }
-                let has_kust = KUSTOMIZATION_FILES.iter().any(|k| {
-                    self.repo
-                        .all_paths
-                        .contains_key(&join(&p, k).unwrap_or_default())
-                });
+                let has_kust = KUSTOMIZATION_FILES
+                    .iter()
+                    .any(|k| self.repo.is_listed(&join(&p, k).unwrap_or_default()));
                 if !has_kust {
                     out.missing.push((span, MissingKind::KustomizationFile, p));
                     continue;
@@ -989,7 +984,7 @@ impl<'a> Builder<'a> {
             let Some(p) = resolved else { continue };
             match self.repo.file_by_path(&p) {
                 Some(f) => out.files.push((f.id, ValuesOrigin::ValueFile(f.id))),
-                None if self.repo.all_paths.contains_key(&p) => {}
+                None if self.repo.is_listed(&p) => {}
                 None if s.helm.ignore_missing_value_files => {}
                 None => out.missing.push(Missing {
                     span: vf.span,

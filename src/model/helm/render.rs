@@ -555,10 +555,10 @@ impl<'r> Renderer<'r> {
             return Val::unknown(format!("`.Files.Get \"{path}\"` reads outside the chart"));
         }
         match self.repo.file_by_path(&rel) {
-            Some(f) if !f.text.is_empty() || self.repo.all_paths.contains_key(&rel) => {
+            Some(f) if !f.text.is_empty() || self.repo.is_listed(&rel) => {
                 Val::str(f.text.to_string())
             }
-            _ if !self.repo.all_paths.contains_key(&rel) => Val::str(""),
+            _ if !self.repo.is_listed(&rel) => Val::str(""),
             _ => Val::unknown(format!(
                 "`.Files.Get \"{path}\"` reads a file preflight does not load"
             )),

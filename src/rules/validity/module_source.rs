@@ -62,12 +62,9 @@ impl Rule for ModuleSourceRule {
                 match &call.source {
                     ModuleSource::Missing(dir) => {
                         // Files the check did not load (excluded) still count for Terraform.
-                        let prefix = format!("{dir}/");
-                        let has_config = repo.all_paths.keys().any(|p| {
-                            p.strip_prefix(prefix.as_str()).is_some_and(|n| {
-                                !n.contains('/') && (n.ends_with(".tf") || n.ends_with(".tf.json"))
-                            })
-                        });
+                        let has_config = repo
+                            .files_in_dir(dir)
+                            .any(|p| p.ends_with(".tf") || p.ends_with(".tf.json"));
                         if has_config {
                             continue;
                         }
