@@ -544,8 +544,9 @@ pub struct Located {
 
 pub fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
     let repo = &s.repo;
-    let mut obj_groups: HashMap<usize, Vec<(GroupId, String)>> = HashMap::new();
-    let mut values: BTreeMap<usize, Vec<(GroupId, String)>> = BTreeMap::new();
+    // The deployers' names are borrowed from the model, not copied per object.
+    let mut obj_groups: HashMap<usize, Vec<(GroupId, &str)>> = HashMap::new();
+    let mut values: BTreeMap<usize, Vec<(GroupId, &str)>> = BTreeMap::new();
     let mut value_roots: Vec<NodeRef> = Vec::new();
     let mut value_pos: HashMap<NodeRef, usize> = HashMap::new();
     for app in &model.apps {
@@ -553,7 +554,7 @@ pub fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
             obj_groups
                 .entry(o)
                 .or_default()
-                .push((app.group, app.name.clone()));
+                .push((app.group, app.name.as_str()));
         }
         for v in &app.values {
             let pos = *value_pos.entry(v.root).or_insert_with(|| {
@@ -563,11 +564,11 @@ pub fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
             values
                 .entry(pos)
                 .or_default()
-                .push((app.group, app.name.clone()));
+                .push((app.group, app.name.as_str()));
         }
     }
     let mut by_span: BTreeMap<(u32, u32, u32), Located> = BTreeMap::new();
-    let mut add = |reads: Vec<SecretRead>, deployers: &[(GroupId, String)]| {
+    let mut add = |reads: Vec<SecretRead>, deployers: &[(GroupId, &str)]| {
         for r in reads {
             let key = (r.key_span.file.0, r.key_span.start, r.key_span.end);
             let entry = by_span.entry(key).or_insert_with(|| Located {
@@ -579,7 +580,7 @@ pub fn collect_reads(s: &Workspace, model: &GitopsModel) -> Vec<Located> {
                 if !entry.groups.contains(g) {
                     entry.groups.push(*g);
                 }
-                entry.app.get_or_insert_with(|| name.clone());
+                entry.app.get_or_insert_with(|| name.to_string());
             }
         }
     };
