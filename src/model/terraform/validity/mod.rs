@@ -60,6 +60,22 @@ moved {
 "#;
 
     #[test]
+    fn sites_stop_at_the_nesting_limit() {
+        // 70 nested blocks, an attribute in each: the top-level block's and those of the
+        // 64 nested levels below it are sites, the deeper ones are not walked.
+        let mut text = String::from("resource \"x\" \"y\" {\n  a = 0\n");
+        for i in 1..=70 {
+            text.push_str(&format!("b{i} {{\n  a = {i}\n"));
+        }
+        text.push_str(&"}\n".repeat(71));
+        let (_d, repo) = load(&[("main.tf", text.as_str())]);
+        let model = TerraformModel::build(&repo);
+        let module = model.module(model.module_at("").unwrap());
+        let depths: Vec<usize> = sites(&repo, module).map(|s| s.path.len()).collect();
+        assert_eq!(depths, (0..=64).collect::<Vec<_>>());
+    }
+
+    #[test]
     fn sites_say_where_each_expression_is_and_what_it_refers_to() {
         let (_d, repo) = load(&[
             ("main.tf", MAIN),
@@ -68,7 +84,7 @@ moved {
         let model = TerraformModel::build(&repo);
         let module = model.module(model.module_at("").unwrap());
         assert!(complete(&repo, module));
-        let sites = sites(&repo, module);
+        let sites: Vec<_> = sites(&repo, module).collect();
         let keys: Vec<(&str, Vec<&str>, &str)> = sites
             .iter()
             .map(|s| (s.top.ident(), s.path.clone(), s.key))

@@ -10,7 +10,7 @@ use crate::repo::Repository;
 use crate::source::FileId;
 use hcl_edit::Span as _;
 use hcl_edit::expr::Expression;
-use hcl_edit::structure::{Block, Body};
+use hcl_edit::structure::{Block, Body, Structure};
 use std::ops::Range;
 
 /// The address of a top-level block as Terraform names it, from its syntax.
@@ -109,51 +109,124 @@ impl Site<'_> {
     }
 }
 
-/// Every attribute expression of every top-level block of the module's files, in file order.
-pub fn sites<'a>(repo: &'a Repository, module: &TfModule) -> Vec<Site<'a>> {
-    let mut out = Vec::new();
-    for &file in &module.files {
-        let Some(body) = crate::parse::hcl_body(repo.syntax(file)) else {
-            continue;
-        };
-        for top in body.blocks() {
-            walk(
-                file,
-                top,
-                &top.body,
-                &mut Vec::new(),
-                &mut Vec::new(),
-                &mut out,
-            );
-        }
+/// Every attribute expression of every top-level block of the module's files, in file order
+/// (in each block, its attributes and then its nested blocks', depth first). Sites are made
+/// one at a time as the caller asks: a module of 28,000 blocks is walked without holding a
+/// site for each of its attributes, and nesting costs heap, not stack.
+pub fn sites<'a>(repo: &'a Repository, module: &TfModule) -> Sites<'a> {
+    Sites {
+        repo,
+        files: module.files.clone().into_iter(),
+        file: None,
+        frames: Vec::new(),
+        path: Vec::new(),
+        iterators: Vec::new(),
     }
-    out
 }
 
+/// Nested blocks deeper than this are not walked.
 const MAX_DEPTH: usize = 64;
 
-fn walk<'a>(
-    file: FileId,
+/// The iterator [`sites`] returns.
+pub struct Sites<'a> {
+    repo: &'a Repository,
+    files: std::vec::IntoIter<FileId>,
+    /// The file being walked, its body, and the index of its next top-level structure.
+    file: Option<(FileId, &'a Body, usize)>,
+    /// The bodies being walked, the top-level block's first.
+    frames: Vec<Frame<'a>>,
+    /// Identifiers of the nested blocks of the frames after the first.
+    path: Vec<&'a str>,
+    /// Names bound by the `dynamic` blocks among them.
+    iterators: Vec<String>,
+}
+
+/// One body being walked: its attributes first, then its blocks.
+struct Frame<'a> {
     top: &'a Block,
     body: &'a Body,
-    path: &mut Vec<&'a str>,
-    iterators: &mut Vec<String>,
-    out: &mut Vec<Site<'a>>,
-) {
-    if path.len() > MAX_DEPTH {
-        return;
+    /// The next structure to look at for an attribute, then for a block.
+    attr: usize,
+    block: usize,
+    /// Whether the block of this body bound a name (pushed onto `iterators`).
+    bound: bool,
+}
+
+impl<'a> Iterator for Sites<'a> {
+    type Item = Site<'a>;
+
+    fn next(&mut self) -> Option<Site<'a>> {
+        loop {
+            if let Some(f) = self.frames.last_mut() {
+                let (top, body) = (f.top, f.body);
+                while f.attr < body.len() {
+                    let i = f.attr;
+                    f.attr += 1;
+                    if let Some(attr) = body.get(i).and_then(Structure::as_attribute) {
+                        let file = self.file.map(|(file, ..)| file)?;
+                        return Some(Site {
+                            file,
+                            top: BlockView(top),
+                            path: self.path.clone(),
+                            key: attr.key.as_str(),
+                            expr: &attr.value,
+                            iterators: self.iterators.clone(),
+                        });
+                    }
+                }
+                let mut child = None;
+                while f.block < body.len() {
+                    let i = f.block;
+                    f.block += 1;
+                    if let Some(block) = body.get(i).and_then(Structure::as_block) {
+                        child = Some(block);
+                        break;
+                    }
+                }
+                match child {
+                    Some(block) => self.enter(top, block),
+                    None => {
+                        let done = self.frames.pop();
+                        if !self.frames.is_empty() {
+                            self.path.pop();
+                            if done.is_some_and(|f| f.bound) {
+                                self.iterators.pop();
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            // The next top-level block, of this file or the next.
+            if let Some((_, body, next)) = &mut self.file {
+                let body = *body;
+                while *next < body.len() {
+                    let i = *next;
+                    *next += 1;
+                    if let Some(top) = body.get(i).and_then(Structure::as_block) {
+                        self.frames.push(Frame {
+                            top,
+                            body: &top.body,
+                            attr: 0,
+                            block: 0,
+                            bound: false,
+                        });
+                        break;
+                    }
+                }
+                if !self.frames.is_empty() {
+                    continue;
+                }
+            }
+            let file = self.files.next()?;
+            self.file = crate::parse::hcl_body(self.repo.syntax(file)).map(|body| (file, body, 0));
+        }
     }
-    for attr in body.attributes() {
-        out.push(Site {
-            file,
-            top: BlockView(top),
-            path: path.clone(),
-            key: attr.key.as_str(),
-            expr: &attr.value,
-            iterators: iterators.clone(),
-        });
-    }
-    for block in body.blocks() {
+}
+
+impl<'a> Sites<'a> {
+    /// Walk into a nested block of the current frame's body.
+    fn enter(&mut self, top: &'a Block, block: &'a Block) {
         let ident = block.ident.as_str();
         let bound = if ident == "dynamic" {
             let name = block
@@ -162,15 +235,24 @@ fn walk<'a>(
                 .and_then(|a| a.value.as_variable())
                 .map(|v| v.as_str().to_string())
                 .or_else(|| block.labels.first().map(|l| l.as_str().to_string()));
-            name.map(|n| iterators.push(n)).is_some()
+            name.map(|n| self.iterators.push(n)).is_some()
         } else {
             false
         };
-        path.push(ident);
-        walk(file, top, &block.body, path, iterators, out);
-        path.pop();
-        if bound {
-            iterators.pop();
+        if self.path.len() + 1 > MAX_DEPTH {
+            // Too deep: not walked.
+            if bound {
+                self.iterators.pop();
+            }
+            return;
         }
+        self.path.push(ident);
+        self.frames.push(Frame {
+            top,
+            body: &block.body,
+            attr: 0,
+            block: 0,
+            bound,
+        });
     }
 }
