@@ -111,13 +111,13 @@ impl Site<'_> {
 
 /// Every attribute expression of every top-level block of the module's files, in file order
 /// (in each block, its attributes and then its nested blocks', depth first). Sites are made
-/// one at a time as the caller asks: a module of 28,000 blocks is walked without holding a
-/// site for each of its attributes, and nesting costs heap, not stack.
+/// one at a time as the caller asks, so no list of every attribute of a module is held, and
+/// the walk keeps its nesting on the heap, not the stack.
 pub fn sites<'a>(repo: &'a Repository, module: &TfModule) -> Sites<'a> {
     Sites {
         repo,
         files: module.files.clone().into_iter(),
-        file: None,
+        tops: None,
         frames: Vec::new(),
         path: Vec::new(),
         iterators: Vec::new(),
@@ -131,8 +131,8 @@ const MAX_DEPTH: usize = 64;
 pub struct Sites<'a> {
     repo: &'a Repository,
     files: std::vec::IntoIter<FileId>,
-    /// The file being walked, its body, and the index of its next top-level structure.
-    file: Option<(FileId, &'a Body, usize)>,
+    /// The file being walked, its body, and where its next top-level block is looked for.
+    tops: Option<(FileId, &'a Body, usize)>,
     /// The bodies being walked, the top-level block's first.
     frames: Vec<Frame<'a>>,
     /// Identifiers of the nested blocks of the frames after the first.
@@ -145,11 +145,26 @@ pub struct Sites<'a> {
 struct Frame<'a> {
     top: &'a Block,
     body: &'a Body,
-    /// The next structure to look at for an attribute, then for a block.
+    /// Where the next attribute, and the next block, are looked for.
     attr: usize,
     block: usize,
     /// Whether the block of this body bound a name (pushed onto `iterators`).
     bound: bool,
+}
+
+/// The next structure of `body` from `*at` on that `pick` accepts; `*at` moves past it.
+fn next_in<'a, T>(
+    body: &'a Body,
+    at: &mut usize,
+    pick: fn(&'a Structure) -> Option<&'a T>,
+) -> Option<&'a T> {
+    while let Some(s) = body.get(*at) {
+        *at += 1;
+        if let Some(t) = pick(s) {
+            return Some(t);
+        }
+    }
+    None
 }
 
 impl<'a> Iterator for Sites<'a> {
@@ -159,74 +174,47 @@ impl<'a> Iterator for Sites<'a> {
         loop {
             if let Some(f) = self.frames.last_mut() {
                 let (top, body) = (f.top, f.body);
-                while f.attr < body.len() {
-                    let i = f.attr;
-                    f.attr += 1;
-                    if let Some(attr) = body.get(i).and_then(Structure::as_attribute) {
-                        let file = self.file.map(|(file, ..)| file)?;
-                        return Some(Site {
-                            file,
-                            top: BlockView(top),
-                            path: self.path.clone(),
-                            key: attr.key.as_str(),
-                            expr: &attr.value,
-                            iterators: self.iterators.clone(),
-                        });
-                    }
+                if let Some(attr) = next_in(body, &mut f.attr, Structure::as_attribute) {
+                    let (file, ..) = self.tops?;
+                    return Some(Site {
+                        file,
+                        top: BlockView(top),
+                        path: self.path.clone(),
+                        key: attr.key.as_str(),
+                        expr: &attr.value,
+                        iterators: self.iterators.clone(),
+                    });
                 }
-                let mut child = None;
-                while f.block < body.len() {
-                    let i = f.block;
-                    f.block += 1;
-                    if let Some(block) = body.get(i).and_then(Structure::as_block) {
-                        child = Some(block);
-                        break;
-                    }
-                }
-                match child {
+                match next_in(body, &mut f.block, Structure::as_block) {
                     Some(block) => self.enter(top, block),
-                    None => {
-                        let done = self.frames.pop();
-                        if !self.frames.is_empty() {
-                            self.path.pop();
-                            if done.is_some_and(|f| f.bound) {
-                                self.iterators.pop();
-                            }
-                        }
-                    }
+                    None => self.leave(),
                 }
-                continue;
+            } else if let Some(top) = self
+                .tops
+                .as_mut()
+                .and_then(|(_, body, at)| next_in(body, at, Structure::as_block))
+            {
+                self.frames.push(Frame {
+                    top,
+                    body: &top.body,
+                    attr: 0,
+                    block: 0,
+                    bound: false,
+                });
+            } else {
+                let file = self.files.next()?;
+                self.tops = crate::parse::hcl_body(self.repo.syntax(file)).map(|b| (file, b, 0));
             }
-            // The next top-level block, of this file or the next.
-            if let Some((_, body, next)) = &mut self.file {
-                let body = *body;
-                while *next < body.len() {
-                    let i = *next;
-                    *next += 1;
-                    if let Some(top) = body.get(i).and_then(Structure::as_block) {
-                        self.frames.push(Frame {
-                            top,
-                            body: &top.body,
-                            attr: 0,
-                            block: 0,
-                            bound: false,
-                        });
-                        break;
-                    }
-                }
-                if !self.frames.is_empty() {
-                    continue;
-                }
-            }
-            let file = self.files.next()?;
-            self.file = crate::parse::hcl_body(self.repo.syntax(file)).map(|body| (file, body, 0));
         }
     }
 }
 
 impl<'a> Sites<'a> {
-    /// Walk into a nested block of the current frame's body.
+    /// Walk into a nested block of the current frame's body, unless it is too deep.
     fn enter(&mut self, top: &'a Block, block: &'a Block) {
+        if self.path.len() >= MAX_DEPTH {
+            return;
+        }
         let ident = block.ident.as_str();
         let bound = if ident == "dynamic" {
             let name = block
@@ -239,13 +227,6 @@ impl<'a> Sites<'a> {
         } else {
             false
         };
-        if self.path.len() + 1 > MAX_DEPTH {
-            // Too deep: not walked.
-            if bound {
-                self.iterators.pop();
-            }
-            return;
-        }
         self.path.push(ident);
         self.frames.push(Frame {
             top,
@@ -254,5 +235,17 @@ impl<'a> Sites<'a> {
             block: 0,
             bound,
         });
+    }
+
+    /// The current frame's body is done: back to its parent's.
+    fn leave(&mut self) {
+        if let Some(done) = self.frames.pop()
+            && !self.frames.is_empty()
+        {
+            self.path.pop();
+            if done.bound {
+                self.iterators.pop();
+            }
+        }
     }
 }
