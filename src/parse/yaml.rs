@@ -1619,4 +1619,109 @@ mod tests {
         // Either parses or reports an error; never crashes.
         let _ = parse_stream(FileId(0), &text);
     }
+
+    /// The events of a parse, each with its span, up to the first error (without its place:
+    /// upstream, a `str` and a character stream place some errors after a `%` directive
+    /// differently, counting bytes or characters).
+    fn events<'a, T: saphyr_parser::Input>(parser: Parser<'a, T>) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in parser.take(10_000) {
+            match e {
+                Ok((ev, span)) => out.push(format!("{ev:?} {span:?}")),
+                Err(e) => {
+                    out.push(format!("error {}", e.info()));
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn plain_scalars_borrowed_from_the_text_read_as_the_copying_scanner_reads_them() {
+        // The vendored scanner borrows a plain scalar's value from a `str` input and skips its
+        // characters at once (vendor/saphyr-parser/PATCHES.md); reading the same text as a
+        // stream of characters goes the upstream way, one character at a time into a copy.
+        let pieces = [
+            "a",
+            "key",
+            "b c",
+            "x: y",
+            "- ",
+            "  ",
+            "\t",
+            "#c",
+            " #c",
+            "\n",
+            "\r\n",
+            "\n\n",
+            "é",
+            "ü b",
+            "{a: b}",
+            "[a, b]",
+            "\u{feff}",
+            "\0",
+            "a\u{feff}b",
+            "€:",
+            "{a:€, b: [c:d]}",
+            "'q'",
+            "\"d\"",
+            "? ",
+            ": ",
+            "-",
+            "---",
+            "...",
+            "|\n  l",
+            ">\n  f",
+            "&a ",
+            "*a",
+            "!t ",
+            "%",
+            "a#b",
+            "a:b",
+            "http://x:80/p",
+            " ",
+            "\n  ",
+            "\n    ",
+            "\n ",
+            "\n\t",
+            ",",
+            "]",
+            "}",
+        ];
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut folded = 0;
+        for k in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..(k % 24) + 1 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                text.push_str(pieces[(x % pieces.len() as u64) as usize]);
+            }
+            let borrowed = events(Parser::new_from_str(&text));
+            assert_eq!(
+                borrowed,
+                events(Parser::new_from_iter(text.chars())),
+                "{text:?}"
+            );
+            folded += usize::from(borrowed.iter().any(|e| {
+                e.strip_prefix("Scalar(\"")
+                    .and_then(|v| v.split_once("\", Plain"))
+                    .is_some_and(|(v, _)| v.contains(' ') || v.contains("\\n"))
+            }));
+        }
+        // The inputs reach scalars that fold lines and keep inner blanks.
+        assert!(folded > 1_000, "{folded}");
+        // And the values themselves.
+        let d =
+            &docs("a: b  c \nf: one\n\n  two\n   three\nu: ünï wörld\nl: x:y#z # c\nm: {k: v:w}\n")
+                [0];
+        let r = d.root();
+        assert_eq!(r.str_at(&["a"]), Some("b  c"));
+        assert_eq!(r.str_at(&["f"]), Some("one\ntwo three"));
+        assert_eq!(r.str_at(&["u"]), Some("ünï wörld"));
+        assert_eq!(r.str_at(&["l"]), Some("x:y#z"));
+        assert_eq!(r.str_at(&["m", "k"]), Some("v:w"));
+    }
 }

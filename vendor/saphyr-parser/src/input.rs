@@ -26,6 +26,22 @@ pub use crate::char_traits::{
 ///    allocations. Should users need an owned version of the data, they can always `.to_owned()`
 ///    their YAML object.
 pub trait Input {
+    /// preflight patch: how many bytes of the input are left, when the input is a `str` (the
+    /// scanner then borrows plain scalars from it instead of copying them).
+    #[inline]
+    fn remaining_len(&self) -> Option<usize> {
+        None
+    }
+
+    /// preflight patch: consume the characters that continue a plain scalar on this line (not
+    /// a blank, a break or the end; not `:` before a blank, a break, the end or, in a flow, a
+    /// flow indicator; not a byte order mark; in a flow, not a flow indicator), when the input
+    /// can do it at once: how many characters and bytes were consumed.
+    #[inline]
+    fn skip_plain_run(&mut self, _in_flow: bool) -> Option<(usize, usize)> {
+        None
+    }
+
     /// A hint to the input source that we will need to read `count` characters.
     ///
     /// If the input is exhausted, `\0` can be used to pad the last characters and later returned.

@@ -480,6 +480,8 @@ pub struct Scanner<'input, T> {
     buf_leading_break: String,
     buf_trailing_breaks: String,
     buf_whitespaces: String,
+    /// preflight patch: the whole input, when it is a `str` (see [`Input::remaining_len`]).
+    whole: Option<&'input str>,
 }
 
 impl<T: Input + Clone> Clone for Scanner<'_, T> {
@@ -506,6 +508,7 @@ impl<T: Input + Clone> Clone for Scanner<'_, T> {
             buf_leading_break: self.buf_leading_break.clone(),
             buf_trailing_breaks: self.buf_trailing_breaks.clone(),
             buf_whitespaces: self.buf_whitespaces.clone(),
+            whole: self.whole,
         }
     }
 }
@@ -565,7 +568,20 @@ impl<'input, T: Input> Scanner<'input, T> {
             buf_leading_break: String::new(),
             buf_trailing_breaks: String::new(),
             buf_whitespaces: String::new(),
+            whole: None,
         }
+    }
+
+    /// preflight patch: `whole` is the input (a `str` read from its start): plain scalars are
+    /// borrowed from it.
+    pub(crate) fn borrow_from(&mut self, whole: &'input str) {
+        self.whole = Some(whole);
+    }
+
+    /// preflight patch: the byte offset of the cursor in [`Self::whole`].
+    #[inline]
+    fn byte_offset(&self) -> Option<usize> {
+        Some(self.whole?.len() - self.input.remaining_len()?)
     }
 
     /// Get a copy of the last error that was encountered, if any.
@@ -2303,7 +2319,12 @@ impl<'input, T: Input> Scanner<'input, T> {
             ));
         }
 
-        let mut string = String::with_capacity(32);
+        // preflight patch: while the scalar's value is the input from `start_byte` to
+        // `verbatim_end` (it folds no line break), it is not copied: `string` stays empty and
+        // the value is borrowed from the input at the end.
+        let start_byte = self.byte_offset();
+        let mut verbatim_end = start_byte;
+        let mut string = String::new();
         self.buf_whitespaces.clear();
         self.buf_leading_break.clear();
         self.buf_trailing_breaks.clear();
@@ -2319,7 +2340,7 @@ impl<'input, T: Input> Scanner<'input, T> {
                 // next line, this is invalid. We cannot decide yet if there will be continuation,
                 // so record that a comment interrupted a plain scalar.
                 if self.input.peek() == '#'
-                    && !string.is_empty()
+                    && !(string.is_empty() && verbatim_end == start_byte)
                     && !self.buf_whitespaces.is_empty()
                     && self.flow_level == 0
                 {
@@ -2339,6 +2360,15 @@ impl<'input, T: Input> Scanner<'input, T> {
                 && self.input.next_can_be_plain_scalar(self.flow_level > 0)
             {
                 if self.leading_whitespace {
+                    // preflight patch: a folded line break ends the borrowed value.
+                    if let (Some(whole), Some(from), Some(to)) =
+                        (self.whole, start_byte, verbatim_end)
+                        && !(self.buf_leading_break.is_empty()
+                            && self.buf_trailing_breaks.is_empty())
+                    {
+                        string.push_str(&whole[from..to]);
+                        verbatim_end = None;
+                    }
                     if self.buf_leading_break.is_empty() {
                         string.push_str(&self.buf_leading_break);
                         string.push_str(&self.buf_trailing_breaks);
@@ -2355,17 +2385,38 @@ impl<'input, T: Input> Scanner<'input, T> {
                     }
                     self.leading_whitespace = false;
                 } else if !self.buf_whitespaces.is_empty() {
-                    string.push_str(&self.buf_whitespaces);
+                    if verbatim_end.is_none() {
+                        string.push_str(&self.buf_whitespaces);
+                    }
                     self.buf_whitespaces.clear();
                 }
 
                 // We can unroll the first iteration of the loop.
-                string.push(self.input.peek());
+                if verbatim_end.is_none() {
+                    string.push(self.input.peek());
+                }
                 self.skip_non_blank();
-                string.reserve(self.input.bufmaxlen());
+                if verbatim_end.is_none() {
+                    string.reserve(self.input.bufmaxlen());
+                }
 
                 // Add content non-blank characters to the scalar.
+                // preflight patch: a `str` input skips them at once.
                 let mut end = false;
+                if let (Some(whole), Some(before)) = (self.whole, self.byte_offset()) {
+                    self.input.lookahead(self.input.bufmaxlen());
+                    if let Some((chars, bytes)) = self.input.skip_plain_run(self.flow_level > 0) {
+                        if chars > 0 {
+                            self.mark.index += chars;
+                            self.mark.col += chars;
+                            self.leading_whitespace = false;
+                        }
+                        if verbatim_end.is_none() {
+                            string.push_str(&whole[before..before + bytes]);
+                        }
+                        end = true;
+                    }
+                }
                 while !end {
                     // Fill the buffer once and process all characters in the buffer until the next
                     // fetch. Note that `next_can_be_plain_scalar` needs 2 lookahead characters,
@@ -2378,11 +2429,16 @@ impl<'input, T: Input> Scanner<'input, T> {
                             end = true;
                             break;
                         }
-                        string.push(self.input.peek());
+                        if verbatim_end.is_none() {
+                            string.push(self.input.peek());
+                        }
                         self.skip_non_blank();
                     }
                 }
                 end_mark = self.mark;
+                if verbatim_end.is_some() {
+                    verbatim_end = self.byte_offset();
+                }
             }
 
             // We may reach the end of a plain scalar if:
@@ -2438,7 +2494,11 @@ impl<'input, T: Input> Scanner<'input, T> {
             self.allow_simple_key();
         }
 
-        if string.is_empty() {
+        let value: Cow<'input, str> = match (self.whole, start_byte, verbatim_end) {
+            (Some(whole), Some(from), Some(to)) => Cow::Borrowed(&whole[from..to]),
+            _ => Cow::Owned(string),
+        };
+        if value.is_empty() {
             // `fetch_plain_scalar` must absolutely consume at least one byte. Otherwise,
             // `fetch_next_token` will never stop calling it. An empty plain scalar may happen with
             // erroneous inputs such as "{...".
@@ -2449,7 +2509,7 @@ impl<'input, T: Input> Scanner<'input, T> {
         } else {
             Ok(Token(
                 Span::new(start_mark, end_mark),
-                TokenType::Scalar(ScalarStyle::Plain, string.into()),
+                TokenType::Scalar(ScalarStyle::Plain, value),
             ))
         }
     }

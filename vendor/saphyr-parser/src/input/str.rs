@@ -32,6 +32,40 @@ impl<'a> StrInput<'a> {
 }
 
 impl Input for StrInput<'_> {
+    /// preflight patch: see [`Input::remaining_len`].
+    #[inline]
+    fn remaining_len(&self) -> Option<usize> {
+        Some(self.buffer.len())
+    }
+
+    /// preflight patch: see [`Input::skip_plain_run`].
+    fn skip_plain_run(&mut self, in_flow: bool) -> Option<(usize, usize)> {
+        let ends = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0);
+        let flow = |b: u8| matches!(b, b',' | b'[' | b']' | b'{' | b'}');
+        let bytes = self.buffer.as_bytes();
+        let (mut i, mut chars) = (0, 0);
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                _ if ends(b) || (in_flow && flow(b)) => break,
+                b':' => {
+                    let next = bytes.get(i + 1).copied().unwrap_or(0);
+                    if ends(next) || (in_flow && flow(next)) {
+                        break;
+                    }
+                    i += 1;
+                }
+                0x80.. => match self.buffer[i..].chars().next() {
+                    Some(c) if c != '\u{FEFF}' => i += c.len_utf8(),
+                    _ => break,
+                },
+                _ => i += 1,
+            }
+            chars += 1;
+        }
+        self.buffer = &self.buffer[i..];
+        Some((chars, i))
+    }
+
     #[inline]
     fn lookahead(&mut self, x: usize) {
         // We already have all characters that we need.
