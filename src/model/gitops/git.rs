@@ -13,7 +13,7 @@ pub enum Revision {
     Known,
     Unknown,
     /// The local clone cannot decide; the reason completes "cannot tell because …".
-    CannotTell(String),
+    CannotTell(&'static str),
 }
 
 #[derive(Debug, Default, Clone)]
@@ -152,25 +152,22 @@ impl GitInfo {
         }
         if !self.found {
             return Revision::CannotTell(
-                "the checked folder holds no git metadata (`.git`) to read branches and tags from"
-                    .into(),
+                "the checked folder holds no git metadata (`.git`) to read branches and tags from",
             );
         }
         if self.foreign {
             return Revision::CannotTell(
-                "the clone's remotes are not the repository named in `[gitops] repo_urls`".into(),
+                "the clone's remotes are not the repository named in `[gitops] repo_urls`",
             );
         }
         if self.shallow {
             return Revision::CannotTell(
-                "the clone is shallow (`.git/shallow`), so it does not hold every branch and tag"
-                    .into(),
+                "the clone is shallow (`.git/shallow`), so it does not hold every branch and tag",
             );
         }
         if !self.has_remote_refs {
             return Revision::CannotTell(
-                "the clone has no remote-tracking branches, so the remote's branches are unknown"
-                    .into(),
+                "the clone has no remote-tracking branches, so the remote's branches are unknown",
             );
         }
         Revision::Unknown

@@ -21,7 +21,7 @@ impl Rule for UnknownTargetRevision {
         let repo = &cx.session.repo;
         let mut unknown = BTreeMap::new();
         // Revisions the clone cannot decide: reported once, at their first use.
-        let mut undecided: BTreeMap<(String, u32), (crate::source::Span, String, String, String)> =
+        let mut undecided: BTreeMap<(&str, u32), (crate::source::Span, &str, &str, &str)> =
             BTreeMap::new();
         for app in &model.apps {
             for s in &app.sources {
@@ -43,10 +43,10 @@ impl Rule for UnknownTargetRevision {
                             .or_insert((rev.clone(), app.name.clone()));
                     }
                     Revision::CannotTell(why) => {
-                        undecided.entry((rel.clone(), rev.span.start)).or_insert((
+                        undecided.entry((rel.as_str(), rev.span.start)).or_insert((
                             rev.span,
-                            rev.value.clone(),
-                            app.name.clone(),
+                            rev.value.as_str(),
+                            app.name.as_str(),
                             why,
                         ));
                     }
@@ -77,7 +77,7 @@ impl Rule for UnknownTargetRevision {
             })
             .collect();
         if let Some((span, _, app, why)) = undecided.values().next().cloned() {
-            let mut revs: Vec<&str> = undecided.values().map(|(_, r, _, _)| r.as_str()).collect();
+            let mut revs: Vec<&str> = undecided.values().map(|&(_, r, _, _)| r).collect();
             revs.sort();
             revs.dedup();
             out.push(
